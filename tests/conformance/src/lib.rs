@@ -1,0 +1,1 @@
+//! End-to-end conformance tests live in tests/.
