@@ -1,0 +1,122 @@
+//! Records the store takes and returns. Plain data: validation happens in the service layer,
+//! secrets arrive already sealed.
+
+/// Unix time in milliseconds.
+pub type Millis = i64;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccountRecord {
+    pub account_id: String,
+    pub created_at: Millis,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AccessKeyStatus {
+    Active,
+    Inactive,
+}
+
+impl AccessKeyStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "Active",
+            Self::Inactive => "Inactive",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AccessKeyRecord {
+    pub access_key_id: String,
+    pub account_id: String,
+    /// `arn:aws:iam::ACCOUNT:root` for an account administrator.
+    pub principal_arn: String,
+    /// AWS's `UserId` (the account id for root).
+    pub principal_id: String,
+    /// Secret access key sealed by the master key.
+    pub wrapped_secret: Vec<u8>,
+    pub status: AccessKeyStatus,
+    pub created_at: Millis,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyState {
+    Enabled,
+    Disabled,
+    PendingDeletion,
+}
+
+impl KeyState {
+    /// The `KeyState` enum value of the KMS API.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Enabled => "Enabled",
+            Self::Disabled => "Disabled",
+            Self::PendingDeletion => "PendingDeletion",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "Enabled" => Some(Self::Enabled),
+            "Disabled" => Some(Self::Disabled),
+            "PendingDeletion" => Some(Self::PendingDeletion),
+            _ => None,
+        }
+    }
+}
+
+/// A KMS key's metadata. Key material lives in [`KeyMaterialRecord`]s.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyRecord {
+    pub account_id: String,
+    pub region: String,
+    /// A UUID, or `mrk-` and 32 hex digits for multi-Region keys.
+    pub key_id: String,
+    pub description: String,
+    pub key_usage: String,
+    pub key_spec: String,
+    pub origin: String,
+    /// `AWS` for `aws/secretsmanager`-style managed keys, else `CUSTOMER`.
+    pub aws_managed: bool,
+    pub multi_region: bool,
+    pub state: KeyState,
+    pub created_at: Millis,
+    pub deletion_date: Option<Millis>,
+    pub pending_window_days: Option<i32>,
+    pub rotation_enabled: bool,
+    pub rotation_period_days: Option<i32>,
+    pub next_rotation_at: Option<Millis>,
+    pub policy: String,
+    /// Version of the material new ciphertexts are made with.
+    pub current_material: u32,
+    /// Optimistic-concurrency counter, bumped by every update.
+    pub row_version: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyMaterialRecord {
+    pub version: u32,
+    /// Sealed by the master key.
+    pub wrapped: Vec<u8>,
+    pub created_at: Millis,
+    /// Rotated by `RotateKeyOnDemand` rather than on schedule.
+    pub on_demand: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AliasRecord {
+    pub account_id: String,
+    pub region: String,
+    /// Full name including the `alias/` prefix.
+    pub alias_name: String,
+    pub key_id: String,
+    pub created_at: Millis,
+    pub updated_at: Millis,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tag {
+    pub key: String,
+    pub value: String,
+}

@@ -1,0 +1,162 @@
+//! The store contract: every backend must pass `contract()`. SQLite runs always; the PostgreSQL
+//! backend (a later issue) will call the same function.
+#![allow(clippy::unwrap_used)]
+
+use coffer_store::*;
+
+fn key(id: &str) -> KeyRecord {
+    KeyRecord {
+        account_id: "000000000000".into(),
+        region: "us-east-1".into(),
+        key_id: id.into(),
+        description: String::new(),
+        key_usage: "ENCRYPT_DECRYPT".into(),
+        key_spec: "SYMMETRIC_DEFAULT".into(),
+        origin: "AWS_KMS".into(),
+        aws_managed: false,
+        multi_region: false,
+        state: KeyState::Enabled,
+        created_at: 1,
+        deletion_date: None,
+        pending_window_days: None,
+        rotation_enabled: false,
+        rotation_period_days: None,
+        next_rotation_at: None,
+        policy: "{}".into(),
+        current_material: 1,
+        row_version: 1,
+    }
+}
+
+fn material(version: u32) -> KeyMaterialRecord {
+    KeyMaterialRecord { version, wrapped: vec![version as u8; 60], created_at: 1, on_demand: false }
+}
+
+fn alias(name: &str, key_id: &str) -> AliasRecord {
+    AliasRecord {
+        account_id: "000000000000".into(),
+        region: "us-east-1".into(),
+        alias_name: name.into(),
+        key_id: key_id.into(),
+        created_at: 1,
+        updated_at: 1,
+    }
+}
+
+const A: &str = "000000000000";
+const R: &str = "us-east-1";
+
+async fn contract(s: Store) {
+    // Meta: the first check value wins.
+    assert_eq!(s.init_master_key_check(b"one").await.unwrap(), b"one");
+    assert_eq!(s.init_master_key_check(b"two").await.unwrap(), b"one");
+
+    // Accounts are created once.
+    assert!(s.ensure_account(A, 1).await.unwrap());
+    assert!(!s.ensure_account(A, 2).await.unwrap());
+    assert_eq!(s.list_accounts().await.unwrap().len(), 1);
+
+    // Access keys are unique.
+    let ak = AccessKeyRecord {
+        access_key_id: "AKIAEXAMPLE".into(),
+        account_id: A.into(),
+        principal_arn: format!("arn:aws:iam::{A}:root"),
+        principal_id: A.into(),
+        wrapped_secret: vec![1, 2, 3],
+        status: AccessKeyStatus::Active,
+        created_at: 1,
+    };
+    s.insert_access_key(&ak).await.unwrap();
+    assert!(matches!(s.insert_access_key(&ak).await, Err(StoreError::Conflict)));
+    assert_eq!(s.get_access_key("AKIAEXAMPLE").await.unwrap(), Some(ak));
+    assert_eq!(s.get_access_key("AKIANOPE").await.unwrap(), None);
+
+    // Keys: create with tags and alias atomically; a taken alias rolls the whole key back.
+    let tags = [Tag { key: "team".into(), value: "payments".into() }];
+    s.create_key(&key("k1"), &material(1), &tags, Some(&alias("alias/one", "k1"))).await.unwrap();
+    assert!(matches!(
+        s.create_key(&key("k2"), &material(1), &[], Some(&alias("alias/one", "k2"))).await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(s.get_key(A, R, "k2").await.unwrap(), None, "failed create left nothing behind");
+    assert_eq!(s.get_key(A, R, "k1").await.unwrap(), Some(key("k1")));
+    assert_eq!(s.get_key(A, "eu-west-1", "k1").await.unwrap(), None, "regions are separate");
+    for id in ["k2", "k3", "k4"] {
+        s.create_key(&key(id), &material(1), &[], None).await.unwrap();
+    }
+
+    // Pagination: pages of 3 then 1, in id order.
+    let p1 = s.list_keys(A, R, None, 3).await.unwrap();
+    assert_eq!(p1.items, ["k1", "k2", "k3"]);
+    let p2 = s.list_keys(A, R, p1.next.as_deref(), 3).await.unwrap();
+    assert_eq!(p2.items, ["k4"]);
+    assert_eq!(p2.next, None);
+
+    // Optimistic concurrency: a stale row_version is refused.
+    let mut k = s.get_key(A, R, "k1").await.unwrap().unwrap();
+    k.state = KeyState::Disabled;
+    s.update_key(&k).await.unwrap();
+    assert!(matches!(s.update_key(&k).await, Err(StoreError::Conflict)));
+    let stored = s.get_key(A, R, "k1").await.unwrap().unwrap();
+    assert_eq!(stored.state, KeyState::Disabled);
+    assert_eq!(stored.row_version, k.row_version + 1);
+
+    // Rotation adds material and moves current_material under the same check.
+    let mut k = stored;
+    k.current_material = 2;
+    s.rotate_key_material(&k, &material(2)).await.unwrap();
+    assert!(matches!(s.rotate_key_material(&k, &material(3)).await, Err(StoreError::Conflict)));
+    assert_eq!(s.get_key_material(A, R, "k1", 1).await.unwrap(), Some(material(1)));
+    assert_eq!(s.list_key_materials(A, R, "k1").await.unwrap(), vec![material(1), material(2)]);
+    assert_eq!(s.get_key(A, R, "k1").await.unwrap().unwrap().current_material, 2);
+
+    // Aliases: unique, updatable, deletable, listable per key.
+    s.create_alias(&alias("alias/two", "k2")).await.unwrap();
+    assert!(matches!(s.create_alias(&alias("alias/two", "k3")).await, Err(StoreError::Conflict)));
+    assert!(s.update_alias(A, R, "alias/two", "k3", 5).await.unwrap());
+    assert!(!s.update_alias(A, R, "alias/none", "k3", 5).await.unwrap());
+    assert_eq!(s.get_alias(A, R, "alias/two").await.unwrap().unwrap().key_id, "k3");
+    let only_k3 = s.list_aliases(A, R, Some("k3"), None, 10).await.unwrap();
+    assert_eq!(only_k3.items.len(), 1);
+    let first = s.list_aliases(A, R, None, None, 1).await.unwrap();
+    assert_eq!(first.items[0].alias_name, "alias/one");
+    let second = s.list_aliases(A, R, None, first.next.as_deref(), 1).await.unwrap();
+    assert_eq!(second.items[0].alias_name, "alias/two");
+    assert!(s.delete_alias(A, R, "alias/two").await.unwrap());
+    assert!(!s.delete_alias(A, R, "alias/two").await.unwrap());
+
+    // Tags: upsert and remove.
+    s.tag_key(A, R, "k1", &[Tag { key: "team".into(), value: "core".into() }, Tag { key: "env".into(), value: "prod".into() }])
+        .await
+        .unwrap();
+    let t = s.list_key_tags(A, R, "k1").await.unwrap();
+    assert_eq!(t.iter().map(|t| (t.key.as_str(), t.value.as_str())).collect::<Vec<_>>(), [("env", "prod"), ("team", "core")]);
+    s.untag_key(A, R, "k1", &["env".into()]).await.unwrap();
+    assert_eq!(s.list_key_tags(A, R, "k1").await.unwrap().len(), 1);
+
+    // Deleting a key takes its material, aliases and tags with it.
+    s.delete_key(A, R, "k1").await.unwrap();
+    assert_eq!(s.get_key(A, R, "k1").await.unwrap(), None);
+    assert_eq!(s.get_alias(A, R, "alias/one").await.unwrap(), None);
+    assert!(s.list_key_materials(A, R, "k1").await.unwrap().is_empty());
+    assert!(s.list_key_tags(A, R, "k1").await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn sqlite_meets_the_contract() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("coffer.db").display());
+    contract(open(&url).await.unwrap()).await;
+
+    // Durable across reopen, and private on disk.
+    let s = open(&url).await.unwrap();
+    assert_eq!(s.init_master_key_check(b"other").await.unwrap(), b"one");
+    assert!(s.get_key(A, R, "k2").await.unwrap().is_some());
+    #[cfg(unix)]
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        use std::os::unix::fs::PermissionsExt;
+        let entry = entry.unwrap();
+        let mode = entry.metadata().unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{} is {mode:o}", entry.path().display());
+    }
+}
