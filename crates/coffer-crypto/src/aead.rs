@@ -46,7 +46,8 @@ pub fn open(k: &[u8], sealed: &[u8], aad: &[u8]) -> Result<SecretBytes, CryptoEr
         return Err(CryptoError::InvalidCiphertext);
     }
     let (nonce, rest) = sealed.split_at(NONCE_LEN);
-    let nonce = Nonce::try_assume_unique_for_key(nonce).map_err(|_| CryptoError::InvalidCiphertext)?;
+    let nonce =
+        Nonce::try_assume_unique_for_key(nonce).map_err(|_| CryptoError::InvalidCiphertext)?;
     // Decrypt into a buffer that is itself a SecretBytes, so the plaintext is zeroed however this
     // function returns.
     let mut buf = SecretBytes::from(rest);
@@ -90,8 +91,14 @@ mod tests {
         let k = [1u8; 32];
         let sealed = seal(&k, b"secret", b"a").unwrap();
         assert_eq!(open(&k, &sealed, b"b"), Err(CryptoError::InvalidCiphertext));
-        assert_eq!(open(&[2u8; 32], &sealed, b"a"), Err(CryptoError::InvalidCiphertext));
-        assert_eq!(open(&k, &sealed[..10], b"a"), Err(CryptoError::InvalidCiphertext));
+        assert_eq!(
+            open(&[2u8; 32], &sealed, b"a"),
+            Err(CryptoError::InvalidCiphertext)
+        );
+        assert_eq!(
+            open(&k, &sealed[..10], b"a"),
+            Err(CryptoError::InvalidCiphertext)
+        );
     }
 
     #[test]

@@ -48,9 +48,14 @@ impl BlobHeader {
             return Err(bad);
         }
         let (arn, rest) = rest.split_at(usize::from(len));
-        let key_arn = std::str::from_utf8(arn).map_err(|_| bad.clone())?.to_owned();
+        let key_arn = std::str::from_utf8(arn)
+            .map_err(|_| bad.clone())?
+            .to_owned();
         let version: [u8; 4] = rest[..4].try_into().map_err(|_| bad)?;
-        let header = Self { key_arn, material_version: u32::from_be_bytes(version) };
+        let header = Self {
+            key_arn,
+            material_version: u32::from_be_bytes(version),
+        };
         Ok((header, 2 + usize::from(len) + 4))
     }
 }
@@ -107,7 +112,10 @@ mod tests {
     }
 
     fn ctx(pairs: &[(&str, &str)]) -> EncryptionContext {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -134,7 +142,10 @@ mod tests {
         // Change the material version in the header: the blob must not open any more.
         let at = 2 + header().key_arn.len() + 3;
         blob[at] ^= 1;
-        assert_eq!(decrypt(&m, &blob, &ctx(&[])), Err(CryptoError::InvalidCiphertext));
+        assert_eq!(
+            decrypt(&m, &blob, &ctx(&[])),
+            Err(CryptoError::InvalidCiphertext)
+        );
     }
 
     #[test]

@@ -1,1 +1,114 @@
-//! placeholder
+//! coffer's HTTP front end.
+//!
+//! One axum router: `GET /health`, and everything else into the AWS pipeline — size-capped body,
+//! SigV4 verification ([`auth`]), routing by `X-Amz-Target` (awsJson 1.1) or `Action` (query
+//! protocol) ([`protocol`]), dispatch into `coffer-service`, and rendering of the output or of the
+//! AWS error ([`wire_error`], the one place errors become bytes).
+//!
+//! - [`config`]: what the server needs to start.
+//! - [`datadir`]: first-start initialisation of the data directory (master key, credentials).
+//! - [`app`]: the router, callable without a socket.
+//! - [`run`]: bind, serve, shut down gracefully.
+
+pub mod auth;
+pub mod config;
+pub mod datadir;
+pub mod protocol;
+pub mod wire_error;
+
+pub use config::ServerConfig;
+
+use anyhow::Context as _;
+use axum::Router;
+use axum::routing::get;
+use coffer_service::Services;
+use coffer_types::AccountId;
+use std::future::Future;
+use std::sync::Arc;
+
+/// Shared by every request.
+#[derive(Debug)]
+pub struct AppState {
+    pub services: Services,
+    pub auth: auth::Authenticator,
+    pub max_body_bytes: usize,
+}
+
+/// The router: `/health` and the AWS endpoint.
+pub fn app(state: Arc<AppState>) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .fallback(protocol::handle)
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(
+            wire_error::panic_response,
+        ))
+        .with_state(state)
+}
+
+async fn health() -> axum::Json<serde_json::Value> {
+    axum::Json(serde_json::json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }))
+}
+
+/// Initialise the data directory and store, then serve until `shutdown` resolves.
+pub async fn run(
+    cfg: ServerConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let master = datadir::prepare(&cfg.data_dir, cfg.master_key.clone())?;
+    let store_url = cfg.store_url();
+    let store = coffer_store::open(&store_url)
+        .await
+        .with_context(|| format!("opening store {store_url}"))?;
+    let services = Services::new(store, Arc::new(master));
+    let generated = services
+        .identity
+        .bootstrap(
+            &cfg.account_id,
+            cfg.root_key.clone(),
+            coffer_service::now_millis(),
+        )
+        .await?;
+    if let Some(key) = generated {
+        let path = datadir::write_credentials(&cfg.data_dir, &key)?;
+        tracing::warn!(
+            account = %cfg.account_id,
+            access_key_id = %key.access_key_id,
+            "generated administrator credentials for account {} and wrote them to {} (mode 0600); \
+             use them with AWS_SHARED_CREDENTIALS_FILE={}",
+            cfg.account_id,
+            path.display(),
+            path.display()
+        );
+    }
+    let state = Arc::new(AppState {
+        auth: auth::Authenticator::new(services.identity.clone(), cfg.dev, cfg.account_id.clone()),
+        services,
+        max_body_bytes: cfg.max_body_bytes,
+    });
+    let listener = tokio::net::TcpListener::bind(cfg.listen)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen on {}: is another server using it? choose another with --listen",
+                cfg.listen
+            )
+        })?;
+    let local = listener.local_addr()?;
+    tracing::info!(
+        listen = %local,
+        data_dir = %cfg.data_dir.display(),
+        dev = cfg.dev,
+        "coffer serving on http://{local}"
+    );
+    axum::serve(listener, app(state))
+        .with_graceful_shutdown(shutdown)
+        .await?;
+    tracing::info!("coffer stopped");
+    Ok(())
+}
+
+/// The account requests fall into in `--dev` mode when the key id names none.
+pub fn default_account() -> AccountId {
+    #[allow(clippy::unwrap_used)] // a literal that is a valid account id
+    AccountId::parse("000000000000").unwrap()
+}

@@ -1,1 +1,56 @@
-//! placeholder
+//! AWS semantics without HTTP.
+//!
+//! Each service is a struct with one handler per operation, listed once in that service's
+//! `operations!` table, and an error enum whose variants are exactly the service's AWS error codes.
+//! The server crate hands `dispatch` an operation name, a [`RequestContext`] and the decoded JSON
+//! document; the input is validated against the botocore model ([`model`]), decoded into the
+//! operation's typed input, handled, and the typed output encoded back.
+//!
+//! - [`context`]: who is calling, in which account and region.
+//! - [`error`]: the [`ServiceError`] trait every service error enum implements.
+//! - [`model`]: the botocore models, used to validate inputs the way AWS does.
+//! - [`wire`]: JSON wire types (base64 blobs, epoch-second timestamps).
+//! - [`identity`]: accounts, administrator keys, credential lookup for SigV4.
+//! - [`kms`], [`sts`]: the services.
+//! - [`Services`]: all of them, built once at start-up.
+
+#[macro_use]
+mod registry;
+pub mod context;
+pub mod error;
+pub mod identity;
+pub mod kms;
+pub mod model;
+pub mod sts;
+pub mod wire;
+
+pub use context::{Principal, RequestContext};
+pub use error::ServiceError;
+
+use coffer_crypto::MasterKey;
+use coffer_store::Store;
+use std::sync::Arc;
+
+/// Every service, sharing one store and master key.
+#[derive(Debug, Clone)]
+pub struct Services {
+    pub identity: identity::Identity,
+    pub kms: kms::Kms,
+    pub sts: sts::Sts,
+}
+
+impl Services {
+    pub fn new(store: Store, master: Arc<MasterKey>) -> Self {
+        Self {
+            identity: identity::Identity::new(store.clone(), master.clone()),
+            kms: kms::Kms::new(store, master),
+            sts: sts::Sts,
+        }
+    }
+}
+
+/// Unix time in milliseconds, now.
+pub fn now_millis() -> i64 {
+    let now = time::OffsetDateTime::now_utc();
+    i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX)
+}

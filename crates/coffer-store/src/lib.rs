@@ -37,7 +37,9 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// Open the store named by `url` (`sqlite://PATH`), creating and migrating it if needed.
 pub async fn open(url: &str) -> Result<Store> {
     if let Some(path) = url.strip_prefix("sqlite://") {
-        Ok(Arc::new(sqlite::SqliteStore::open(std::path::Path::new(path)).await?))
+        Ok(Arc::new(
+            sqlite::SqliteStore::open(std::path::Path::new(path)).await?,
+        ))
     } else {
         Err(StoreError::Backend(format!(
             "unsupported store URL {url:?}: use sqlite://PATH"

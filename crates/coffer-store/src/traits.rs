@@ -1,7 +1,7 @@
 //! The repository traits. Each method is one domain operation and one transaction.
 
-use crate::records::*;
 use crate::Result;
+use crate::records::*;
 use async_trait::async_trait;
 
 /// One page of a listing, plus where the next page starts.
@@ -42,7 +42,8 @@ pub trait KmsStore: Send + Sync {
         tags: &[Tag],
         alias: Option<&AliasRecord>,
     ) -> Result<()>;
-    async fn get_key(&self, account: &str, region: &str, key_id: &str) -> Result<Option<KeyRecord>>;
+    async fn get_key(&self, account: &str, region: &str, key_id: &str)
+    -> Result<Option<KeyRecord>>;
     /// Key ids in id order, starting after `after`.
     async fn list_keys(
         &self,
@@ -59,7 +60,11 @@ pub trait KmsStore: Send + Sync {
 
     /// Add material `material.version` and make it current, under the same optimistic check as
     /// [`KmsStore::update_key`] (the key record passed carries the new `current_material`).
-    async fn rotate_key_material(&self, key: &KeyRecord, material: &KeyMaterialRecord) -> Result<()>;
+    async fn rotate_key_material(
+        &self,
+        key: &KeyRecord,
+        material: &KeyMaterialRecord,
+    ) -> Result<()>;
     async fn get_key_material(
         &self,
         account: &str,
@@ -67,13 +72,30 @@ pub trait KmsStore: Send + Sync {
         key_id: &str,
         version: u32,
     ) -> Result<Option<KeyMaterialRecord>>;
-    async fn list_key_materials(&self, account: &str, region: &str, key_id: &str) -> Result<Vec<KeyMaterialRecord>>;
+    async fn list_key_materials(
+        &self,
+        account: &str,
+        region: &str,
+        key_id: &str,
+    ) -> Result<Vec<KeyMaterialRecord>>;
 
     /// `Conflict` if the alias name is taken.
     async fn create_alias(&self, alias: &AliasRecord) -> Result<()>;
-    async fn get_alias(&self, account: &str, region: &str, alias_name: &str) -> Result<Option<AliasRecord>>;
+    async fn get_alias(
+        &self,
+        account: &str,
+        region: &str,
+        alias_name: &str,
+    ) -> Result<Option<AliasRecord>>;
     /// Point an existing alias at another key. Returns false if the alias does not exist.
-    async fn update_alias(&self, account: &str, region: &str, alias_name: &str, key_id: &str, now: Millis) -> Result<bool>;
+    async fn update_alias(
+        &self,
+        account: &str,
+        region: &str,
+        alias_name: &str,
+        key_id: &str,
+        now: Millis,
+    ) -> Result<bool>;
     /// Returns false if the alias does not exist.
     async fn delete_alias(&self, account: &str, region: &str, alias_name: &str) -> Result<bool>;
     /// Aliases in name order, optionally only those of one key.
@@ -88,7 +110,13 @@ pub trait KmsStore: Send + Sync {
 
     /// Add or overwrite tags.
     async fn tag_key(&self, account: &str, region: &str, key_id: &str, tags: &[Tag]) -> Result<()>;
-    async fn untag_key(&self, account: &str, region: &str, key_id: &str, tag_keys: &[String]) -> Result<()>;
+    async fn untag_key(
+        &self,
+        account: &str,
+        region: &str,
+        key_id: &str,
+        tag_keys: &[String],
+    ) -> Result<()>;
     /// Tags in key order.
     async fn list_key_tags(&self, account: &str, region: &str, key_id: &str) -> Result<Vec<Tag>>;
 }

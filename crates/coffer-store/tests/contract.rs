@@ -29,7 +29,12 @@ fn key(id: &str) -> KeyRecord {
 }
 
 fn material(version: u32) -> KeyMaterialRecord {
-    KeyMaterialRecord { version, wrapped: vec![version as u8; 60], created_at: 1, on_demand: false }
+    KeyMaterialRecord {
+        version,
+        wrapped: vec![version as u8; 60],
+        created_at: 1,
+        on_demand: false,
+    }
 }
 
 fn alias(name: &str, key_id: &str) -> AliasRecord {
@@ -67,22 +72,51 @@ async fn contract(s: Store) {
         created_at: 1,
     };
     s.insert_access_key(&ak).await.unwrap();
-    assert!(matches!(s.insert_access_key(&ak).await, Err(StoreError::Conflict)));
+    assert!(matches!(
+        s.insert_access_key(&ak).await,
+        Err(StoreError::Conflict)
+    ));
     assert_eq!(s.get_access_key("AKIAEXAMPLE").await.unwrap(), Some(ak));
     assert_eq!(s.get_access_key("AKIANOPE").await.unwrap(), None);
 
     // Keys: create with tags and alias atomically; a taken alias rolls the whole key back.
-    let tags = [Tag { key: "team".into(), value: "payments".into() }];
-    s.create_key(&key("k1"), &material(1), &tags, Some(&alias("alias/one", "k1"))).await.unwrap();
+    let tags = [Tag {
+        key: "team".into(),
+        value: "payments".into(),
+    }];
+    s.create_key(
+        &key("k1"),
+        &material(1),
+        &tags,
+        Some(&alias("alias/one", "k1")),
+    )
+    .await
+    .unwrap();
     assert!(matches!(
-        s.create_key(&key("k2"), &material(1), &[], Some(&alias("alias/one", "k2"))).await,
+        s.create_key(
+            &key("k2"),
+            &material(1),
+            &[],
+            Some(&alias("alias/one", "k2"))
+        )
+        .await,
         Err(StoreError::Conflict)
     ));
-    assert_eq!(s.get_key(A, R, "k2").await.unwrap(), None, "failed create left nothing behind");
+    assert_eq!(
+        s.get_key(A, R, "k2").await.unwrap(),
+        None,
+        "failed create left nothing behind"
+    );
     assert_eq!(s.get_key(A, R, "k1").await.unwrap(), Some(key("k1")));
-    assert_eq!(s.get_key(A, "eu-west-1", "k1").await.unwrap(), None, "regions are separate");
+    assert_eq!(
+        s.get_key(A, "eu-west-1", "k1").await.unwrap(),
+        None,
+        "regions are separate"
+    );
     for id in ["k2", "k3", "k4"] {
-        s.create_key(&key(id), &material(1), &[], None).await.unwrap();
+        s.create_key(&key(id), &material(1), &[], None)
+            .await
+            .unwrap();
     }
 
     // Pagination: pages of 3 then 1, in id order.
@@ -105,32 +139,80 @@ async fn contract(s: Store) {
     let mut k = stored;
     k.current_material = 2;
     s.rotate_key_material(&k, &material(2)).await.unwrap();
-    assert!(matches!(s.rotate_key_material(&k, &material(3)).await, Err(StoreError::Conflict)));
-    assert_eq!(s.get_key_material(A, R, "k1", 1).await.unwrap(), Some(material(1)));
-    assert_eq!(s.list_key_materials(A, R, "k1").await.unwrap(), vec![material(1), material(2)]);
-    assert_eq!(s.get_key(A, R, "k1").await.unwrap().unwrap().current_material, 2);
+    assert!(matches!(
+        s.rotate_key_material(&k, &material(3)).await,
+        Err(StoreError::Conflict)
+    ));
+    assert_eq!(
+        s.get_key_material(A, R, "k1", 1).await.unwrap(),
+        Some(material(1))
+    );
+    assert_eq!(
+        s.list_key_materials(A, R, "k1").await.unwrap(),
+        vec![material(1), material(2)]
+    );
+    assert_eq!(
+        s.get_key(A, R, "k1")
+            .await
+            .unwrap()
+            .unwrap()
+            .current_material,
+        2
+    );
 
     // Aliases: unique, updatable, deletable, listable per key.
     s.create_alias(&alias("alias/two", "k2")).await.unwrap();
-    assert!(matches!(s.create_alias(&alias("alias/two", "k3")).await, Err(StoreError::Conflict)));
+    assert!(matches!(
+        s.create_alias(&alias("alias/two", "k3")).await,
+        Err(StoreError::Conflict)
+    ));
     assert!(s.update_alias(A, R, "alias/two", "k3", 5).await.unwrap());
     assert!(!s.update_alias(A, R, "alias/none", "k3", 5).await.unwrap());
-    assert_eq!(s.get_alias(A, R, "alias/two").await.unwrap().unwrap().key_id, "k3");
+    assert_eq!(
+        s.get_alias(A, R, "alias/two")
+            .await
+            .unwrap()
+            .unwrap()
+            .key_id,
+        "k3"
+    );
     let only_k3 = s.list_aliases(A, R, Some("k3"), None, 10).await.unwrap();
     assert_eq!(only_k3.items.len(), 1);
     let first = s.list_aliases(A, R, None, None, 1).await.unwrap();
     assert_eq!(first.items[0].alias_name, "alias/one");
-    let second = s.list_aliases(A, R, None, first.next.as_deref(), 1).await.unwrap();
+    let second = s
+        .list_aliases(A, R, None, first.next.as_deref(), 1)
+        .await
+        .unwrap();
     assert_eq!(second.items[0].alias_name, "alias/two");
     assert!(s.delete_alias(A, R, "alias/two").await.unwrap());
     assert!(!s.delete_alias(A, R, "alias/two").await.unwrap());
 
     // Tags: upsert and remove.
-    s.tag_key(A, R, "k1", &[Tag { key: "team".into(), value: "core".into() }, Tag { key: "env".into(), value: "prod".into() }])
-        .await
-        .unwrap();
+    s.tag_key(
+        A,
+        R,
+        "k1",
+        &[
+            Tag {
+                key: "team".into(),
+                value: "core".into(),
+            },
+            Tag {
+                key: "env".into(),
+                value: "prod".into(),
+            },
+        ],
+    )
+    .await
+    .unwrap();
     let t = s.list_key_tags(A, R, "k1").await.unwrap();
-    assert_eq!(t.iter().map(|t| (t.key.as_str(), t.value.as_str())).collect::<Vec<_>>(), [("env", "prod"), ("team", "core")]);
+    assert_eq!(
+        t.iter()
+            .map(|t| (t.key.as_str(), t.value.as_str()))
+            .collect::<Vec<_>>(),
+        [("env", "prod"), ("team", "core")]
+    );
     s.untag_key(A, R, "k1", &["env".into()]).await.unwrap();
     assert_eq!(s.list_key_tags(A, R, "k1").await.unwrap().len(), 1);
 

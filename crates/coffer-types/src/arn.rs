@@ -20,14 +20,22 @@ pub struct Arn {
 impl Arn {
     pub fn parse(s: &str) -> Result<Self, ArnError> {
         let mut parts = s.splitn(6, ':');
-        let (Some("arn"), Some(partition), Some(service), Some(region), Some(account), Some(resource)) = (
+        let (
+            Some("arn"),
+            Some(partition),
+            Some(service),
+            Some(region),
+            Some(account),
+            Some(resource),
+        ) = (
             parts.next(),
             parts.next(),
             parts.next(),
             parts.next(),
             parts.next(),
             parts.next(),
-        ) else {
+        )
+        else {
             return Err(ArnError);
         };
         if partition.is_empty() || service.is_empty() || resource.is_empty() {

@@ -75,8 +75,17 @@ mod tests {
 
     #[test]
     fn equality_compares_contents() {
-        assert_eq!(SecretBytes::from(b"a".as_slice()), SecretBytes::from(b"a".as_slice()));
-        assert_ne!(SecretBytes::from(b"a".as_slice()), SecretBytes::from(b"b".as_slice()));
-        assert_ne!(SecretBytes::from(b"a".as_slice()), SecretBytes::from(b"ab".as_slice()));
+        assert_eq!(
+            SecretBytes::from(b"a".as_slice()),
+            SecretBytes::from(b"a".as_slice())
+        );
+        assert_ne!(
+            SecretBytes::from(b"a".as_slice()),
+            SecretBytes::from(b"b".as_slice())
+        );
+        assert_ne!(
+            SecretBytes::from(b"a".as_slice()),
+            SecretBytes::from(b"ab".as_slice())
+        );
     }
 }

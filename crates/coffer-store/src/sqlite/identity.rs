@@ -18,7 +18,11 @@ fn access_key(row: &SqliteRow) -> Result<AccessKeyRecord> {
         status: match status.as_str() {
             "Active" => AccessKeyStatus::Active,
             "Inactive" => AccessKeyStatus::Inactive,
-            other => return Err(StoreError::Backend(format!("bad access key status {other:?}"))),
+            other => {
+                return Err(StoreError::Backend(format!(
+                    "bad access key status {other:?}"
+                )));
+            }
         },
         created_at: row.try_get("created_at").map_err(backend)?,
     })

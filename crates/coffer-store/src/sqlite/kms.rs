@@ -30,7 +30,8 @@ fn key(row: &SqliteRow) -> Result<KeyRecord> {
         rotation_period_days: row.try_get("rotation_period_days").map_err(backend)?,
         next_rotation_at: row.try_get("next_rotation_at").map_err(backend)?,
         policy: row.try_get("policy").map_err(backend)?,
-        current_material: u32::try_from(material).map_err(|e| StoreError::Backend(e.to_string()))?,
+        current_material: u32::try_from(material)
+            .map_err(|e| StoreError::Backend(e.to_string()))?,
         row_version: row.try_get("row_version").map_err(backend)?,
     })
 }
@@ -102,7 +103,11 @@ async fn cas_key(tx: &mut Transaction<'_, Sqlite>, k: &KeyRecord) -> Result<()> 
     .execute(&mut **tx)
     .await
     .map_err(backend)?;
-    if done.rows_affected() == 1 { Ok(()) } else { Err(StoreError::Conflict) }
+    if done.rows_affected() == 1 {
+        Ok(())
+    } else {
+        Err(StoreError::Conflict)
+    }
 }
 
 #[async_trait]
@@ -161,18 +166,31 @@ impl KmsStore for SqliteStore {
         tx.commit().await.map_err(backend)
     }
 
-    async fn get_key(&self, account: &str, region: &str, key_id: &str) -> Result<Option<KeyRecord>> {
-        let row = sqlx::query("SELECT * FROM kms_keys WHERE account_id = ? AND region = ? AND key_id = ?")
-            .bind(account)
-            .bind(region)
-            .bind(key_id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?;
+    async fn get_key(
+        &self,
+        account: &str,
+        region: &str,
+        key_id: &str,
+    ) -> Result<Option<KeyRecord>> {
+        let row = sqlx::query(
+            "SELECT * FROM kms_keys WHERE account_id = ? AND region = ? AND key_id = ?",
+        )
+        .bind(account)
+        .bind(region)
+        .bind(key_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
         row.as_ref().map(key).transpose()
     }
 
-    async fn list_keys(&self, account: &str, region: &str, after: Option<&str>, limit: usize) -> Result<Page<String>> {
+    async fn list_keys(
+        &self,
+        account: &str,
+        region: &str,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<String>> {
         let rows = sqlx::query(
             "SELECT key_id FROM kms_keys WHERE account_id = ? AND region = ? AND key_id > ? ORDER BY key_id LIMIT ?",
         )
@@ -215,7 +233,13 @@ impl KmsStore for SqliteStore {
         tx.commit().await.map_err(backend)
     }
 
-    async fn get_key_material(&self, account: &str, region: &str, key_id: &str, version: u32) -> Result<Option<KeyMaterialRecord>> {
+    async fn get_key_material(
+        &self,
+        account: &str,
+        region: &str,
+        key_id: &str,
+        version: u32,
+    ) -> Result<Option<KeyMaterialRecord>> {
         let row = sqlx::query(
             "SELECT * FROM kms_key_material WHERE account_id = ? AND region = ? AND key_id = ? AND version = ?",
         )
@@ -229,7 +253,12 @@ impl KmsStore for SqliteStore {
         row.as_ref().map(material).transpose()
     }
 
-    async fn list_key_materials(&self, account: &str, region: &str, key_id: &str) -> Result<Vec<KeyMaterialRecord>> {
+    async fn list_key_materials(
+        &self,
+        account: &str,
+        region: &str,
+        key_id: &str,
+    ) -> Result<Vec<KeyMaterialRecord>> {
         let rows = sqlx::query(
             "SELECT * FROM kms_key_material WHERE account_id = ? AND region = ? AND key_id = ? ORDER BY version",
         )
@@ -248,18 +277,32 @@ impl KmsStore for SqliteStore {
         tx.commit().await.map_err(backend)
     }
 
-    async fn get_alias(&self, account: &str, region: &str, alias_name: &str) -> Result<Option<AliasRecord>> {
-        let row = sqlx::query("SELECT * FROM kms_aliases WHERE account_id = ? AND region = ? AND alias_name = ?")
-            .bind(account)
-            .bind(region)
-            .bind(alias_name)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?;
+    async fn get_alias(
+        &self,
+        account: &str,
+        region: &str,
+        alias_name: &str,
+    ) -> Result<Option<AliasRecord>> {
+        let row = sqlx::query(
+            "SELECT * FROM kms_aliases WHERE account_id = ? AND region = ? AND alias_name = ?",
+        )
+        .bind(account)
+        .bind(region)
+        .bind(alias_name)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(backend)?;
         row.as_ref().map(alias).transpose()
     }
 
-    async fn update_alias(&self, account: &str, region: &str, alias_name: &str, key_id: &str, now: Millis) -> Result<bool> {
+    async fn update_alias(
+        &self,
+        account: &str,
+        region: &str,
+        alias_name: &str,
+        key_id: &str,
+        now: Millis,
+    ) -> Result<bool> {
         let done = sqlx::query(
             "UPDATE kms_aliases SET key_id = ?, updated_at = ? WHERE account_id = ? AND region = ? AND alias_name = ?",
         )
@@ -275,13 +318,15 @@ impl KmsStore for SqliteStore {
     }
 
     async fn delete_alias(&self, account: &str, region: &str, alias_name: &str) -> Result<bool> {
-        let done = sqlx::query("DELETE FROM kms_aliases WHERE account_id = ? AND region = ? AND alias_name = ?")
-            .bind(account)
-            .bind(region)
-            .bind(alias_name)
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?;
+        let done = sqlx::query(
+            "DELETE FROM kms_aliases WHERE account_id = ? AND region = ? AND alias_name = ?",
+        )
+        .bind(account)
+        .bind(region)
+        .bind(alias_name)
+        .execute(&self.pool)
+        .await
+        .map_err(backend)?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -329,7 +374,13 @@ impl KmsStore for SqliteStore {
         tx.commit().await.map_err(backend)
     }
 
-    async fn untag_key(&self, account: &str, region: &str, key_id: &str, tag_keys: &[String]) -> Result<()> {
+    async fn untag_key(
+        &self,
+        account: &str,
+        region: &str,
+        key_id: &str,
+        tag_keys: &[String],
+    ) -> Result<()> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
         for k in tag_keys {
             sqlx::query("DELETE FROM kms_key_tags WHERE account_id = ? AND region = ? AND key_id = ? AND tag_key = ?")
@@ -386,5 +437,8 @@ fn page<T>(items: &mut Vec<T>, limit: usize, cursor: impl Fn(&T) -> String) -> P
     let more = items.len() > limit;
     items.truncate(limit);
     let next = if more { items.last().map(cursor) } else { None };
-    Page { items: std::mem::take(items), next }
+    Page {
+        items: std::mem::take(items),
+        next,
+    }
 }

@@ -32,7 +32,8 @@ impl SqliteStore {
     /// `-shm` files the permissions of the database file, so nothing in the data directory
     /// becomes readable by others.
     pub async fn open(path: &Path) -> Result<Self> {
-        create_private(path).map_err(|e| StoreError::Backend(format!("{}: {e}", path.display())))?;
+        create_private(path)
+            .map_err(|e| StoreError::Backend(format!("{}: {e}", path.display())))?;
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
@@ -62,7 +63,12 @@ impl SqliteStore {
 #[cfg(unix)]
 fn create_private(path: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
-    match std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path) {
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
         Ok(_) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))

@@ -1,0 +1,190 @@
+//! `coffer server`: flags, environment and the TOML config file, merged in that order of
+//! precedence (flag over environment over file over default).
+
+use anyhow::Context as _;
+use base64::Engine;
+use coffer_server::ServerConfig;
+use coffer_types::{AccountId, SecretBytes};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, clap::Args)]
+pub struct ServerArgs {
+    /// Address to listen on [default: 127.0.0.1:4566].
+    #[arg(long, env = "COFFER_LISTEN")]
+    listen: Option<SocketAddr>,
+    /// Data directory [default: ./coffer-data].
+    #[arg(long, env = "COFFER_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// TOML configuration file.
+    #[arg(long, env = "COFFER_CONFIG")]
+    config: Option<PathBuf>,
+    /// Development mode: accept any well-formed signature without verifying it; a 12-digit access
+    /// key id selects that account.
+    #[arg(long, env = "COFFER_DEV")]
+    dev: bool,
+    /// Store URL [default: sqlite://DATA_DIR/coffer.db].
+    #[arg(long = "store", env = "COFFER_STORE_URL")]
+    store_url: Option<String>,
+    /// The default account [default: 000000000000].
+    #[arg(long, env = "COFFER_ACCOUNT_ID")]
+    account_id: Option<String>,
+    /// Log format: text or json [default: text].
+    #[arg(long, env = "COFFER_LOG_FORMAT")]
+    log_format: Option<String>,
+    /// Largest request body accepted, in bytes [default: 1048576].
+    #[arg(long, env = "COFFER_MAX_BODY_BYTES")]
+    max_body_bytes: Option<usize>,
+}
+
+/// The TOML file. Every field is optional.
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileConfig {
+    listen: Option<SocketAddr>,
+    data_dir: Option<PathBuf>,
+    dev: Option<bool>,
+    account_id: Option<String>,
+    max_body_bytes: Option<usize>,
+    #[serde(default)]
+    log: LogConfig,
+    #[serde(default)]
+    store: StoreConfig,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LogConfig {
+    format: Option<String>,
+    /// A tracing filter such as `info` or `coffer_server=debug`; `COFFER_LOG` overrides it.
+    level: Option<String>,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct StoreConfig {
+    url: Option<String>,
+}
+
+fn env_secret(name: &str) -> Option<SecretBytes> {
+    std::env::var_os(name).map(|v| SecretBytes::new(v.into_encoded_bytes()))
+}
+
+pub fn main(args: ServerArgs) -> anyhow::Result<()> {
+    let file: FileConfig = match &args.config {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read config file {}", path.display()))?;
+            toml::from_str(&text)
+                .with_context(|| format!("invalid config file {}", path.display()))?
+        }
+        None => FileConfig::default(),
+    };
+    init_logging(
+        args.log_format.as_deref().or(file.log.format.as_deref()),
+        file.log.level.as_deref(),
+    )?;
+    restrict_umask();
+
+    let account = args
+        .account_id
+        .or(file.account_id)
+        .unwrap_or_else(|| "000000000000".to_owned());
+    let account_id = AccountId::parse(&account).map_err(|_| {
+        anyhow::anyhow!(
+            "account id {account:?} is not 12 digits: fix COFFER_ACCOUNT_ID or --account-id"
+        )
+    })?;
+    let root_key = match (
+        std::env::var("COFFER_ROOT_ACCESS_KEY_ID").ok(),
+        env_secret("COFFER_ROOT_SECRET_ACCESS_KEY"),
+    ) {
+        (Some(id), Some(secret)) => Some((id, secret)),
+        (None, None) => None,
+        _ => anyhow::bail!(
+            "set both COFFER_ROOT_ACCESS_KEY_ID and COFFER_ROOT_SECRET_ACCESS_KEY, or neither"
+        ),
+    };
+    let master_key = match env_secret("COFFER_MASTER_KEY") {
+        None => None,
+        Some(b64) => Some(SecretBytes::new(
+            base64::engine::general_purpose::STANDARD
+                .decode(b64.expose())
+                .context("COFFER_MASTER_KEY must be base64 (of exactly 32 bytes)")?,
+        )),
+    };
+    let cfg = ServerConfig {
+        listen: args
+            .listen
+            .or(file.listen)
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 4566))),
+        data_dir: args
+            .data_dir
+            .or(file.data_dir)
+            .unwrap_or_else(|| PathBuf::from("coffer-data")),
+        store_url: args.store_url.or(file.store.url),
+        dev: args.dev || file.dev.unwrap_or(false),
+        account_id,
+        root_key,
+        master_key,
+        max_body_bytes: args
+            .max_body_bytes
+            .or(file.max_body_bytes)
+            .unwrap_or(1024 * 1024),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(coffer_server::run(cfg, shutdown_signal()))
+}
+
+fn init_logging(format: Option<&str>, level: Option<&str>) -> anyhow::Result<()> {
+    let filter = std::env::var("COFFER_LOG")
+        .ok()
+        .or_else(|| level.map(str::to_owned))
+        .unwrap_or_else(|| "info".to_owned());
+    let filter = tracing_subscriber::EnvFilter::try_new(&filter)
+        .with_context(|| format!("invalid log filter {filter:?}"))?;
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format.unwrap_or("text") {
+        "json" => builder.json().init(),
+        "text" => builder.init(),
+        other => anyhow::bail!("unknown log format {other:?}: use text or json"),
+    }
+    Ok(())
+}
+
+/// Files the server creates are private to its user, whatever the caller's umask.
+#[allow(unsafe_code)]
+fn restrict_umask() {
+    #[cfg(unix)]
+    // SAFETY: umask only swaps the process file-creation mask; called before any thread starts.
+    unsafe {
+        libc::umask(0o077);
+    }
+}
+
+/// Resolves on SIGINT or SIGTERM, starting a graceful shutdown.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutdown signal received, finishing in-flight requests");
+}

@@ -1,0 +1,130 @@
+//! SigV4 glue: from a request to an authenticated [`Principal`] and region.
+//! <https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_sigv.html>
+
+use coffer_service::Principal;
+use coffer_service::identity::{CREDENTIAL_CACHE_TTL, Identity};
+use coffer_sigv4 as sigv4;
+use coffer_types::{AccountId, Region};
+
+/// Why authentication failed; rendered per protocol by [`crate::wire_error`].
+#[derive(Debug)]
+pub enum AuthFailure {
+    /// A signature problem, with AWS's wording.
+    Signature(sigv4::Error),
+    /// No such access key, an inactive one, or a session token that is not valid.
+    UnknownKey,
+    /// The store failed; detail for the log only.
+    Internal(String),
+}
+
+/// Verifies signatures, caching derived signing keys.
+pub struct Authenticator {
+    identity: Identity,
+    dev: bool,
+    default_account: AccountId,
+    /// Signing keys by (access key id, date, region, service). They live no longer than a
+    /// credential lookup does, so a revoked key stops working within the same bound.
+    keys: moka::sync::Cache<(String, String, String, String), sigv4::SigningKey>,
+}
+
+impl std::fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authenticator")
+            .field("dev", &self.dev)
+            .finish_non_exhaustive()
+    }
+}
+
+fn header<'a>(req: &sigv4::Request<'a>, name: &str) -> Option<&'a str> {
+    req.headers
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .map(|(_, v)| *v)
+}
+
+impl Authenticator {
+    pub fn new(identity: Identity, dev: bool, default_account: AccountId) -> Self {
+        let keys = moka::sync::Cache::builder()
+            .max_capacity(100_000)
+            .time_to_live(CREDENTIAL_CACHE_TTL)
+            .build();
+        Self {
+            identity,
+            dev,
+            default_account,
+            keys,
+        }
+    }
+
+    /// Authenticate `req` for `service` (the signing name: `kms`, `sts`, ...). `now` is unix seconds.
+    pub async fn authenticate(
+        &self,
+        req: &sigv4::Request<'_>,
+        service: &str,
+        now: i64,
+    ) -> Result<(Principal, Region), AuthFailure> {
+        let authorization = header(req, "authorization");
+        let presigned = match authorization {
+            Some(_) => None,
+            None => sigv4::parse_presigned(req.query).map_err(AuthFailure::Signature)?,
+        };
+        let auth = match (authorization, &presigned) {
+            (Some(value), _) => {
+                sigv4::parse_authorization(value).map_err(AuthFailure::Signature)?
+            }
+            (None, Some(p)) => p.auth.clone(),
+            (None, None) => return Err(AuthFailure::Signature(sigv4::Error::Missing)),
+        };
+        let region = Region::parse(&auth.region).map_err(|_| {
+            AuthFailure::Signature(sigv4::Error::ScopeMismatch(format!(
+                "Credential should be scoped to a valid region, not '{}'. ",
+                auth.region
+            )))
+        })?;
+        sigv4::check_scope(&auth, region.as_str(), service).map_err(AuthFailure::Signature)?;
+        if self.dev {
+            let principal = self
+                .identity
+                .dev_principal(
+                    &auth.access_key_id,
+                    &self.default_account,
+                    now.saturating_mul(1000),
+                )
+                .await
+                .map_err(|e| AuthFailure::Internal(e.to_string()))?;
+            return Ok((principal, region));
+        }
+        let credential = self
+            .identity
+            .lookup(&auth.access_key_id)
+            .await
+            .map_err(|e| AuthFailure::Internal(e.to_string()))?
+            .filter(|c| c.active)
+            .ok_or(AuthFailure::UnknownKey)?;
+        // Temporary credentials come with STS AssumeRole; until then a session token can only be
+        // one this server did not issue.
+        if header(req, "x-amz-security-token").is_some() {
+            return Err(AuthFailure::UnknownKey);
+        }
+        let cache_key = (
+            auth.access_key_id.clone(),
+            auth.date.clone(),
+            auth.region.clone(),
+            auth.service.clone(),
+        );
+        let key = self.keys.get_with(cache_key, || {
+            sigv4::derive_signing_key(
+                credential.secret_access_key.expose(),
+                &auth.date,
+                &auth.region,
+                &auth.service,
+            )
+        });
+        let verified = match &presigned {
+            Some(p) => sigv4::verify_presigned(p, req, &key, now),
+            None => sigv4::verify(&auth, req, &key, now),
+        };
+        verified.map_err(AuthFailure::Signature)?;
+        Ok((credential.principal, region))
+    }
+}

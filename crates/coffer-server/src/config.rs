@@ -1,0 +1,29 @@
+//! What the server needs to start. The CLI builds it from flags, environment and the TOML file.
+
+use coffer_types::{AccountId, SecretBytes};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone)]
+pub struct ServerConfig {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    /// `sqlite://PATH`; `None` means `sqlite://DATA_DIR/coffer.db`.
+    pub store_url: Option<String>,
+    /// Accept any well-formed signature without verifying it.
+    pub dev: bool,
+    pub account_id: AccountId,
+    /// Administrator key to install on first start instead of generating one.
+    pub root_key: Option<(String, SecretBytes)>,
+    /// Master key given by the environment instead of the key file.
+    pub master_key: Option<SecretBytes>,
+    pub max_body_bytes: usize,
+}
+
+impl ServerConfig {
+    pub fn store_url(&self) -> String {
+        self.store_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("coffer.db").display()))
+    }
+}

@@ -1,0 +1,122 @@
+//! awsJson 1.1: `POST /` with `X-Amz-Target: Prefix.Operation` and a JSON body.
+//! <https://smithy.io/2.0/aws/protocols/aws-json-1_1-protocol.html>
+
+use super::HttpRequest;
+use crate::AppState;
+use crate::wire_error::{Protocol, WireError};
+use axum::body::Body;
+use axum::http::{HeaderValue, Response, header};
+use coffer_service::kms::Kms;
+
+/// The awsJson services and their signing names, by target prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum JsonService {
+    Kms,
+    SecretsManager,
+    Ssm,
+    CloudTrail,
+}
+
+impl JsonService {
+    fn from_prefix(prefix: &str) -> Option<Self> {
+        match prefix {
+            "TrentService" => Some(Self::Kms),
+            "secretsmanager" => Some(Self::SecretsManager),
+            "AmazonSSM" => Some(Self::Ssm),
+            "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101" => Some(Self::CloudTrail),
+            _ => None,
+        }
+    }
+
+    fn signing_name(self) -> &'static str {
+        match self {
+            Self::Kms => "kms",
+            Self::SecretsManager => "secretsmanager",
+            Self::Ssm => "ssm",
+            Self::CloudTrail => "cloudtrail",
+        }
+    }
+
+    fn has_operation(self, op: &str) -> bool {
+        match self {
+            Self::Kms => Kms::has_operation(op),
+            // Implemented by later work; until then every operation is unknown.
+            Self::SecretsManager | Self::Ssm | Self::CloudTrail => false,
+        }
+    }
+}
+
+fn unknown_operation(target: &str) -> WireError {
+    WireError::new(
+        400,
+        "UnknownOperationException",
+        format!("The operation {target} is not supported."),
+    )
+}
+
+pub async fn handle(
+    state: &AppState,
+    req: &HttpRequest<'_>,
+    target: &str,
+    request_id: &str,
+) -> Response<Body> {
+    match run(state, req, target, request_id).await {
+        Ok(body) => {
+            let mut resp = Response::new(Body::from(body));
+            let h = resp.headers_mut();
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/x-amz-json-1.1"),
+            );
+            if let Ok(v) = HeaderValue::from_str(request_id) {
+                h.insert("x-amzn-requestid", v);
+            }
+            resp
+        }
+        Err(e) => e.render(Protocol::Json, request_id),
+    }
+}
+
+async fn run(
+    state: &AppState,
+    req: &HttpRequest<'_>,
+    target: &str,
+    request_id: &str,
+) -> Result<Vec<u8>, WireError> {
+    let (prefix, op) = target
+        .rsplit_once('.')
+        .ok_or_else(|| unknown_operation(target))?;
+    let service = JsonService::from_prefix(prefix).ok_or_else(|| unknown_operation(target))?;
+    let ctx = req
+        .authenticate(state, service.signing_name(), request_id, Protocol::Json)
+        .await?;
+    if !service.has_operation(op) {
+        return Err(unknown_operation(target));
+    }
+    let input: serde_json::Value = if req.body.iter().all(u8::is_ascii_whitespace) {
+        serde_json::Value::Object(serde_json::Map::new())
+    } else {
+        serde_json::from_slice(req.body).map_err(|_| {
+            WireError::new(
+                400,
+                "SerializationException",
+                "The request body is not valid JSON.",
+            )
+        })?
+    };
+    let output = match service {
+        JsonService::Kms => state.services.kms.dispatch(&ctx, op, input).await,
+        JsonService::SecretsManager | JsonService::Ssm | JsonService::CloudTrail => {
+            return Err(unknown_operation(target));
+        }
+    }
+    .map_err(|e| WireError::from_service(&e, request_id))?;
+    serde_json::to_vec(&output).map_err(|e| {
+        tracing::error!(request_id, error = %e, "encoding response");
+        WireError::new(
+            500,
+            "InternalFailure",
+            "The request processing has failed because of an unknown error.",
+        )
+    })
+}

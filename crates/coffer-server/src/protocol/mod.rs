@@ -1,0 +1,126 @@
+//! The AWS pipeline for one request: read the body (size-capped), pick the protocol, authenticate,
+//! dispatch, render. Which protocol: `X-Amz-Target` means awsJson 1.1 ([`json`]); otherwise the
+//! query protocol ([`query`]) of the service named in the credential scope.
+
+pub mod json;
+pub mod query;
+
+use crate::AppState;
+use crate::wire_error::{Protocol, WireError};
+use aws_lc_rs::digest;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{Request, Response};
+use coffer_service::{Principal, RequestContext};
+use coffer_types::Region;
+use std::sync::Arc;
+
+/// The axum fallback: every request that is not `/health`.
+pub async fn handle(State(state): State<Arc<AppState>>, req: Request<Body>) -> Response<Body> {
+    let request_id = uuid::Uuid::new_v4().to_string();
+    let started = std::time::Instant::now();
+    let (parts, body) = req.into_parts();
+    let target = parts
+        .headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let protocol = match &target {
+        Some(_) => Protocol::Json,
+        None => Protocol::Query {
+            xmlns: query::namespace_for(&parts.headers),
+        },
+    };
+    let body = match axum::body::to_bytes(body, state.max_body_bytes).await {
+        Ok(b) => b,
+        Err(_) => {
+            return WireError::new(
+                413,
+                "RequestEntityTooLargeException",
+                format!(
+                    "Request body is larger than the maximum of {} bytes.",
+                    state.max_body_bytes
+                ),
+            )
+            .render(protocol, &request_id);
+        }
+    };
+    let http = HttpRequest {
+        parts: &parts,
+        body: &body,
+    };
+    let response = match target {
+        Some(target) => json::handle(&state, &http, &target, &request_id).await,
+        None => query::handle(&state, &http, &request_id).await,
+    };
+    tracing::debug!(
+        request_id,
+        status = response.status().as_u16(),
+        micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+        "request"
+    );
+    response
+}
+
+/// A received request, body read.
+pub struct HttpRequest<'a> {
+    pub parts: &'a axum::http::request::Parts,
+    pub body: &'a [u8],
+}
+
+impl std::fmt::Debug for HttpRequest<'_> {
+    /// Never the body or header values: they carry secrets and signatures.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HttpRequest")
+            .field("method", &self.parts.method)
+            .field("path", &self.parts.uri.path())
+            .field("body_len", &self.body.len())
+            .finish()
+    }
+}
+
+impl HttpRequest<'_> {
+    /// Authenticate for the signing name `service` and build the handler context.
+    pub async fn authenticate(
+        &self,
+        state: &AppState,
+        service: &str,
+        request_id: &str,
+        protocol: Protocol,
+    ) -> Result<RequestContext, WireError> {
+        let headers: Vec<(&str, &str)> = self
+            .parts
+            .headers
+            .iter()
+            .filter_map(|(n, v)| v.to_str().ok().map(|v| (n.as_str(), v)))
+            .collect();
+        // HTTP/2 carries the host in the URI authority, not a header.
+        let authority = self.parts.uri.authority().map(|a| a.as_str().to_owned());
+        let mut all = headers;
+        if !all.iter().any(|(n, _)| n.eq_ignore_ascii_case("host")) {
+            if let Some(a) = authority.as_deref() {
+                all.push(("host", a));
+            }
+        }
+        let payload_hash = hex::encode(digest::digest(&digest::SHA256, self.body));
+        let sig_req = coffer_sigv4::Request {
+            method: self.parts.method.as_str(),
+            path: self.parts.uri.path(),
+            query: self.parts.uri.query().unwrap_or(""),
+            headers: &all,
+            payload_sha256_hex: &payload_hash,
+        };
+        let now = time::OffsetDateTime::now_utc();
+        let (principal, region): (Principal, Region) = state
+            .auth
+            .authenticate(&sig_req, service, now.unix_timestamp())
+            .await
+            .map_err(|f| WireError::from_auth(&f, protocol, request_id))?;
+        Ok(RequestContext {
+            principal,
+            region,
+            request_id: request_id.to_owned(),
+            now: i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX),
+        })
+    }
+}

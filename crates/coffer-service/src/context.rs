@@ -1,0 +1,35 @@
+//! The caller of one request, established by SigV4 verification in the server.
+
+use coffer_types::{AccountId, Region};
+
+/// An authenticated identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub account_id: AccountId,
+    /// `arn:aws:iam::ACCOUNT:root` for an account administrator.
+    pub arn: String,
+    /// AWS's `UserId`: the account id for root, `AIDA...` for users.
+    pub user_id: String,
+    pub access_key_id: String,
+}
+
+/// Everything a handler needs to know about the request besides its input.
+#[derive(Debug, Clone)]
+pub struct RequestContext {
+    pub principal: Principal,
+    /// From the credential scope of the signature, as on AWS.
+    pub region: Region,
+    pub request_id: String,
+    /// Unix milliseconds when the request arrived; handlers use this, not the clock.
+    pub now: i64,
+}
+
+impl RequestContext {
+    pub fn account(&self) -> &str {
+        self.principal.account_id.as_str()
+    }
+
+    pub fn region(&self) -> &str {
+        self.region.as_str()
+    }
+}

@@ -1,0 +1,238 @@
+//! Accounts and the access keys that sign requests: first-start bootstrap, credential lookup for
+//! SigV4 verification (cached), and `--dev` identities.
+
+use crate::Principal;
+use coffer_crypto::MasterKey;
+use coffer_store::{AccessKeyRecord, AccessKeyStatus, Store, StoreError};
+use coffer_types::{AccountId, SecretBytes};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long a looked-up credential is trusted before the store is asked again. Bounds how long a
+/// revoked key keeps working on a node that has it cached.
+pub const CREDENTIAL_CACHE_TTL: Duration = Duration::from_secs(30);
+
+/// A credential that can verify signatures.
+#[derive(Debug, Clone)]
+pub struct Credential {
+    pub principal: Principal,
+    pub secret_access_key: SecretBytes,
+    pub active: bool,
+}
+
+/// An access key handed out in the clear exactly once.
+#[derive(Debug)]
+pub struct NewAccessKey {
+    pub access_key_id: String,
+    pub secret_access_key: SecretBytes,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum IdentityError {
+    #[error(
+        "the master key does not match this data directory (it was initialised with another key); start with the original master key"
+    )]
+    WrongMasterKey,
+    #[error(
+        "access key {0} already exists with a different secret; unset COFFER_ROOT_ACCESS_KEY_ID/COFFER_ROOT_SECRET_ACCESS_KEY or use the original values"
+    )]
+    RootKeyMismatch(String),
+    #[error("invalid root access key id {0:?}: use 16-128 characters of A-Z and 0-9")]
+    BadAccessKeyId(String),
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("{0}")]
+    Crypto(#[from] coffer_crypto::CryptoError),
+}
+
+#[derive(Clone)]
+pub struct Identity {
+    store: Store,
+    master: Arc<MasterKey>,
+    cache: moka::sync::Cache<String, Option<Credential>>,
+}
+
+impl std::fmt::Debug for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Identity").finish_non_exhaustive()
+    }
+}
+
+fn root_principal(account: &AccountId, access_key_id: &str) -> Principal {
+    Principal {
+        account_id: account.clone(),
+        arn: format!("arn:aws:iam::{account}:root"),
+        user_id: account.to_string(),
+        access_key_id: access_key_id.to_owned(),
+    }
+}
+
+fn wrap_purpose(access_key_id: &str) -> String {
+    format!("access-key|{access_key_id}")
+}
+
+/// `AKIA` and 16 base32 characters, like AWS's long-term key ids.
+fn new_access_key_id() -> Result<String, coffer_crypto::CryptoError> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let raw = coffer_crypto::random::secret_bytes(16)?;
+    let tail: String = raw
+        .expose()
+        .iter()
+        .map(|b| char::from(ALPHABET[usize::from(b % 32)]))
+        .collect();
+    Ok(format!("AKIA{tail}"))
+}
+
+/// 40 characters of base64's alphabet, like AWS's secret access keys.
+fn new_secret_access_key() -> Result<SecretBytes, coffer_crypto::CryptoError> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let raw = coffer_crypto::random::secret_bytes(40)?;
+    Ok(SecretBytes::new(
+        raw.expose()
+            .iter()
+            .map(|b| ALPHABET[usize::from(b % 64)])
+            .collect(),
+    ))
+}
+
+impl Identity {
+    pub fn new(store: Store, master: Arc<MasterKey>) -> Self {
+        let cache = moka::sync::Cache::builder()
+            .max_capacity(100_000)
+            .time_to_live(CREDENTIAL_CACHE_TTL)
+            .build();
+        Self {
+            store,
+            master,
+            cache,
+        }
+    }
+
+    /// First-start initialisation, safe to run on every start: checks the master key against the
+    /// data, creates the default account, and gives it an administrator key — `root_key` if given
+    /// (from `COFFER_ROOT_ACCESS_KEY_ID`/`COFFER_ROOT_SECRET_ACCESS_KEY`), else a generated one,
+    /// returned so the caller can write it down. Returns `None` when nothing was generated.
+    pub async fn bootstrap(
+        &self,
+        account: &AccountId,
+        root_key: Option<(String, SecretBytes)>,
+        now: i64,
+    ) -> Result<Option<NewAccessKey>, IdentityError> {
+        let check = self.master.check_value()?;
+        let stored = self.store.init_master_key_check(&check).await?;
+        if !self.master.verify_check(&stored) {
+            return Err(IdentityError::WrongMasterKey);
+        }
+        let created = self.store.ensure_account(account.as_str(), now).await?;
+        if let Some((id, secret)) = root_key {
+            if id.len() < 16
+                || id.len() > 128
+                || !id
+                    .bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+            {
+                return Err(IdentityError::BadAccessKeyId(id));
+            }
+            match self.store.get_access_key(&id).await? {
+                None => {
+                    self.insert_admin_key(account, &id, &secret, now).await?;
+                }
+                Some(existing) => {
+                    let stored = self
+                        .master
+                        .unwrap(&existing.wrapped_secret, &wrap_purpose(&id))?;
+                    if stored != secret || existing.account_id != account.as_str() {
+                        return Err(IdentityError::RootKeyMismatch(id));
+                    }
+                }
+            }
+            return Ok(None);
+        }
+        if !created {
+            return Ok(None);
+        }
+        Ok(Some(self.create_admin_key(account, now).await?))
+    }
+
+    /// A new administrator access key for `account`.
+    pub async fn create_admin_key(
+        &self,
+        account: &AccountId,
+        now: i64,
+    ) -> Result<NewAccessKey, IdentityError> {
+        let id = new_access_key_id()?;
+        let secret = new_secret_access_key()?;
+        self.insert_admin_key(account, &id, &secret, now).await?;
+        Ok(NewAccessKey {
+            access_key_id: id,
+            secret_access_key: secret,
+        })
+    }
+
+    async fn insert_admin_key(
+        &self,
+        account: &AccountId,
+        id: &str,
+        secret: &SecretBytes,
+        now: i64,
+    ) -> Result<(), IdentityError> {
+        let p = root_principal(account, id);
+        let record = AccessKeyRecord {
+            access_key_id: id.to_owned(),
+            account_id: account.to_string(),
+            principal_arn: p.arn,
+            principal_id: p.user_id,
+            wrapped_secret: self.master.wrap(secret.expose(), &wrap_purpose(id))?,
+            status: AccessKeyStatus::Active,
+            created_at: now,
+        };
+        self.store.insert_access_key(&record).await?;
+        self.cache.invalidate(id);
+        Ok(())
+    }
+
+    /// The credential for `access_key_id`, or `None` if no such key exists.
+    pub async fn lookup(&self, access_key_id: &str) -> Result<Option<Credential>, IdentityError> {
+        if let Some(hit) = self.cache.get(access_key_id) {
+            return Ok(hit);
+        }
+        let found = match self.store.get_access_key(access_key_id).await? {
+            None => None,
+            Some(rec) => {
+                let account = AccountId::parse(&rec.account_id).map_err(|_| {
+                    StoreError::Backend(format!("bad account id for {access_key_id}"))
+                })?;
+                Some(Credential {
+                    principal: Principal {
+                        account_id: account,
+                        arn: rec.principal_arn,
+                        user_id: rec.principal_id,
+                        access_key_id: rec.access_key_id,
+                    },
+                    secret_access_key: self
+                        .master
+                        .unwrap(&rec.wrapped_secret, &wrap_purpose(access_key_id))?,
+                    active: rec.status == AccessKeyStatus::Active,
+                })
+            }
+        };
+        self.cache.insert(access_key_id.to_owned(), found.clone());
+        Ok(found)
+    }
+
+    /// `--dev`: any access key is accepted; a 12-digit key id names the account (created on first
+    /// use), anything else means the default account.
+    pub async fn dev_principal(
+        &self,
+        access_key_id: &str,
+        default: &AccountId,
+        now: i64,
+    ) -> Result<Principal, IdentityError> {
+        let account = AccountId::parse(access_key_id).unwrap_or_else(|_| default.clone());
+        if self.cache.get(&format!("dev-account|{account}")).is_none() {
+            self.store.ensure_account(account.as_str(), now).await?;
+            self.cache.insert(format!("dev-account|{account}"), None);
+        }
+        Ok(root_principal(&account, access_key_id))
+    }
+}

@@ -1,0 +1,365 @@
+//! Cryptographic operations: Encrypt, Decrypt, ReEncrypt, GenerateDataKey,
+//! GenerateDataKeyWithoutPlaintext, GenerateRandom; and the same as methods other services call.
+
+use super::resolve::{Accept, arn_of, require_enabled};
+use super::{Kms, KmsError};
+use crate::RequestContext;
+use crate::wire::{Blob, SecretBlob};
+use coffer_crypto::{BlobHeader, CryptoError, EncryptionContext, blob};
+use coffer_store::KeyRecord;
+use coffer_types::SecretBytes;
+use serde::{Deserialize, Serialize};
+use serde_with::skip_serializing_none;
+
+const SYMMETRIC_DEFAULT: &str = "SYMMETRIC_DEFAULT";
+
+/// Only symmetric keys exist in coffer; asymmetric algorithms are a usage mismatch, as on AWS.
+fn check_algorithm(alg: Option<&str>, key: &KeyRecord) -> Result<(), KmsError> {
+    match alg {
+        None | Some(SYMMETRIC_DEFAULT) => Ok(()),
+        Some(other) => Err(KmsError::InvalidKeyUsage(format!(
+            "The encryption algorithm {other} is not compatible with the key spec {} of {}.",
+            key.key_spec,
+            arn_of(key)
+        ))),
+    }
+}
+
+fn dry_run(flag: Option<bool>) -> Result<(), KmsError> {
+    if flag == Some(true) {
+        Err(KmsError::DryRunOperation(
+            "The request would have succeeded, but the DryRun option is set.".to_owned(),
+        ))
+    } else {
+        Ok(())
+    }
+}
+
+impl Kms {
+    /// Encrypt under `key_ref` (id, ARN or alias) with the current material.
+    /// Returns the blob and the key ARN.
+    pub async fn encrypt_with(
+        &self,
+        ctx: &RequestContext,
+        key_ref: &str,
+        context: &EncryptionContext,
+        plaintext: &[u8],
+    ) -> Result<(Vec<u8>, KeyRecord), KmsError> {
+        let key = self.resolve(ctx, key_ref, Accept::KeyOrAlias).await?;
+        require_enabled(&key)?;
+        let blob = self.encrypt_under(&key, context, plaintext).await?;
+        Ok((blob, key))
+    }
+
+    async fn encrypt_under(
+        &self,
+        key: &KeyRecord,
+        context: &EncryptionContext,
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, KmsError> {
+        let material = self.material(key, key.current_material).await?;
+        let header = BlobHeader {
+            key_arn: arn_of(key),
+            material_version: key.current_material,
+        };
+        blob::encrypt(&material, &header, context, plaintext)
+            .map_err(crate::error::crypto::<KmsError>)
+    }
+
+    /// Decrypt a blob; the key is the one the blob names. If `expected_key` is given, the blob
+    /// must have been made with it. Returns the plaintext and the key.
+    pub async fn decrypt_with(
+        &self,
+        ctx: &RequestContext,
+        ciphertext: &[u8],
+        context: &EncryptionContext,
+        expected_key: Option<&str>,
+    ) -> Result<(SecretBytes, KeyRecord), KmsError> {
+        let invalid = || KmsError::InvalidCiphertext(String::new());
+        let (header, _) = BlobHeader::parse(ciphertext).map_err(|_| invalid())?;
+        let key = self.resolve(ctx, &header.key_arn, Accept::KeyOnly).await?;
+        if let Some(expected) = expected_key {
+            let wanted = self.resolve(ctx, expected, Accept::KeyOrAlias).await?;
+            if wanted.key_id != key.key_id {
+                return Err(KmsError::IncorrectKey(
+                    "The key ID in the request does not identify a KMS key that can perform this operation.".to_owned(),
+                ));
+            }
+        }
+        require_enabled(&key)?;
+        if header.material_version == 0 || header.material_version > key.current_material {
+            return Err(invalid());
+        }
+        let material = self.material(&key, header.material_version).await?;
+        match blob::decrypt(&material, ciphertext, context) {
+            Ok(p) => Ok((p, key)),
+            Err(CryptoError::InvalidCiphertext) => Err(invalid()),
+            Err(e) => Err(crate::error::crypto(e)),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct EncryptInput {
+    key_id: String,
+    plaintext: SecretBlob,
+    #[serde(default)]
+    encryption_context: EncryptionContext,
+    encryption_algorithm: Option<String>,
+    dry_run: Option<bool>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct EncryptOutput {
+    ciphertext_blob: Blob,
+    key_id: String,
+    encryption_algorithm: &'static str,
+}
+
+pub async fn encrypt(
+    kms: &Kms,
+    ctx: &RequestContext,
+    input: EncryptInput,
+) -> Result<EncryptOutput, KmsError> {
+    let key = kms.resolve(ctx, &input.key_id, Accept::KeyOrAlias).await?;
+    require_enabled(&key)?;
+    check_algorithm(input.encryption_algorithm.as_deref(), &key)?;
+    dry_run(input.dry_run)?;
+    let blob = kms
+        .encrypt_under(&key, &input.encryption_context, input.plaintext.0.expose())
+        .await?;
+    Ok(EncryptOutput {
+        ciphertext_blob: Blob(blob),
+        key_id: arn_of(&key),
+        encryption_algorithm: SYMMETRIC_DEFAULT,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DecryptInput {
+    ciphertext_blob: Blob,
+    #[serde(default)]
+    encryption_context: EncryptionContext,
+    key_id: Option<String>,
+    encryption_algorithm: Option<String>,
+    recipient: Option<serde_json::Value>,
+    dry_run: Option<bool>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DecryptOutput {
+    key_id: String,
+    plaintext: SecretBlob,
+    encryption_algorithm: &'static str,
+}
+
+pub async fn decrypt(
+    kms: &Kms,
+    ctx: &RequestContext,
+    input: DecryptInput,
+) -> Result<DecryptOutput, KmsError> {
+    if input.recipient.is_some() {
+        return Err(KmsError::UnsupportedOperation(
+            "Nitro Enclave attestation (Recipient) is not supported.".to_owned(),
+        ));
+    }
+    let (plaintext, key) = kms
+        .decrypt_with(
+            ctx,
+            &input.ciphertext_blob.0,
+            &input.encryption_context,
+            input.key_id.as_deref(),
+        )
+        .await?;
+    check_algorithm(input.encryption_algorithm.as_deref(), &key)?;
+    // Every check has run (and the plaintext, in memory only, is dropped): a dry run stops here.
+    dry_run(input.dry_run)?;
+    Ok(DecryptOutput {
+        key_id: arn_of(&key),
+        plaintext: SecretBlob(plaintext),
+        encryption_algorithm: SYMMETRIC_DEFAULT,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ReEncryptInput {
+    ciphertext_blob: Blob,
+    #[serde(default)]
+    source_encryption_context: EncryptionContext,
+    source_key_id: Option<String>,
+    destination_key_id: String,
+    #[serde(default)]
+    destination_encryption_context: EncryptionContext,
+    source_encryption_algorithm: Option<String>,
+    destination_encryption_algorithm: Option<String>,
+    dry_run: Option<bool>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ReEncryptOutput {
+    ciphertext_blob: Blob,
+    source_key_id: String,
+    key_id: String,
+    source_encryption_algorithm: &'static str,
+    destination_encryption_algorithm: &'static str,
+}
+
+pub async fn re_encrypt(
+    kms: &Kms,
+    ctx: &RequestContext,
+    input: ReEncryptInput,
+) -> Result<ReEncryptOutput, KmsError> {
+    let (plaintext, source) = kms
+        .decrypt_with(
+            ctx,
+            &input.ciphertext_blob.0,
+            &input.source_encryption_context,
+            input.source_key_id.as_deref(),
+        )
+        .await?;
+    check_algorithm(input.source_encryption_algorithm.as_deref(), &source)?;
+    let dest = kms
+        .resolve(ctx, &input.destination_key_id, Accept::KeyOrAlias)
+        .await?;
+    require_enabled(&dest)?;
+    check_algorithm(input.destination_encryption_algorithm.as_deref(), &dest)?;
+    dry_run(input.dry_run)?;
+    let blob = kms
+        .encrypt_under(
+            &dest,
+            &input.destination_encryption_context,
+            plaintext.expose(),
+        )
+        .await?;
+    Ok(ReEncryptOutput {
+        ciphertext_blob: Blob(blob),
+        source_key_id: arn_of(&source),
+        key_id: arn_of(&dest),
+        source_encryption_algorithm: SYMMETRIC_DEFAULT,
+        destination_encryption_algorithm: SYMMETRIC_DEFAULT,
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GenerateDataKeyInput {
+    key_id: String,
+    #[serde(default)]
+    encryption_context: EncryptionContext,
+    number_of_bytes: Option<i32>,
+    key_spec: Option<String>,
+    recipient: Option<serde_json::Value>,
+    dry_run: Option<bool>,
+}
+
+#[skip_serializing_none]
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GenerateDataKeyOutput {
+    ciphertext_blob: Blob,
+    plaintext: Option<SecretBlob>,
+    key_id: String,
+}
+
+/// Size of the data key: exactly one of `NumberOfBytes` and `KeySpec`.
+/// <https://docs.aws.amazon.com/kms/latest/APIReference/API_GenerateDataKey.html>
+fn data_key_len(input: &GenerateDataKeyInput) -> Result<usize, KmsError> {
+    match (input.number_of_bytes, input.key_spec.as_deref()) {
+        (Some(_), Some(_)) => Err(KmsError::Validation(
+            "Please specify either number of bytes or key spec.".to_owned(),
+        )),
+        (None, None) => Err(KmsError::Validation(
+            "Please specify either number of bytes or key spec.".to_owned(),
+        )),
+        (Some(n), None) => usize::try_from(n)
+            .map_err(|_| KmsError::Validation("NumberOfBytes must be positive".to_owned())),
+        (None, Some("AES_256")) => Ok(32),
+        (None, Some("AES_128")) => Ok(16),
+        (None, Some(other)) => Err(KmsError::Validation(format!(
+            "1 validation error detected: Value '{other}' at 'keySpec' failed to satisfy constraint: Member must satisfy enum value set: [AES_256, AES_128]"
+        ))),
+    }
+}
+
+async fn data_key(
+    kms: &Kms,
+    ctx: &RequestContext,
+    input: GenerateDataKeyInput,
+    with_plaintext: bool,
+) -> Result<GenerateDataKeyOutput, KmsError> {
+    if input.recipient.is_some() {
+        return Err(KmsError::UnsupportedOperation(
+            "Nitro Enclave attestation (Recipient) is not supported.".to_owned(),
+        ));
+    }
+    let len = data_key_len(&input)?;
+    let key = kms.resolve(ctx, &input.key_id, Accept::KeyOrAlias).await?;
+    require_enabled(&key)?;
+    dry_run(input.dry_run)?;
+    let plaintext =
+        coffer_crypto::random::secret_bytes(len).map_err(crate::error::crypto::<KmsError>)?;
+    let blob = kms
+        .encrypt_under(&key, &input.encryption_context, plaintext.expose())
+        .await?;
+    Ok(GenerateDataKeyOutput {
+        ciphertext_blob: Blob(blob),
+        plaintext: with_plaintext.then_some(SecretBlob(plaintext)),
+        key_id: arn_of(&key),
+    })
+}
+
+pub async fn generate_data_key(
+    kms: &Kms,
+    ctx: &RequestContext,
+    input: GenerateDataKeyInput,
+) -> Result<GenerateDataKeyOutput, KmsError> {
+    data_key(kms, ctx, input, true).await
+}
+
+pub async fn generate_data_key_without_plaintext(
+    kms: &Kms,
+    ctx: &RequestContext,
+    input: GenerateDataKeyInput,
+) -> Result<GenerateDataKeyOutput, KmsError> {
+    data_key(kms, ctx, input, false).await
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GenerateRandomInput {
+    number_of_bytes: Option<i32>,
+    custom_key_store_id: Option<String>,
+    recipient: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct GenerateRandomOutput {
+    plaintext: SecretBlob,
+}
+
+pub async fn generate_random(
+    _kms: &Kms,
+    _ctx: &RequestContext,
+    input: GenerateRandomInput,
+) -> Result<GenerateRandomOutput, KmsError> {
+    if input.custom_key_store_id.is_some() || input.recipient.is_some() {
+        return Err(KmsError::UnsupportedOperation(
+            "Custom key stores and Nitro Enclave attestation are not supported.".to_owned(),
+        ));
+    }
+    let n = input
+        .number_of_bytes
+        .and_then(|n| usize::try_from(n).ok())
+        .ok_or_else(|| KmsError::Validation("NumberOfBytes is required".to_owned()))?;
+    let bytes = coffer_crypto::random::secret_bytes(n).map_err(crate::error::crypto::<KmsError>)?;
+    Ok(GenerateRandomOutput {
+        plaintext: SecretBlob(bytes),
+    })
+}

@@ -1,0 +1,394 @@
+//! Key lifecycle: CreateKey, DescribeKey, ListKeys, EnableKey, DisableKey, UpdateKeyDescription,
+//! ScheduleKeyDeletion, CancelKeyDeletion.
+
+use super::resolve::{Accept, arn_of, require_customer_managed};
+use super::tags::{TagIn, check_new_tags};
+use super::{Kms, KmsError, marker};
+use crate::RequestContext;
+use crate::wire::Epoch;
+use coffer_store::{KeyRecord, KeyState};
+use serde::{Deserialize, Serialize};
+use serde_with::skip_serializing_none;
+
+const DAY_MS: i64 = 86_400_000;
+
+/// `KeyMetadata` of the KMS API.
+#[skip_serializing_none]
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct KeyMetadata {
+    #[serde(rename = "AWSAccountId")]
+    pub aws_account_id: String,
+    pub key_id: String,
+    pub arn: String,
+    pub creation_date: Epoch,
+    pub enabled: bool,
+    pub description: String,
+    pub key_usage: String,
+    pub key_state: &'static str,
+    pub deletion_date: Option<Epoch>,
+    pub origin: String,
+    pub key_manager: &'static str,
+    pub customer_master_key_spec: String,
+    pub key_spec: String,
+    pub encryption_algorithms: Vec<&'static str>,
+    pub multi_region: bool,
+    pub multi_region_configuration: Option<MultiRegionConfiguration>,
+    pub pending_deletion_window_in_days: Option<i32>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct MultiRegionConfiguration {
+    pub multi_region_key_type: &'static str,
+    pub primary_key: MultiRegionKey,
+    pub replica_keys: Vec<MultiRegionKey>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct MultiRegionKey {
+    pub arn: String,
+    pub region: String,
+}
+
+impl From<&KeyRecord> for KeyMetadata {
+    fn from(k: &KeyRecord) -> Self {
+        let arn = arn_of(k);
+        Self {
+            aws_account_id: k.account_id.clone(),
+            key_id: k.key_id.clone(),
+            creation_date: Epoch(k.created_at),
+            enabled: k.state == KeyState::Enabled,
+            description: k.description.clone(),
+            key_usage: k.key_usage.clone(),
+            key_state: k.state.as_str(),
+            deletion_date: k.deletion_date.map(Epoch),
+            origin: k.origin.clone(),
+            key_manager: if k.aws_managed { "AWS" } else { "CUSTOMER" },
+            customer_master_key_spec: k.key_spec.clone(),
+            key_spec: k.key_spec.clone(),
+            encryption_algorithms: vec!["SYMMETRIC_DEFAULT"],
+            multi_region: k.multi_region,
+            multi_region_configuration: k.multi_region.then(|| MultiRegionConfiguration {
+                multi_region_key_type: "PRIMARY",
+                primary_key: MultiRegionKey {
+                    arn: arn.clone(),
+                    region: k.region.clone(),
+                },
+                replica_keys: Vec::new(),
+            }),
+            pending_deletion_window_in_days: None,
+            arn,
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct CreateKeyInput {
+    policy: Option<String>,
+    description: Option<String>,
+    key_usage: Option<String>,
+    customer_master_key_spec: Option<String>,
+    key_spec: Option<String>,
+    origin: Option<String>,
+    custom_key_store_id: Option<String>,
+    #[serde(default)]
+    tags: Vec<TagIn>,
+    #[serde(default)]
+    multi_region: bool,
+    xks_key_id: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct KeyMetadataOutput {
+    key_metadata: KeyMetadata,
+}
+
+pub async fn create_key(
+    kms: &Kms,
+    ctx: &RequestContext,
+    input: CreateKeyInput,
+) -> Result<KeyMetadataOutput, KmsError> {
+    let spec = input
+        .key_spec
+        .or(input.customer_master_key_spec)
+        .unwrap_or_else(|| "SYMMETRIC_DEFAULT".to_owned());
+    if spec != "SYMMETRIC_DEFAULT" {
+        return Err(KmsError::UnsupportedOperation(format!(
+            "KeySpec {spec} is not supported by coffer: only SYMMETRIC_DEFAULT keys are available."
+        )));
+    }
+    let usage = input
+        .key_usage
+        .unwrap_or_else(|| "ENCRYPT_DECRYPT".to_owned());
+    if usage != "ENCRYPT_DECRYPT" {
+        return Err(KmsError::Validation(format!(
+            "KeyUsage {usage} is not compatible with KeySpec {spec}"
+        )));
+    }
+    let origin = input.origin.unwrap_or_else(|| "AWS_KMS".to_owned());
+    if origin != "AWS_KMS" || input.custom_key_store_id.is_some() || input.xks_key_id.is_some() {
+        return Err(KmsError::UnsupportedOperation(
+            "Only keys with origin AWS_KMS are supported: coffer has no custom key stores or imported key material."
+                .to_owned(),
+        ));
+    }
+    let tags = check_new_tags(&input.tags, input.tags.len())?;
+    let key_id = if input.multi_region {
+        format!("mrk-{}", uuid::Uuid::new_v4().simple())
+    } else {
+        uuid::Uuid::new_v4().to_string()
+    };
+    let policy = match input.policy {
+        Some(p) => super::policy::check_policy(&p)?,
+        None => super::policy::default_policy(ctx.account()),
+    };
+    let key = KeyRecord {
+        account_id: ctx.account().to_owned(),
+        region: ctx.region().to_owned(),
+        key_id,
+        description: input.description.unwrap_or_default(),
+        key_usage: usage,
+        key_spec: spec,
+        origin,
+        aws_managed: false,
+        multi_region: input.multi_region,
+        state: KeyState::Enabled,
+        created_at: ctx.now,
+        deletion_date: None,
+        pending_window_days: None,
+        rotation_enabled: false,
+        rotation_period_days: None,
+        next_rotation_at: None,
+        policy,
+        current_material: 1,
+        row_version: 1,
+    };
+    let material = kms.new_material(&arn_of(&key), 1, ctx.now, false)?;
+    kms.store.create_key(&key, &material, &tags, None).await?;
+    Ok(KeyMetadataOutput {
+        key_metadata: KeyMetadata::from(&key),
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct DescribeKeyInput {
+    key_id: String,
+}
+
+pub async fn describe_key(
+    kms: &Kms,
+    ctx: &RequestContext,
+    input: DescribeKeyInput,
+) -> Result<KeyMetadataOutput, KmsError> {
+    let key = kms.resolve(ctx, &input.key_id, Accept::KeyOrAlias).await?;
+    Ok(KeyMetadataOutput {
+        key_metadata: KeyMetadata::from(&key),
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListKeysInput {
+    limit: Option<i32>,
+    marker: Option<String>,
+}
+
+#[skip_serializing_none]
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ListKeysOutput {
+    keys: Vec<KeyListEntry>,
+    next_marker: Option<String>,
+    truncated: bool,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct KeyListEntry {
+    key_id: String,
+    key_arn: String,
+}
+
+pub async fn list_keys(
+    kms: &Kms,
+    ctx: &RequestContext,
+    input: ListKeysInput,
+) -> Result<ListKeysOutput, KmsError> {
+    let after = marker::decode(input.marker.as_deref())?;
+    let limit = marker::limit(input.limit, 100);
+    let page = kms
+        .store
+        .list_keys(ctx.account(), ctx.region(), after.as_deref(), limit)
+        .await?;
+    let keys = page
+        .items
+        .into_iter()
+        .map(|key_id| KeyListEntry {
+            key_arn: super::key_arn(ctx.region(), ctx.account(), &key_id),
+            key_id,
+        })
+        .collect();
+    Ok(ListKeysOutput {
+        keys,
+        truncated: page.next.is_some(),
+        next_marker: marker::encode(page.next),
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct KeyIdInput {
+    pub(crate) key_id: String,
+}
+
+/// Output of operations that return nothing.
+#[derive(Debug, Serialize)]
+pub struct Empty {}
+
+pub async fn enable_key(
+    kms: &Kms,
+    ctx: &RequestContext,
+    input: KeyIdInput,
+) -> Result<Empty, KmsError> {
+    kms.modify(ctx, &input.key_id, |k| {
+        require_customer_managed(k, "EnableKey")?;
+        match k.state {
+            KeyState::PendingDeletion => Err(KmsError::InvalidState(format!(
+                "{} is pending deletion.",
+                arn_of(k)
+            ))),
+            KeyState::Enabled | KeyState::Disabled => {
+                k.state = KeyState::Enabled;
+                Ok(())
+            }
+        }
+    })
+    .await?;
+    Ok(Empty {})
+}
+
+pub async fn disable_key(
+    kms: &Kms,
+    ctx: &RequestContext,
+    input: KeyIdInput,
+) -> Result<Empty, KmsError> {
+    kms.modify(ctx, &input.key_id, |k| {
+        require_customer_managed(k, "DisableKey")?;
+        match k.state {
+            KeyState::PendingDeletion => Err(KmsError::InvalidState(format!(
+                "{} is pending deletion.",
+                arn_of(k)
+            ))),
+            KeyState::Enabled | KeyState::Disabled => {
+                k.state = KeyState::Disabled;
+                Ok(())
+            }
+        }
+    })
+    .await?;
+    Ok(Empty {})
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct UpdateKeyDescriptionInput {
+    key_id: String,
+    description: String,
+}
+
+pub async fn update_key_description(
+    kms: &Kms,
+    ctx: &RequestContext,
+    input: UpdateKeyDescriptionInput,
+) -> Result<Empty, KmsError> {
+    kms.modify(ctx, &input.key_id, |k| {
+        require_customer_managed(k, "UpdateKeyDescription")?;
+        k.description.clone_from(&input.description);
+        Ok(())
+    })
+    .await?;
+    Ok(Empty {})
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ScheduleKeyDeletionInput {
+    key_id: String,
+    pending_window_in_days: Option<i32>,
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct ScheduleKeyDeletionOutput {
+    key_id: String,
+    deletion_date: Epoch,
+    key_state: &'static str,
+    pending_window_in_days: i32,
+}
+
+/// <https://docs.aws.amazon.com/kms/latest/APIReference/API_ScheduleKeyDeletion.html>
+pub async fn schedule_key_deletion(
+    kms: &Kms,
+    ctx: &RequestContext,
+    input: ScheduleKeyDeletionInput,
+) -> Result<ScheduleKeyDeletionOutput, KmsError> {
+    // The model bounds the window to 7..=30 days; 30 is AWS's default.
+    let days = input.pending_window_in_days.unwrap_or(30);
+    let key = kms
+        .modify(ctx, &input.key_id, |k| {
+            require_customer_managed(k, "ScheduleKeyDeletion")?;
+            if k.state == KeyState::PendingDeletion {
+                return Err(KmsError::InvalidState(format!(
+                    "{} is pending deletion.",
+                    arn_of(k)
+                )));
+            }
+            k.state = KeyState::PendingDeletion;
+            k.deletion_date = Some(ctx.now + i64::from(days) * DAY_MS);
+            k.pending_window_days = Some(days);
+            Ok(())
+        })
+        .await?;
+    Ok(ScheduleKeyDeletionOutput {
+        key_id: arn_of(&key),
+        deletion_date: Epoch(key.deletion_date.unwrap_or(ctx.now)),
+        key_state: key.state.as_str(),
+        pending_window_in_days: days,
+    })
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct KeyIdOutput {
+    pub key_id: String,
+}
+
+pub async fn cancel_key_deletion(
+    kms: &Kms,
+    ctx: &RequestContext,
+    input: KeyIdInput,
+) -> Result<KeyIdOutput, KmsError> {
+    let key = kms
+        .modify(ctx, &input.key_id, |k| {
+            if k.state != KeyState::PendingDeletion {
+                return Err(KmsError::InvalidState(format!(
+                    "{} is not pending deletion.",
+                    arn_of(k)
+                )));
+            }
+            // AWS leaves a key whose deletion was cancelled disabled.
+            k.state = KeyState::Disabled;
+            k.deletion_date = None;
+            k.pending_window_days = None;
+            Ok(())
+        })
+        .await?;
+    Ok(KeyIdOutput {
+        key_id: arn_of(&key),
+    })
+}

@@ -1,0 +1,360 @@
+//! Finding a key from what the caller wrote: key id, key ARN, alias name or alias ARN; and the
+//! lazy parts of a key's life (end of the deletion window, scheduled rotation).
+//! <https://docs.aws.amazon.com/kms/latest/developerguide/concepts.html#key-id>
+
+use super::{Kms, KmsError};
+use crate::RequestContext;
+use coffer_store::{AliasRecord, KeyMaterialRecord, KeyRecord, KeyState, StoreError};
+use coffer_types::{Arn, SecretBytes};
+use std::sync::Arc;
+
+/// AWS managed keys coffer creates on first use, with their descriptions.
+pub const MANAGED_ALIASES: &[(&str, &str, &str)] = &[
+    (
+        "alias/aws/secretsmanager",
+        "secretsmanager",
+        "Default key that protects my Secrets Manager data when no other key is defined",
+    ),
+    (
+        "alias/aws/ssm",
+        "ssm",
+        "Default key that protects my SSM parameters when no other key is defined",
+    ),
+];
+
+const DAY_MS: i64 = 86_400_000;
+
+pub fn key_arn(region: &str, account: &str, key_id: &str) -> String {
+    format!("arn:aws:kms:{region}:{account}:key/{key_id}")
+}
+
+pub fn alias_arn(region: &str, account: &str, alias: &str) -> String {
+    format!("arn:aws:kms:{region}:{account}:{alias}")
+}
+
+/// The ARN of a stored key.
+pub fn arn_of(k: &KeyRecord) -> String {
+    key_arn(&k.region, &k.account_id, &k.key_id)
+}
+
+/// Which kinds of identifier an operation accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Accept {
+    /// Key id or key ARN (management operations).
+    KeyOnly,
+    /// Also alias name or alias ARN (cryptographic operations and DescribeKey).
+    KeyOrAlias,
+}
+
+impl Kms {
+    /// Resolve `key_ref` to a live key in the caller's region.
+    pub(crate) async fn resolve(
+        &self,
+        ctx: &RequestContext,
+        key_ref: &str,
+        accept: Accept,
+    ) -> Result<KeyRecord, KmsError> {
+        let (account, region, resource) = if key_ref.starts_with("arn:") {
+            let arn = Arn::parse(key_ref)
+                .ok()
+                .filter(|a| a.service == "kms")
+                .ok_or_else(|| KmsError::NotFound(format!("Invalid arn {key_ref}")))?;
+            (arn.account, arn.region, arn.resource)
+        } else {
+            (
+                ctx.account().to_owned(),
+                ctx.region().to_owned(),
+                key_ref.to_owned(),
+            )
+        };
+        if region != ctx.region() {
+            return Err(KmsError::NotFound(format!("Invalid arn {key_ref}")));
+        }
+        if account != ctx.account() {
+            // Cross-account use needs the key policy to allow it; until key policies are enforced
+            // coffer refuses it the way AWS does when no policy grants access.
+            return Err(KmsError::AccessDenied(format!(
+                "User: {} is not authorized to perform this operation on resource: {key_ref} because no resource-based policy allows it",
+                ctx.principal.arn
+            )));
+        }
+        let key_id = if let Some(id) = resource.strip_prefix("key/") {
+            id.to_owned()
+        } else if resource.starts_with("alias/") {
+            if accept == Accept::KeyOnly {
+                return Err(KmsError::NotFound(format!("Invalid keyId {key_ref}")));
+            }
+            self.alias_target(ctx, &resource).await?
+        } else if key_ref.starts_with("arn:") {
+            return Err(KmsError::NotFound(format!("Invalid arn {key_ref}")));
+        } else {
+            resource
+        };
+        let key = self.store.get_key(&account, &region, &key_id).await?;
+        let key = key.ok_or_else(|| {
+            KmsError::NotFound(format!(
+                "Key '{}' does not exist",
+                key_arn(&region, &account, &key_id)
+            ))
+        })?;
+        self.lifecycle(ctx, key).await
+    }
+
+    /// The key id an alias points at; AWS managed aliases are created on first use.
+    async fn alias_target(&self, ctx: &RequestContext, alias: &str) -> Result<String, KmsError> {
+        if let Some(a) = self
+            .store
+            .get_alias(ctx.account(), ctx.region(), alias)
+            .await?
+        {
+            return Ok(a.key_id);
+        }
+        if MANAGED_ALIASES.iter().any(|(name, _, _)| *name == alias) {
+            return Ok(self.managed_key(ctx, alias).await?.key_id);
+        }
+        Err(KmsError::NotFound(format!(
+            "Alias {} is not found.",
+            alias_arn(ctx.region(), ctx.account(), alias)
+        )))
+    }
+
+    /// The AWS managed key behind `alias` (`alias/aws/secretsmanager`, `alias/aws/ssm`) in the
+    /// caller's account and region, created on first use. Other services call this to encrypt
+    /// with their default key.
+    pub async fn managed_key(
+        &self,
+        ctx: &RequestContext,
+        alias: &str,
+    ) -> Result<KeyRecord, KmsError> {
+        let (_, service, description) = MANAGED_ALIASES
+            .iter()
+            .find(|(name, _, _)| *name == alias)
+            .ok_or_else(|| KmsError::NotFound(format!("Alias {alias} is not found.")))?;
+        if let Some(a) = self
+            .store
+            .get_alias(ctx.account(), ctx.region(), alias)
+            .await?
+        {
+            if let Some(k) = self
+                .store
+                .get_key(ctx.account(), ctx.region(), &a.key_id)
+                .await?
+            {
+                return Ok(k);
+            }
+        }
+        let key_id = uuid::Uuid::new_v4().to_string();
+        let key = KeyRecord {
+            account_id: ctx.account().to_owned(),
+            region: ctx.region().to_owned(),
+            key_id: key_id.clone(),
+            description: (*description).to_owned(),
+            key_usage: "ENCRYPT_DECRYPT".to_owned(),
+            key_spec: "SYMMETRIC_DEFAULT".to_owned(),
+            origin: "AWS_KMS".to_owned(),
+            aws_managed: true,
+            multi_region: false,
+            state: KeyState::Enabled,
+            created_at: ctx.now,
+            deletion_date: None,
+            pending_window_days: None,
+            // AWS rotates managed keys every year, always.
+            rotation_enabled: true,
+            rotation_period_days: Some(365),
+            next_rotation_at: Some(ctx.now + 365 * DAY_MS),
+            policy: super::policy::managed_policy(ctx.account(), ctx.region(), service),
+            current_material: 1,
+            row_version: 1,
+        };
+        let material = self.new_material(&arn_of(&key), 1, ctx.now, false)?;
+        let alias_rec = AliasRecord {
+            account_id: key.account_id.clone(),
+            region: key.region.clone(),
+            alias_name: alias.to_owned(),
+            key_id,
+            created_at: ctx.now,
+            updated_at: ctx.now,
+        };
+        match self
+            .store
+            .create_key(&key, &material, &[], Some(&alias_rec))
+            .await
+        {
+            Ok(()) => Ok(key),
+            // Another request created it first: use theirs.
+            Err(StoreError::Conflict) => {
+                let a = self
+                    .store
+                    .get_alias(ctx.account(), ctx.region(), alias)
+                    .await?;
+                let k = match a {
+                    Some(a) => {
+                        self.store
+                            .get_key(ctx.account(), ctx.region(), &a.key_id)
+                            .await?
+                    }
+                    None => None,
+                };
+                k.ok_or_else(|| {
+                    KmsError::Internal("managed key vanished after conflict".to_owned())
+                })
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Apply what time has done to a key since it was last touched: finish a deletion whose
+    /// waiting period is over, rotate material whose rotation date has passed.
+    async fn lifecycle(
+        &self,
+        ctx: &RequestContext,
+        mut key: KeyRecord,
+    ) -> Result<KeyRecord, KmsError> {
+        for _ in 0..3 {
+            if key.state == KeyState::PendingDeletion
+                && key.deletion_date.is_some_and(|d| d <= ctx.now)
+            {
+                self.store
+                    .delete_key(&key.account_id, &key.region, &key.key_id)
+                    .await?;
+                return Err(KmsError::NotFound(format!(
+                    "Key '{}' does not exist",
+                    arn_of(&key)
+                )));
+            }
+            let due = key.rotation_enabled
+                && key.state == KeyState::Enabled
+                && key.next_rotation_at.is_some_and(|t| t <= ctx.now);
+            if !due {
+                return Ok(key);
+            }
+            let period = i64::from(key.rotation_period_days.unwrap_or(365));
+            let mut rotated = key.clone();
+            rotated.current_material += 1;
+            rotated.next_rotation_at = Some(ctx.now + period * DAY_MS);
+            let material =
+                self.new_material(&arn_of(&key), rotated.current_material, ctx.now, false)?;
+            match self.store.rotate_key_material(&rotated, &material).await {
+                Ok(()) => {
+                    rotated.row_version += 1;
+                    return Ok(rotated);
+                }
+                // Someone else rotated or changed it: look again.
+                Err(StoreError::Conflict) => {
+                    key = self
+                        .store
+                        .get_key(&key.account_id, &key.region, &key.key_id)
+                        .await?
+                        .ok_or_else(|| {
+                            KmsError::NotFound(format!("Key '{}' does not exist", arn_of(&key)))
+                        })?;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(key)
+    }
+
+    /// Read-modify-write a key under its optimistic version, retrying a few times on conflict.
+    pub(crate) async fn modify(
+        &self,
+        ctx: &RequestContext,
+        key_ref: &str,
+        mut change: impl FnMut(&mut KeyRecord) -> Result<(), KmsError>,
+    ) -> Result<KeyRecord, KmsError> {
+        for _ in 0..5 {
+            let mut key = self.resolve(ctx, key_ref, Accept::KeyOnly).await?;
+            change(&mut key)?;
+            match self.store.update_key(&key).await {
+                Ok(()) => {
+                    key.row_version += 1;
+                    return Ok(key);
+                }
+                Err(StoreError::Conflict) => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(KmsError::Internal(
+            "key kept changing under concurrent updates".to_owned(),
+        ))
+    }
+
+    /// Fresh key material, sealed by the master key for this key ARN and version.
+    pub(crate) fn new_material(
+        &self,
+        arn: &str,
+        version: u32,
+        now: i64,
+        on_demand: bool,
+    ) -> Result<KeyMaterialRecord, KmsError> {
+        let material = coffer_crypto::random::secret_bytes(coffer_crypto::KEY_LEN)
+            .map_err(crate::error::crypto::<KmsError>)?;
+        let wrapped = self
+            .master
+            .wrap(material.expose(), &purpose(arn, version))
+            .map_err(crate::error::crypto::<KmsError>)?;
+        Ok(KeyMaterialRecord {
+            version,
+            wrapped,
+            created_at: now,
+            on_demand,
+        })
+    }
+
+    /// The unsealed material `version` of `key`.
+    pub(crate) async fn material(
+        &self,
+        key: &KeyRecord,
+        version: u32,
+    ) -> Result<Arc<SecretBytes>, KmsError> {
+        let arn = arn_of(key);
+        let cache_key = (arn, version);
+        if let Some(m) = self.materials.get(&cache_key) {
+            return Ok(m);
+        }
+        let record = self
+            .store
+            .get_key_material(&key.account_id, &key.region, &key.key_id, version)
+            .await?
+            // A blob naming material this key never had was not made by this key.
+            .ok_or_else(|| KmsError::InvalidCiphertext(String::new()))?;
+        let material = self
+            .master
+            .unwrap(&record.wrapped, &purpose(&cache_key.0, version))
+            .map_err(|_| {
+                KmsError::Internal(format!("key material of {} does not unseal", cache_key.0))
+            })?;
+        let material = Arc::new(material);
+        self.materials.insert(cache_key, material.clone());
+        Ok(material)
+    }
+}
+
+/// Associated data for sealing key material: binds it to its key and version.
+fn purpose(arn: &str, version: u32) -> String {
+    format!("kms-material|{arn}|{version}")
+}
+
+/// Refuse cryptographic use of a key that is not enabled, with AWS's errors.
+pub(crate) fn require_enabled(key: &KeyRecord) -> Result<(), KmsError> {
+    match key.state {
+        KeyState::Enabled => Ok(()),
+        KeyState::Disabled => Err(KmsError::Disabled(format!("{} is disabled.", arn_of(key)))),
+        KeyState::PendingDeletion => Err(KmsError::InvalidState(format!(
+            "{} is pending deletion.",
+            arn_of(key)
+        ))),
+    }
+}
+
+/// Refuse changes to AWS managed keys, which only AWS may manage.
+pub(crate) fn require_customer_managed(key: &KeyRecord, what: &str) -> Result<(), KmsError> {
+    if key.aws_managed {
+        Err(KmsError::UnsupportedOperation(format!(
+            "{} is an AWS managed key: {what} is not supported for AWS managed keys.",
+            arn_of(key)
+        )))
+    } else {
+        Ok(())
+    }
+}
