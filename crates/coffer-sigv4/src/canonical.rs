@@ -1,7 +1,7 @@
 //! The canonical request: the exact bytes both sides hash before signing.
 //!
 //! The same writer feeds either a `String` (for [`canonical_request`], tests and debugging) or a
-//! SHA-256 context directly (for [`crate::verify`]), so the hot path never builds the string and
+//! SHA-256 context directly (for [`crate::verify()`]), so the hot path never builds the string and
 //! the two can't disagree.
 
 use aws_lc_rs::digest;

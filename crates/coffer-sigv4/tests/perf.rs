@@ -14,7 +14,7 @@ use coffer_sigv4::{
 #[ignore = "timing; run in release"]
 fn verify_timing() {
     // A Secrets Manager GetSecretValue call as the Rust SDK sends it.
-    let mut headers = vec![
+    let headers = vec![
         ("host", "secretsmanager.us-east-1.amazonaws.com"),
         ("content-type", "application/x-amz-json-1.1"),
         ("x-amz-target", "secretsmanager.GetSecretValue"),
@@ -63,9 +63,10 @@ fn verify_timing() {
         signed.join(";"),
         sign(&key, &sts)
     );
-    headers.push(("authorization", &header));
+    let mut with_auth = headers.clone();
+    with_auth.push(("authorization", &header));
     let req = Request {
-        headers: &headers,
+        headers: &with_auth,
         ..req
     };
     let auth = parse_authorization(&header).unwrap();

@@ -1,1 +1,4 @@
-//! End-to-end conformance tests live in tests/.
+//! End-to-end conformance tests: the AWS SDK for Rust against a spawned `coffer server`.
+//!
+//! Everything lives in `tests/` so that the SDK crates (dev-dependencies) are compiled only by
+//! `cargo test`, never by `cargo build`.

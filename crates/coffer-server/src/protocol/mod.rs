@@ -97,10 +97,10 @@ impl HttpRequest<'_> {
         // HTTP/2 carries the host in the URI authority, not a header.
         let authority = self.parts.uri.authority().map(|a| a.as_str().to_owned());
         let mut all = headers;
-        if !all.iter().any(|(n, _)| n.eq_ignore_ascii_case("host")) {
-            if let Some(a) = authority.as_deref() {
-                all.push(("host", a));
-            }
+        if !all.iter().any(|(n, _)| n.eq_ignore_ascii_case("host"))
+            && let Some(a) = authority.as_deref()
+        {
+            all.push(("host", a));
         }
         let payload_hash = hex::encode(digest::digest(&digest::SHA256, self.body));
         let sig_req = coffer_sigv4::Request {

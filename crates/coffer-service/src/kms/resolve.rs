@@ -130,18 +130,10 @@ impl Kms {
             .iter()
             .find(|(name, _, _)| *name == alias)
             .ok_or_else(|| KmsError::NotFound(format!("Alias {alias} is not found.")))?;
-        if let Some(a) = self
-            .store
-            .get_alias(ctx.account(), ctx.region(), alias)
-            .await?
+        if let Some(a) = self.store.get_alias(ctx.account(), ctx.region(), alias).await?
+            && let Some(k) = self.store.get_key(ctx.account(), ctx.region(), &a.key_id).await?
         {
-            if let Some(k) = self
-                .store
-                .get_key(ctx.account(), ctx.region(), &a.key_id)
-                .await?
-            {
-                return Ok(k);
-            }
+            return Ok(k);
         }
         let key_id = uuid::Uuid::new_v4().to_string();
         let key = KeyRecord {
