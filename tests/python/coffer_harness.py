@@ -7,6 +7,7 @@ coffer; the tests only speak HTTP to the real binary.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import shutil
@@ -37,14 +38,26 @@ REPO_ROOT = Path(__file__).resolve().parent.parent.parent
 _NO_PROXY_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
+# Every server process still running, so that an interrupted run does not leave any behind.
+_LIVE: set[subprocess.Popen] = set()
+
+
+@atexit.register
+def _kill_leftovers() -> None:
+    for proc in list(_LIVE):
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    _LIVE.clear()
+
+
 def coffer_binary() -> Path:
     """``$COFFER_BIN``, else ``$CARGO_TARGET_DIR/debug/coffer``, else ``<repo>/target/debug/coffer``."""
     if os.environ.get("COFFER_BIN"):
         return Path(os.environ["COFFER_BIN"])
     target = os.environ.get("CARGO_TARGET_DIR")
-    target_dir = Path(target) if target else REPO_ROOT / "target"
-    if not target_dir.is_absolute():
-        target_dir = REPO_ROOT / target_dir
+    # Like cargo, a relative CARGO_TARGET_DIR is relative to the current directory.
+    target_dir = Path(target).resolve() if target else REPO_ROOT / "target"
     return target_dir / "debug" / "coffer"
 
 
@@ -128,6 +141,7 @@ class CofferServer:
                     stdout=log,
                     stderr=subprocess.STDOUT,
                 )
+                _LIVE.add(self.proc)
             ok, last_error = self._wait_healthy()
             if ok:
                 return self
@@ -163,6 +177,7 @@ class CofferServer:
         proc, self.proc = self.proc, None
         if proc is None:
             return 0
+        _LIVE.discard(proc)
         if proc.poll() is None:
             proc.send_signal(signal.SIGTERM)
             try:
@@ -182,7 +197,10 @@ class CofferServer:
 
     def kill(self) -> None:
         proc, self.proc = self.proc, None
-        if proc is not None and proc.poll() is None:
+        if proc is None:
+            return
+        _LIVE.discard(proc)
+        if proc.poll() is None:
             proc.kill()
             proc.wait()
 

@@ -130,8 +130,14 @@ impl Kms {
             .iter()
             .find(|(name, _, _)| *name == alias)
             .ok_or_else(|| KmsError::NotFound(format!("Alias {alias} is not found.")))?;
-        if let Some(a) = self.store.get_alias(ctx.account(), ctx.region(), alias).await?
-            && let Some(k) = self.store.get_key(ctx.account(), ctx.region(), &a.key_id).await?
+        if let Some(a) = self
+            .store
+            .get_alias(ctx.account(), ctx.region(), alias)
+            .await?
+            && let Some(k) = self
+                .store
+                .get_key(ctx.account(), ctx.region(), &a.key_id)
+                .await?
         {
             return Ok(k);
         }

@@ -18,12 +18,20 @@ pub fn binary() -> PathBuf {
         .map(PathBuf::from)
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target"));
     let bin = target.join("debug/coffer");
-    assert!(bin.exists(), "{} is missing: run `cargo build --bin coffer` first (scripts/test does)", bin.display());
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo build --bin coffer` first (scripts/test does)",
+        bin.display()
+    );
     bin
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A running server; killed on drop.
@@ -39,7 +47,13 @@ impl Server {
     pub fn start() -> Self {
         let tmp = tempfile::tempdir().unwrap();
         let data_dir = tmp.path().join("data");
-        let mut s = Self { child: None, port: 0, log: tmp.path().join("server.log"), data_dir, _tmp: Some(tmp) };
+        let mut s = Self {
+            child: None,
+            port: 0,
+            log: tmp.path().join("server.log"),
+            data_dir,
+            _tmp: Some(tmp),
+        };
         s.spawn(&[]);
         s
     }
@@ -47,14 +61,24 @@ impl Server {
     pub fn start_with(args: &[&str]) -> Self {
         let tmp = tempfile::tempdir().unwrap();
         let data_dir = tmp.path().join("data");
-        let mut s = Self { child: None, port: 0, log: tmp.path().join("server.log"), data_dir, _tmp: Some(tmp) };
+        let mut s = Self {
+            child: None,
+            port: 0,
+            log: tmp.path().join("server.log"),
+            data_dir,
+            _tmp: Some(tmp),
+        };
         s.spawn(args);
         s
     }
 
     fn spawn(&mut self, extra: &[&str]) {
         self.port = free_port();
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(&self.log).unwrap();
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .unwrap();
         let child = Command::new(binary())
             .arg("server")
             .arg("--listen")
@@ -79,7 +103,8 @@ impl Server {
         while Instant::now() < deadline {
             if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", self.port)) {
                 use std::io::{Read, Write};
-                let _ = s.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+                let _ =
+                    s.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
                 let mut out = String::new();
                 let _ = s.read_to_string(&mut out);
                 if out.starts_with("HTTP/1.1 200") {
@@ -87,11 +112,17 @@ impl Server {
                 }
             }
             if let Some(status) = self.child.as_mut().unwrap().try_wait().unwrap() {
-                panic!("coffer exited with {status}: {}", std::fs::read_to_string(&self.log).unwrap_or_default());
+                panic!(
+                    "coffer exited with {status}: {}",
+                    std::fs::read_to_string(&self.log).unwrap_or_default()
+                );
             }
             std::thread::sleep(Duration::from_millis(50));
         }
-        panic!("coffer did not become healthy: {}", std::fs::read_to_string(&self.log).unwrap_or_default());
+        panic!(
+            "coffer did not become healthy: {}",
+            std::fs::read_to_string(&self.log).unwrap_or_default()
+        );
     }
 
     pub fn endpoint(&self) -> String {
@@ -106,7 +137,10 @@ impl Server {
 
     pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
-            let _ = Command::new("kill").arg("-TERM").arg(child.id().to_string()).status();
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(child.id().to_string())
+                .status();
             let deadline = Instant::now() + Duration::from_secs(10);
             while Instant::now() < deadline {
                 if child.try_wait().unwrap().is_some() {
@@ -139,7 +173,9 @@ pub async fn sdk_config(endpoint: &str, access_key: &str, secret: &str) -> aws_c
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .endpoint_url(endpoint)
         .region(aws_config::Region::new("us-east-1"))
-        .credentials_provider(aws_credential_types::Credentials::from_keys(access_key, secret, None))
+        .credentials_provider(aws_credential_types::Credentials::from_keys(
+            access_key, secret, None,
+        ))
         .load()
         .await
 }
