@@ -221,11 +221,6 @@ def test_schedule_and_cancel_key_deletion(kms):
 
 
 @pytest.mark.parametrize("days", [6, 31])
-@pytest.mark.xfail(
-    strict=True,
-    reason="server bug: ScheduleKeyDeletion accepts a PendingWindowInDays outside 7..30 "
-    "(AWS answers ValidationException; coffer schedules the deletion)",
-)
 def test_pending_window_outside_7_to_30_is_refused(kms_raw, days):
     kid = new_key(kms_raw)["KeyId"]
     try:

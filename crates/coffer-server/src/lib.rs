@@ -22,7 +22,6 @@ use anyhow::Context as _;
 use axum::Router;
 use axum::routing::get;
 use coffer_service::Services;
-use coffer_types::AccountId;
 use std::future::Future;
 use std::sync::Arc;
 
@@ -105,10 +104,4 @@ pub async fn run(
         .await?;
     tracing::info!("coffer stopped");
     Ok(())
-}
-
-/// The account requests fall into in `--dev` mode when the key id names none.
-pub fn default_account() -> AccountId {
-    #[allow(clippy::unwrap_used)] // a literal that is a valid account id
-    AccountId::parse("000000000000").unwrap()
 }

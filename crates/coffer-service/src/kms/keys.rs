@@ -337,8 +337,19 @@ pub async fn schedule_key_deletion(
     ctx: &RequestContext,
     input: ScheduleKeyDeletionInput,
 ) -> Result<ScheduleKeyDeletionOutput, KmsError> {
-    // The model bounds the window to 7..=30 days; 30 is AWS's default.
+    // The model allows 1..=365, but AWS accepts only 7..=30 days; 30 is the default.
     let days = input.pending_window_in_days.unwrap_or(30);
+    if !(7..=30).contains(&days) {
+        let (bound, phrase) = if days < 7 {
+            (7, "greater")
+        } else {
+            (30, "less")
+        };
+        return Err(KmsError::Validation(format!(
+            "1 validation error detected: Value '{days}' at 'pendingWindowInDays' failed to satisfy constraint: \
+             Member must have value {phrase} than or equal to {bound}"
+        )));
+    }
     let key = kms
         .modify(ctx, &input.key_id, |k| {
             require_customer_managed(k, "ScheduleKeyDeletion")?;
