@@ -110,6 +110,23 @@ pub(crate) mod marker {
             .ok_or_else(|| KmsError::InvalidMarker("Invalid marker".to_owned()))
     }
 
+    /// One page of a listing held in memory, already in cursor order and past the marker: at
+    /// most `limit` items, and the cursor of the last one if more remain.
+    pub fn page<T>(
+        items: impl IntoIterator<Item = T>,
+        limit: usize,
+        cursor: impl Fn(&T) -> String,
+    ) -> (Vec<T>, Option<String>) {
+        let mut rest = items.into_iter().peekable();
+        let page: Vec<T> = rest.by_ref().take(limit).collect();
+        let next = if rest.peek().is_some() {
+            page.last().map(cursor)
+        } else {
+            None
+        };
+        (page, next)
+    }
+
     /// `Limit` with the operation's default, as a page size.
     pub fn limit(limit: Option<i32>, default: usize) -> usize {
         limit

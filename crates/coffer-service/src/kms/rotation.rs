@@ -165,13 +165,11 @@ pub async fn list_key_rotations(
         None => 1,
     };
     let limit = marker::limit(input.limit, 100);
-    let mut rest = history.into_iter().filter(|m| m.version > after).peekable();
-    let page: Vec<_> = rest.by_ref().take(limit).collect();
-    let next = rest
-        .peek()
-        .is_some()
-        .then(|| page.last().map(|m| m.version.to_string()))
-        .flatten();
+    let (page, next) = marker::page(
+        history.into_iter().filter(|m| m.version > after),
+        limit,
+        |m| m.version.to_string(),
+    );
     let rotations = page
         .into_iter()
         .map(|m| RotationEntry {

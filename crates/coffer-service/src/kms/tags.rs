@@ -126,16 +126,10 @@ pub async fn list_resource_tags(
         .await?;
     let after = marker::decode(input.marker.as_deref())?;
     let limit = marker::limit(input.limit, 50);
-    let mut rest = all
+    let remaining = all
         .into_iter()
-        .filter(|t| after.as_ref().is_none_or(|a| t.key > *a))
-        .peekable();
-    let page: Vec<Tag> = rest.by_ref().take(limit).collect();
-    let next = rest
-        .peek()
-        .is_some()
-        .then(|| page.last().map(|t| t.key.clone()))
-        .flatten();
+        .filter(|t| after.as_ref().is_none_or(|a| t.key > *a));
+    let (page, next) = marker::page(remaining, limit, |t| t.key.clone());
     Ok(ListResourceTagsOutput {
         tags: page
             .into_iter()
