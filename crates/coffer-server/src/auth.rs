@@ -125,6 +125,6 @@ impl Authenticator {
             None => sigv4::verify(&auth, req, &key, now),
         };
         verified.map_err(AuthFailure::Signature)?;
-        Ok((credential.principal, region))
+        Ok((credential.principal.clone(), region))
     }
 }

@@ -16,10 +16,6 @@ pub trait ServiceError: std::fmt::Debug + Send {
     fn internal_detail(&self) -> Option<&str> {
         None
     }
-    /// `Sender` or `Receiver`, for query-protocol error documents.
-    fn is_sender_fault(&self) -> bool {
-        self.status() < 500
-    }
 }
 
 /// Implemented by each service error so the shared registry and validation can build them.

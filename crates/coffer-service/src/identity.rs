@@ -49,7 +49,10 @@ pub enum IdentityError {
 pub struct Identity {
     store: Store,
     master: Arc<MasterKey>,
-    cache: moka::sync::Cache<String, Option<Credential>>,
+    /// Looked-up credentials (and misses) by access key id. Shared, so a hit copies no secret.
+    cache: moka::sync::Cache<String, Option<Arc<Credential>>>,
+    /// `--dev` accounts known to exist, so each is created once.
+    dev_accounts: moka::sync::Cache<AccountId, ()>,
 }
 
 impl std::fmt::Debug for Identity {
@@ -101,10 +104,12 @@ impl Identity {
             .max_capacity(100_000)
             .time_to_live(CREDENTIAL_CACHE_TTL)
             .build();
+        let dev_accounts = moka::sync::Cache::new(10_000);
         Self {
             store,
             master,
             cache,
+            dev_accounts,
         }
     }
 
@@ -192,7 +197,10 @@ impl Identity {
     }
 
     /// The credential for `access_key_id`, or `None` if no such key exists.
-    pub async fn lookup(&self, access_key_id: &str) -> Result<Option<Credential>, IdentityError> {
+    pub async fn lookup(
+        &self,
+        access_key_id: &str,
+    ) -> Result<Option<Arc<Credential>>, IdentityError> {
         if let Some(hit) = self.cache.get(access_key_id) {
             return Ok(hit);
         }
@@ -202,7 +210,7 @@ impl Identity {
                 let account = AccountId::parse(&rec.account_id).map_err(|_| {
                     StoreError::Backend(format!("bad account id for {access_key_id}"))
                 })?;
-                Some(Credential {
+                Some(Arc::new(Credential {
                     principal: Principal {
                         account_id: account,
                         arn: rec.principal_arn,
@@ -213,7 +221,7 @@ impl Identity {
                         .master
                         .unwrap(&rec.wrapped_secret, &wrap_purpose(access_key_id))?,
                     active: rec.status == AccessKeyStatus::Active,
-                })
+                }))
             }
         };
         self.cache.insert(access_key_id.to_owned(), found.clone());
@@ -229,9 +237,9 @@ impl Identity {
         now: i64,
     ) -> Result<Principal, IdentityError> {
         let account = AccountId::parse(access_key_id).unwrap_or_else(|_| default.clone());
-        if self.cache.get(&format!("dev-account|{account}")).is_none() {
+        if !self.dev_accounts.contains_key(&account) {
             self.store.ensure_account(account.as_str(), now).await?;
-            self.cache.insert(format!("dev-account|{account}"), None);
+            self.dev_accounts.insert(account.clone(), ());
         }
         Ok(root_principal(&account, access_key_id))
     }
