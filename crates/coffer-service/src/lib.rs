@@ -11,7 +11,7 @@
 //! - [`model`]: the botocore models, used to validate inputs the way AWS does.
 //! - [`wire`]: JSON wire types (base64 blobs, epoch-second timestamps).
 //! - [`identity`]: accounts, administrator keys, credential lookup for SigV4.
-//! - [`kms`], [`sts`]: the services.
+//! - [`kms`], [`secretsmanager`], [`ssm`], [`sts`]: the services.
 //! - [`Services`]: all of them, built once at start-up.
 
 #[macro_use]
@@ -21,6 +21,8 @@ pub mod error;
 pub mod identity;
 pub mod kms;
 pub mod model;
+pub mod secretsmanager;
+pub mod ssm;
 pub mod sts;
 pub mod wire;
 
@@ -36,14 +38,20 @@ use std::sync::Arc;
 pub struct Services {
     pub identity: identity::Identity,
     pub kms: kms::Kms,
+    pub secretsmanager: secretsmanager::SecretsManager,
+    pub ssm: ssm::Ssm,
     pub sts: sts::Sts,
 }
 
 impl Services {
     pub fn new(store: Store, master: Arc<MasterKey>) -> Self {
+        let kms = kms::Kms::new(store.clone(), master.clone());
+        let secretsmanager = secretsmanager::SecretsManager::new(store.clone(), kms.clone());
         Self {
-            identity: identity::Identity::new(store.clone(), master.clone()),
-            kms: kms::Kms::new(store, master),
+            identity: identity::Identity::new(store.clone(), master),
+            ssm: ssm::Ssm::new(store, kms.clone(), secretsmanager.clone()),
+            kms,
+            secretsmanager,
             sts: sts::Sts,
         }
     }

@@ -7,13 +7,19 @@
 //!
 //! - [`records`]: the plain data the traits take and return.
 //! - [`traits`]: [`MetaStore`], [`IdentityStore`], [`KmsStore`], and [`Backend`] = all of them.
+//! - [`secrets`]: [`SecretStore`], Secrets Manager's secrets, versions and staging labels.
+//! - [`parameters`]: [`ParameterStore`], SSM parameters.
 //! - [`sqlite`]: the embedded default (WAL, `synchronous=FULL`, migrations at open).
 
+pub mod parameters;
 pub mod records;
+pub mod secrets;
 pub mod sqlite;
 pub mod traits;
 
+pub use parameters::*;
 pub use records::*;
+pub use secrets::*;
 pub use traits::{Backend, IdentityStore, KmsStore, MetaStore, Page};
 
 use std::sync::Arc;

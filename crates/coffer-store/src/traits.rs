@@ -122,5 +122,11 @@ pub trait KmsStore: Send + Sync {
 }
 
 /// Everything a backend implements.
-pub trait Backend: MetaStore + IdentityStore + KmsStore {}
-impl<T: MetaStore + IdentityStore + KmsStore> Backend for T {}
+pub trait Backend:
+    MetaStore + IdentityStore + KmsStore + crate::SecretStore + crate::ParameterStore
+{
+}
+impl<T> Backend for T where
+    T: MetaStore + IdentityStore + KmsStore + crate::SecretStore + crate::ParameterStore
+{
+}

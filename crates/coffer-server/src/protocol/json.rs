@@ -7,6 +7,8 @@ use crate::wire_error::{Protocol, WireError};
 use axum::body::Body;
 use axum::http::{HeaderValue, Response, header};
 use coffer_service::kms::Kms;
+use coffer_service::secretsmanager::SecretsManager;
+use coffer_service::ssm::Ssm;
 
 /// The awsJson services and their signing names, by target prefix.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,8 +42,10 @@ impl JsonService {
     fn has_operation(self, op: &str) -> bool {
         match self {
             Self::Kms => Kms::has_operation(op),
+            Self::SecretsManager => SecretsManager::has_operation(op),
+            Self::Ssm => Ssm::has_operation(op),
             // Implemented by later work; until then every operation is unknown.
-            Self::SecretsManager | Self::Ssm | Self::CloudTrail => false,
+            Self::CloudTrail => false,
         }
     }
 }
@@ -104,13 +108,26 @@ async fn run(
             )
         })?
     };
+    let services = &state.services;
+    let failed = |e: &dyn coffer_service::ServiceError| WireError::from_service(e, request_id);
     let output = match service {
-        JsonService::Kms => state.services.kms.dispatch(&ctx, op, input).await,
-        JsonService::SecretsManager | JsonService::Ssm | JsonService::CloudTrail => {
-            return Err(unknown_operation(target));
-        }
-    }
-    .map_err(|e| WireError::from_service(&e, request_id))?;
+        JsonService::Kms => services
+            .kms
+            .dispatch(&ctx, op, input)
+            .await
+            .map_err(|e| failed(&e)),
+        JsonService::SecretsManager => services
+            .secretsmanager
+            .dispatch(&ctx, op, input)
+            .await
+            .map_err(|e| failed(&e)),
+        JsonService::Ssm => services
+            .ssm
+            .dispatch(&ctx, op, input)
+            .await
+            .map_err(|e| failed(&e)),
+        JsonService::CloudTrail => Err(unknown_operation(target)),
+    }?;
     serde_json::to_vec(&output).map_err(|e| {
         tracing::error!(request_id, error = %e, "encoding response");
         WireError::new(

@@ -3,6 +3,8 @@
 
 mod identity;
 mod kms;
+mod parameters;
+mod secrets;
 
 use crate::{MetaStore, Result, StoreError};
 use async_trait::async_trait;

@@ -1,13 +1,11 @@
-//! The AWS SDK for Rust (aws-sdk-kms, aws-sdk-sts) against a spawned `coffer server`, plus raw
-//! SigV4 requests signed with the `aws-sigv4` crate for the cases an SDK will not produce.
-#![allow(clippy::unwrap_used, clippy::print_stderr)]
+//! KMS, STS, authentication and server configuration through the AWS SDK for Rust (aws-sdk-kms,
+//! aws-sdk-sts), plus raw SigV4 requests signed with the `aws-sigv4` crate for the cases an SDK
+//! will not produce.
 
-mod common;
-
+use crate::common::{self, ACCESS_KEY, SECRET_KEY, Server, sdk_config};
 use aws_sdk_kms::error::ProvideErrorMetadata;
 use aws_sdk_kms::primitives::Blob;
 use aws_sdk_kms::types::DataKeySpec;
-use common::{ACCESS_KEY, SECRET_KEY, Server, sdk_config};
 use std::time::{Duration, SystemTime};
 
 async fn kms(server: &Server) -> aws_sdk_kms::Client {

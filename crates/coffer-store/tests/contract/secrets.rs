@@ -1,0 +1,261 @@
+//! Contract: Secrets Manager secrets, versions and staging labels.
+
+use coffer_store::*;
+
+const A: &str = "000000000000";
+const R: &str = "us-east-1";
+
+fn secret(name: &str, created_at: Millis) -> SecretRecord {
+    SecretRecord {
+        arn: format!("arn:aws:secretsmanager:{R}:{A}:secret:{name}-AbCdEf"),
+        account_id: A.into(),
+        region: R.into(),
+        name: name.into(),
+        description: Some("d".into()),
+        kms_key_id: None,
+        tags: vec![Tag {
+            key: "team".into(),
+            value: "pay\"ments".into(),
+        }],
+        policy: None,
+        owning_service: None,
+        primary_region: None,
+        replication: None,
+        created_at,
+        last_changed_at: created_at,
+        last_accessed_at: None,
+        deleted_at: None,
+        purge_at: None,
+        rotation_enabled: false,
+        rotation_lambda_arn: None,
+        rotation_rules: None,
+        last_rotated_at: None,
+        next_rotation_at: None,
+        row_version: 1,
+    }
+}
+
+fn version(id: &str, stages: &[&str]) -> SecretVersionRecord {
+    SecretVersionRecord {
+        version_id: id.into(),
+        created_at: 10,
+        last_accessed_at: None,
+        kms_key_arn: "arn:aws:kms:us-east-1:000000000000:key/k".into(),
+        data_key: vec![1; 80],
+        ciphertext: vec![2; 40],
+        binary: false,
+        stages: stages.iter().map(|s| s.to_string()).collect(),
+    }
+}
+
+fn stages(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+    pairs
+        .iter()
+        .map(|(s, v)| (s.to_string(), v.to_string()))
+        .collect()
+}
+
+pub async fn contract(s: &Store) {
+    let one = secret("app/one", 100);
+    s.create_secret(&one, Some(&version("v1", &["AWSCURRENT"])))
+        .await
+        .unwrap();
+    // The name is unique per account and region, whatever the suffix.
+    let mut dup = secret("app/one", 101);
+    dup.arn.push('x');
+    assert!(matches!(
+        s.create_secret(&dup, None).await,
+        Err(StoreError::Conflict)
+    ));
+    let got = s
+        .get_secret_by_name(A, R, "app/one")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got, one);
+    assert_eq!(s.get_secret_by_arn(&one.arn).await.unwrap().unwrap(), one);
+    assert_eq!(
+        s.get_secret_by_name(A, "eu-west-1", "app/one")
+            .await
+            .unwrap(),
+        None
+    );
+
+    let v1 = s
+        .get_secret_version_by_stage(&one.arn, "AWSCURRENT")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(v1, version("v1", &["AWSCURRENT"]));
+
+    // A new current version: labels replaced as a whole, under the row version.
+    let mut next = one.clone();
+    next.last_changed_at = 200;
+    let v2 = version("v2", &[]);
+    let map = stages(&[
+        ("AWSCURRENT", "v2"),
+        ("AWSPREVIOUS", "v1"),
+        ("custom", "v2"),
+    ]);
+    s.update_secret(SecretChange {
+        secret: &next,
+        new_version: Some(&v2),
+        stages: Some(&map),
+        prune: &[],
+    })
+    .await
+    .unwrap();
+    // The same change again is stale.
+    assert!(matches!(
+        s.update_secret(SecretChange {
+            secret: &next,
+            new_version: None,
+            stages: None,
+            prune: &[],
+        })
+        .await,
+        Err(StoreError::Conflict)
+    ));
+    let stored = s.get_secret_by_arn(&one.arn).await.unwrap().unwrap();
+    assert_eq!(stored.row_version, 2);
+    assert_eq!(stored.last_changed_at, 200);
+    let versions = s.list_secret_versions(&one.arn).await.unwrap();
+    assert_eq!(versions.len(), 2);
+    assert_eq!(versions[0].stages, vec!["AWSPREVIOUS".to_string()]);
+    assert_eq!(
+        versions[1].stages,
+        vec!["AWSCURRENT".to_string(), "custom".to_string()]
+    );
+    assert_eq!(
+        s.get_secret_version(&one.arn, "v2")
+            .await
+            .unwrap()
+            .unwrap()
+            .stages,
+        vec!["AWSCURRENT".to_string(), "custom".to_string()]
+    );
+    assert_eq!(s.get_secret_version(&one.arn, "nope").await.unwrap(), None);
+
+    // Two versions cannot hold one label; a failed change changes nothing.
+    let mut stale = stored.clone();
+    let bad = stages(&[("AWSCURRENT", "v1"), ("AWSCURRENT", "v2")]);
+    assert!(
+        s.update_secret(SecretChange {
+            secret: &stale,
+            new_version: Some(&version("v3", &[])),
+            stages: Some(&bad),
+            prune: &[],
+        })
+        .await
+        .is_err()
+    );
+    assert_eq!(
+        s.get_secret_by_arn(&one.arn)
+            .await
+            .unwrap()
+            .unwrap()
+            .row_version,
+        2
+    );
+    assert_eq!(s.get_secret_version(&one.arn, "v3").await.unwrap(), None);
+
+    // Pruning removes a version and any label it held.
+    let map = stages(&[("AWSCURRENT", "v2")]);
+    s.update_secret(SecretChange {
+        secret: &stale,
+        new_version: None,
+        stages: Some(&map),
+        prune: &["v1".to_string()],
+    })
+    .await
+    .unwrap();
+    assert_eq!(s.list_secret_versions(&one.arn).await.unwrap().len(), 1);
+    stale.row_version += 1;
+
+    // Access days only move forward.
+    s.record_secret_access(&one.arn, "v2", 86_400_000)
+        .await
+        .unwrap();
+    s.record_secret_access(&one.arn, "v2", 0).await.unwrap();
+    let accessed = s.get_secret_by_arn(&one.arn).await.unwrap().unwrap();
+    assert_eq!(accessed.last_accessed_at, Some(86_400_000));
+    assert_eq!(accessed.row_version, stale.row_version);
+    assert_eq!(
+        s.get_secret_version(&one.arn, "v2")
+            .await
+            .unwrap()
+            .unwrap()
+            .last_accessed_at,
+        Some(86_400_000)
+    );
+
+    // Listing: ordered scans with a cursor, deleted secrets only on request.
+    for (i, name) in ["b", "a", "c", "d"].iter().enumerate() {
+        s.create_secret(&secret(name, 300 + i as i64), None)
+            .await
+            .unwrap();
+    }
+    let mut d = s.get_secret_by_name(A, R, "d").await.unwrap().unwrap();
+    d.deleted_at = Some(500);
+    d.purge_at = Some(1_000);
+    s.update_secret(SecretChange {
+        secret: &d,
+        new_version: None,
+        stages: None,
+        prune: &[],
+    })
+    .await
+    .unwrap();
+    let names = |v: Vec<SecretRecord>| v.into_iter().map(|s| s.name).collect::<Vec<_>>();
+    let mut q = SecretListQuery {
+        account_id: A,
+        region: R,
+        sort: SecretSort::CreatedDate,
+        descending: false,
+        include_deleted: false,
+        after: None,
+        limit: 2,
+    };
+    let first = s.list_secrets(&q).await.unwrap();
+    assert_eq!(names(first.clone()), ["app/one", "b"]);
+    let cursor = SecretCursor::after(first.last().unwrap(), q.sort);
+    q.after = Some(&cursor);
+    assert_eq!(names(s.list_secrets(&q).await.unwrap()), ["a", "c"]);
+    q.after = None;
+    q.limit = 10;
+    q.include_deleted = true;
+    q.sort = SecretSort::Name;
+    q.descending = true;
+    assert_eq!(
+        names(s.list_secrets(&q).await.unwrap()),
+        ["d", "c", "b", "app/one", "a"]
+    );
+    let cursor = SecretCursor {
+        value: SortValue::Name("b".into()),
+        arn: String::new(),
+    };
+    q.after = Some(&cursor);
+    assert_eq!(names(s.list_secrets(&q).await.unwrap()), ["app/one", "a"]);
+    q.after = None;
+    q.sort = SecretSort::LastAccessedDate;
+    q.descending = false;
+    assert_eq!(
+        s.list_secrets(&q).await.unwrap().last().unwrap().name,
+        "app/one"
+    );
+
+    // Purge: due secrets are found across accounts and removed with their versions.
+    assert!(s.secrets_due_for_purge(999, 10).await.unwrap().is_empty());
+    assert_eq!(
+        s.secrets_due_for_purge(1_000, 10).await.unwrap(),
+        vec![d.arn.clone()]
+    );
+    assert!(s.purge_secret(&one.arn).await.unwrap());
+    assert!(!s.purge_secret(&one.arn).await.unwrap());
+    assert_eq!(s.get_secret_by_arn(&one.arn).await.unwrap(), None);
+    assert!(s.list_secret_versions(&one.arn).await.unwrap().is_empty());
+    // The name is free again.
+    s.create_secret(&secret("app/one", 900), None)
+        .await
+        .unwrap();
+}

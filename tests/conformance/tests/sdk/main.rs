@@ -1,0 +1,8 @@
+//! The AWS SDK for Rust against a spawned `coffer server`. One test binary (it links the SDKs
+//! once); one module per service.
+#![allow(clippy::unwrap_used, clippy::print_stderr)]
+
+mod common;
+mod kms;
+mod secretsmanager;
+mod ssm;

@@ -1,0 +1,1 @@
+//! Parameter Store through aws-sdk-ssm.
