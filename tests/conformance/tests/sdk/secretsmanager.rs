@@ -431,3 +431,77 @@ async fn listing_keys_and_errors() {
     assert_eq!(pw.len(), 40);
     assert!(pw.chars().all(|c| c.is_ascii_alphanumeric()));
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn concurrent_writers_keep_one_current_version() {
+    let server = Server::start();
+    let sm = client(&server).await;
+    sm.create_secret()
+        .name("contended")
+        .secret_string("v0")
+        .send()
+        .await
+        .unwrap();
+    let mut tasks = Vec::new();
+    for w in 0..8 {
+        let sm = sm.clone();
+        tasks.push(tokio::spawn(async move {
+            let mut ids = Vec::new();
+            for i in 0..5 {
+                let p = sm
+                    .put_secret_value()
+                    .secret_id("contended")
+                    .secret_string(format!("w{w}-{i}"))
+                    .send()
+                    .await
+                    .unwrap();
+                ids.push(p.version_id().unwrap().to_owned());
+            }
+            ids
+        }));
+    }
+    // And eight retries of one request racing each other.
+    let token = "fedcba9876543210fedcba9876543210";
+    for _ in 0..8 {
+        let sm = sm.clone();
+        tasks.push(tokio::spawn(async move {
+            let p = sm
+                .put_secret_value()
+                .secret_id("contended")
+                .client_request_token(token)
+                .secret_string("same")
+                .send()
+                .await
+                .unwrap();
+            vec![p.version_id().unwrap().to_owned()]
+        }));
+    }
+    let mut written = std::collections::BTreeSet::new();
+    for t in tasks {
+        written.extend(t.await.unwrap());
+    }
+    assert_eq!(written.len(), 41, "40 puts and one idempotent token");
+    let all = sm
+        .list_secret_version_ids()
+        .secret_id("contended")
+        .include_deprecated(true)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(all.versions().len(), 42);
+    let map = stages(&sm, "contended").await;
+    let holders = |label: &str| {
+        map.iter()
+            .filter(|(_, l)| l.iter().any(|x| x == label))
+            .count()
+    };
+    assert_eq!(holders("AWSCURRENT"), 1, "{map:?}");
+    assert_eq!(holders("AWSPREVIOUS"), 1, "{map:?}");
+    let current = sm
+        .get_secret_value()
+        .secret_id("contended")
+        .send()
+        .await
+        .unwrap();
+    assert!(written.contains(current.version_id().unwrap()));
+}
