@@ -48,6 +48,17 @@ async fn health() -> axum::Json<serde_json::Value> {
     axum::Json(serde_json::json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }))
 }
 
+/// How often time-driven work (purges, expirations) runs.
+const HOUSEKEEPING_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+
+async fn housekeeping(services: Services) {
+    let mut tick = tokio::time::interval(HOUSEKEEPING_EVERY);
+    loop {
+        tick.tick().await;
+        services.housekeeping(coffer_service::now_millis()).await;
+    }
+}
+
 /// Initialise the data directory and store, then serve until `shutdown` resolves.
 pub async fn run(
     cfg: ServerConfig,
@@ -79,6 +90,7 @@ pub async fn run(
             path.display()
         );
     }
+    let background = tokio::spawn(housekeeping(services.clone()));
     let state = Arc::new(AppState {
         auth: auth::Authenticator::new(services.identity.clone(), cfg.dev, cfg.account_id.clone()),
         services,
@@ -102,6 +114,7 @@ pub async fn run(
     axum::serve(listener, app(state))
         .with_graceful_shutdown(shutdown)
         .await?;
+    background.abort();
     tracing::info!("coffer stopped");
     Ok(())
 }

@@ -57,6 +57,19 @@ impl Services {
     }
 }
 
+impl Services {
+    /// Background work that falls due with time: purging secrets whose recovery window ended.
+    /// Every step is idempotent, so running it on several nodes at once is harmless (the
+    /// PostgreSQL work elects one node to do it).
+    pub async fn housekeeping(&self, now: i64) {
+        match self.secretsmanager.housekeeping(now).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(purged = n, "purged secrets whose recovery window ended"),
+            Err(e) => tracing::error!(error = ?e, "secret purge failed; will retry"),
+        }
+    }
+}
+
 /// Unix time in milliseconds, now.
 pub fn now_millis() -> i64 {
     let now = time::OffsetDateTime::now_utc();

@@ -79,3 +79,24 @@ impl Serialize for Epoch {
         s.serialize_f64(self.0 as f64 / 1000.0)
     }
 }
+
+/// A secret string (SecretString, passwords): held as [`SecretBytes`], zeroized on drop,
+/// redacted in Debug, rendered as a JSON string. Input JSON strings are UTF-8, so stored values
+/// always are.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SecretText(pub SecretBytes);
+
+impl<'de> Deserialize<'de> for SecretText {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        Ok(SecretText(SecretBytes::new(s.into_bytes())))
+    }
+}
+
+impl Serialize for SecretText {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let text = std::str::from_utf8(self.0.expose())
+            .map_err(|_| serde::ser::Error::custom("secret text is not UTF-8"))?;
+        s.serialize_str(text)
+    }
+}

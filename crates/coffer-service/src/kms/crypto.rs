@@ -51,6 +51,18 @@ impl Kms {
         Ok((blob, key))
     }
 
+    /// The enabled key `key_ref` (id, ARN or alias) names, for services that check a key before
+    /// they use it.
+    pub async fn usable_key(
+        &self,
+        ctx: &RequestContext,
+        key_ref: &str,
+    ) -> Result<KeyRecord, KmsError> {
+        let key = self.resolve(ctx, key_ref, Accept::KeyOrAlias).await?;
+        require_enabled(&key)?;
+        Ok(key)
+    }
+
     async fn encrypt_under(
         &self,
         key: &KeyRecord,

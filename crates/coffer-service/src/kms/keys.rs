@@ -6,7 +6,7 @@ use super::tags::{TagIn, check_new_tags};
 use super::{Kms, KmsError, marker};
 use crate::RequestContext;
 use crate::wire::Epoch;
-use coffer_store::{KeyRecord, KeyState};
+use coffer_store::{KeyRecord, KeyState, StoreError, Tag};
 use serde::{Deserialize, Serialize};
 use serde_with::skip_serializing_none;
 
@@ -107,6 +107,27 @@ pub struct KeyMetadataOutput {
     key_metadata: KeyMetadata,
 }
 
+/// The tag that chooses a new key's id, LocalStack's convention. It lets documentation and
+/// scripts that name a fixed key ARN (the seeds' `key/mrk-abc123`) run unchanged: create the key
+/// once with `--tags TagKey=_custom_id_,TagValue=mrk-abc123`. The tag itself is not stored.
+const CUSTOM_ID_TAG: &str = "_custom_id_";
+
+fn take_custom_id(tags: &mut Vec<Tag>, multi_region: bool) -> Result<Option<String>, KmsError> {
+    let Some(i) = tags.iter().position(|t| t.key == CUSTOM_ID_TAG) else {
+        return Ok(None);
+    };
+    let id = tags.remove(i).value;
+    let well_formed = !id.is_empty()
+        && id.len() <= 64
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if !well_formed || id.starts_with("mrk-") != multi_region {
+        return Err(KmsError::Validation(format!(
+            "Invalid {CUSTOM_ID_TAG} {id:?}: use 1-64 letters, digits and hyphens; multi-Region key ids start with mrk- and only they do."
+        )));
+    }
+    Ok(Some(id))
+}
+
 pub async fn create_key(
     kms: &Kms,
     ctx: &RequestContext,
@@ -136,11 +157,11 @@ pub async fn create_key(
                 .to_owned(),
         ));
     }
-    let tags = check_new_tags(&input.tags, input.tags.len())?;
-    let key_id = if input.multi_region {
-        format!("mrk-{}", uuid::Uuid::new_v4().simple())
-    } else {
-        uuid::Uuid::new_v4().to_string()
+    let mut tags = check_new_tags(&input.tags, input.tags.len())?;
+    let key_id = match take_custom_id(&mut tags, input.multi_region)? {
+        Some(id) => id,
+        None if input.multi_region => format!("mrk-{}", uuid::Uuid::new_v4().simple()),
+        None => uuid::Uuid::new_v4().to_string(),
     };
     let policy = match input.policy {
         Some(p) => super::policy::check_policy(&p)?,
@@ -168,7 +189,15 @@ pub async fn create_key(
         row_version: 1,
     };
     let material = kms.new_material(&arn_of(&key), 1, ctx.now, false)?;
-    kms.store.create_key(&key, &material, &tags, None).await?;
+    match kms.store.create_key(&key, &material, &tags, None).await {
+        Err(StoreError::Conflict) => {
+            return Err(KmsError::AlreadyExists(format!(
+                "A key with id {} already exists.",
+                arn_of(&key)
+            )));
+        }
+        other => other?,
+    }
     Ok(KeyMetadataOutput {
         key_metadata: KeyMetadata::from(&key),
     })

@@ -114,7 +114,6 @@ impl From<coffer_store::StoreError> for SecretsManagerError {
 /// What Secrets Manager reports when its KMS key cannot be used. AWS reports key problems through
 /// its own codes (the KMS code and reason appear in the message), except access denial, which
 /// keeps its code so callers see the cross-account pitfall for what it is.
-#[allow(dead_code)] // used by the handlers being written
 pub(crate) fn from_kms(e: KmsError, encrypting: bool) -> SecretsManagerError {
     use SecretsManagerError as E;
     let code = crate::ServiceError::code(&e);

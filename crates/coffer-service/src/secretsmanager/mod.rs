@@ -1,12 +1,34 @@
-//! AWS Secrets Manager: secrets with versions, staging labels and per-version envelope encryption.
+//! AWS Secrets Manager: secrets with versions, staging labels and per-version envelope
+//! encryption.
 //! <https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_Operations.html>
+//!
+//! - [`lookup`]: ARNs, finding a secret by name, full or partial ARN; the authorisation hook.
+//! - [`seal`]: a fresh data key per version from the secret's KMS key.
+//! - [`stages`]: staging labels and UpdateSecretVersionStage; pruning old versions.
+//! - [`secrets`]: CreateSecret, UpdateSecret, DescribeSecret, DeleteSecret, RestoreSecret.
+//! - [`values`]: Get/Put/BatchGetSecretValue, ListSecretVersionIds.
+//! - [`list`]: ListSecrets with filters and stable pagination.
+//! - [`tags`], [`policy`], [`password`]: the rest.
+//!
+//! Every write is one store transaction under the secret's `row_version`, retried on conflict,
+//! so concurrent writers (several nodes on one database) keep AWS's semantics.
 
 mod error;
+mod list;
+mod lookup;
+mod password;
+mod policy;
+mod seal;
+mod secrets;
+mod stages;
+mod tags;
+mod values;
 
 pub use error::SecretsManagerError;
 
 use crate::RequestContext;
 use crate::kms::Kms;
+use crate::model::Service;
 use coffer_store::Store;
 use coffer_types::SecretBytes;
 
@@ -16,6 +38,33 @@ pub struct SecretsManager {
     store: Store,
     kms: Kms,
 }
+
+impl std::fmt::Debug for SecretsManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SecretsManager").finish_non_exhaustive()
+    }
+}
+
+operations!(SecretsManager, SecretsManagerError, Service::SecretsManager;
+    CreateSecret => secrets::create_secret,
+    UpdateSecret => secrets::update_secret,
+    DescribeSecret => secrets::describe_secret,
+    DeleteSecret => secrets::delete_secret,
+    RestoreSecret => secrets::restore_secret,
+    GetSecretValue => values::get_secret_value,
+    PutSecretValue => values::put_secret_value,
+    BatchGetSecretValue => values::batch_get_secret_value,
+    ListSecretVersionIds => values::list_secret_version_ids,
+    UpdateSecretVersionStage => stages::update_secret_version_stage,
+    ListSecrets => list::list_secrets,
+    TagResource => tags::tag_resource,
+    UntagResource => tags::untag_resource,
+    PutResourcePolicy => policy::put_resource_policy,
+    GetResourcePolicy => policy::get_resource_policy,
+    DeleteResourcePolicy => policy::delete_resource_policy,
+    ValidateResourcePolicy => policy::validate_resource_policy,
+    GetRandomPassword => password::get_random_password,
+);
 
 /// A secret version's value as other services read it (Parameter Store's
 /// `/aws/reference/secretsmanager/` names).
@@ -32,11 +81,8 @@ pub struct SecretValue {
     pub binary: bool,
 }
 
-impl std::fmt::Debug for SecretsManager {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SecretsManager").finish_non_exhaustive()
-    }
-}
+/// How many expired secrets one housekeeping pass purges at most.
+const PURGE_BATCH: usize = 500;
 
 impl SecretsManager {
     pub fn new(store: Store, kms: Kms) -> Self {
@@ -52,24 +98,22 @@ impl SecretsManager {
         version_id: Option<&str>,
         version_stage: Option<&str>,
     ) -> Result<SecretValue, SecretsManagerError> {
-        let _ = (&self.store, &self.kms, ctx, version_id, version_stage);
-        Err(SecretsManagerError::ResourceNotFound(format!(
-            "Secrets Manager can't find the specified secret: {secret_id}"
-        )))
+        let secret = self
+            .find(ctx, secret_id, "secretsmanager:GetSecretValue")
+            .await?;
+        self.get_value(ctx, &secret, version_id, version_stage)
+            .await
     }
 
-    pub fn has_operation(_op: &str) -> bool {
-        false
-    }
-
-    pub async fn dispatch(
-        &self,
-        _ctx: &RequestContext,
-        op: &str,
-        _input: serde_json::Value,
-    ) -> Result<serde_json::Value, SecretsManagerError> {
-        Err(crate::error::CommonErrors::internal(format!(
-            "dispatch of unlisted operation {op}"
-        )))
+    /// Background work: purge secrets whose recovery window has ended. Returns how many.
+    pub async fn housekeeping(&self, now: i64) -> Result<usize, SecretsManagerError> {
+        let due = self.store.secrets_due_for_purge(now, PURGE_BATCH).await?;
+        let mut purged = 0;
+        for arn in due {
+            if self.store.purge_secret(&arn).await? {
+                purged += 1;
+            }
+        }
+        Ok(purged)
     }
 }

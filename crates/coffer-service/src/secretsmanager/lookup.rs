@@ -1,0 +1,142 @@
+//! Naming and finding secrets: ARNs with their random suffix, lookup by name, full ARN or
+//! partial ARN, the lazy end of a recovery window, and the authorisation hook every operation
+//! passes through.
+//! <https://docs.aws.amazon.com/secretsmanager/latest/userguide/troubleshoot.html#ARN_secretnamehyphen>
+
+use super::{SecretsManager, SecretsManagerError as E};
+use crate::RequestContext;
+use coffer_store::SecretRecord;
+use coffer_types::Arn;
+
+pub(crate) const DAY_MS: i64 = 86_400_000;
+
+/// The characters AWS allows in a secret name.
+fn name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "/_+=.@-".contains(c)
+}
+
+/// Names are 1–512 characters of `A-Za-z0-9/_+=.@-` (the model checks the length).
+pub(crate) fn check_name(name: &str) -> Result<(), E> {
+    if name.is_empty() || !name.chars().all(name_char) {
+        return Err(E::InvalidParameter(
+            "Invalid name. Must be a valid name containing alphanumeric characters, or any of the following: -/_+=.@!".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+/// A new secret's ARN: the name plus `-` and six random characters, so that a secret created
+/// again under an old name never matches grants written for the old one.
+pub(crate) fn new_arn(ctx: &RequestContext, name: &str) -> Result<String, E> {
+    const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+    let mut raw = [0u8; 6];
+    coffer_crypto::random::fill(&mut raw).map_err(crate::error::crypto::<E>)?;
+    // 256 % 62 != 0: the bias (a few percent between characters) does not matter for a name.
+    let suffix: String = raw
+        .iter()
+        .map(|b| char::from(ALPHABET[usize::from(*b) % ALPHABET.len()]))
+        .collect();
+    Ok(format!(
+        "arn:aws:secretsmanager:{}:{}:secret:{name}-{suffix}",
+        ctx.region(),
+        ctx.account()
+    ))
+}
+
+pub(crate) fn not_found() -> E {
+    E::ResourceNotFound("Secrets Manager can't find the specified secret.".to_owned())
+}
+
+/// Midnight UTC of the day `now` falls in: AWS reports LastAccessedDate at day granularity.
+pub(crate) fn day_of(now: i64) -> i64 {
+    now - now.rem_euclid(DAY_MS)
+}
+
+impl SecretsManager {
+    /// Find the secret `secret_id` names and check that the caller may perform `action` on it.
+    ///
+    /// A full ARN matches exactly; otherwise the text after `secret:` of an ARN, or the id
+    /// itself, is a name ("partial ARN"). A secret whose recovery window has ended is purged here
+    /// if the background task has not got to it yet, and is not found.
+    pub(crate) async fn find(
+        &self,
+        ctx: &RequestContext,
+        secret_id: &str,
+        action: &str,
+    ) -> Result<SecretRecord, E> {
+        let (account, region, name) = if secret_id.starts_with("arn:") {
+            let arn = Arn::parse(secret_id).map_err(|_| not_found())?;
+            let name = arn
+                .resource
+                .strip_prefix("secret:")
+                .filter(|_| arn.service == "secretsmanager")
+                .ok_or_else(not_found)?
+                .to_owned();
+            (arn.account, arn.region, name)
+        } else {
+            (
+                ctx.account().to_owned(),
+                ctx.region().to_owned(),
+                secret_id.to_owned(),
+            )
+        };
+        if region != ctx.region() {
+            return Err(not_found());
+        }
+        if account != ctx.account() {
+            // Until resource policies are evaluated (access control), another account's
+            // secret is refused whether or not it exists, as AWS does without a grant.
+            return Err(self.denied(ctx, action, secret_id));
+        }
+        let mut found = None;
+        if secret_id.starts_with("arn:") {
+            found = self.store.get_secret_by_arn(secret_id).await?;
+        }
+        if found.is_none() {
+            found = self
+                .store
+                .get_secret_by_name(&account, &region, &name)
+                .await?;
+        }
+        let secret = found.ok_or_else(not_found)?;
+        if secret.purge_at.is_some_and(|t| t <= ctx.now) {
+            self.store.purge_secret(&secret.arn).await?;
+            return Err(not_found());
+        }
+        self.authorize(ctx, action, &secret.arn)?;
+        Ok(secret)
+    }
+
+    /// The authorisation hook: may the caller perform `action` (`secretsmanager:GetSecretValue`)
+    /// on `resource`? Today: only in its own account. The access-control work adds identity
+    /// policies and the secret's resource policy here.
+    pub(crate) fn authorize(
+        &self,
+        ctx: &RequestContext,
+        action: &str,
+        resource: &str,
+    ) -> Result<(), E> {
+        match Arn::parse(resource) {
+            Ok(arn) if arn.account == ctx.account() => Ok(()),
+            _ => Err(self.denied(ctx, action, resource)),
+        }
+    }
+
+    fn denied(&self, ctx: &RequestContext, action: &str, resource: &str) -> E {
+        E::AccessDenied(format!(
+            "User: {} is not authorized to perform: {action} on resource: {resource} because no resource-based policy allows the {action} action",
+            ctx.principal.arn
+        ))
+    }
+}
+
+/// Refuse changes to a secret marked for deletion.
+pub(crate) fn require_live(secret: &SecretRecord) -> Result<(), E> {
+    if secret.deleted_at.is_some() {
+        return Err(E::InvalidRequest(
+            "You can't perform this operation on the secret because it was marked for deletion."
+                .to_owned(),
+        ));
+    }
+    Ok(())
+}
