@@ -25,28 +25,32 @@ fn malformed() -> SsmError {
     )
 }
 
-/// A policy document must be an IAM-style policy: a JSON object with `Statement`, each statement
-/// with `Effect` (Allow or Deny), a `Principal` and an `Action`.
+/// A policy document must pass the IAM grammar ([`coffer_policy::check`]) and, being a resource
+/// policy, name a `Principal` in every statement.
 fn check_policy(text: &str) -> Result<(), SsmError> {
     if text.len() > MAX_POLICY_BYTES {
         return Err(SsmError::ResourcePolicyLimitExceeded(format!(
             "The PutResourcePolicy API action enforces two limits. A policy can't be greater than {MAX_POLICY_BYTES} bytes in size. And only one policy can be attached to OpsItemGroup. Verify these limits and try again."
         )));
     }
+    let problems = coffer_policy::check(text).map_err(|_| malformed())?;
+    if !problems.is_empty() {
+        return Err(malformed());
+    }
     let doc: Value = serde_json::from_str(text).map_err(|_| malformed())?;
     let statements = match doc.get("Statement") {
-        Some(Value::Array(s)) if !s.is_empty() => s.clone(),
-        Some(s @ Value::Object(_)) => vec![s.clone()],
-        _ => return Err(malformed()),
+        Some(Value::Array(s)) => s.clone(),
+        Some(s) => vec![s.clone()],
+        None => Vec::new(),
     };
-    let ok = statements.iter().all(|s| {
-        matches!(
-            s.get("Effect").and_then(Value::as_str),
-            Some("Allow" | "Deny")
-        ) && s.get("Principal").is_some()
-            && s.get("Action").is_some()
-    });
-    if ok { Ok(()) } else { Err(malformed()) }
+    if statements
+        .iter()
+        .all(|s| s.get("Principal").is_some() || s.get("NotPrincipal").is_some())
+    {
+        Ok(())
+    } else {
+        Err(malformed())
+    }
 }
 
 fn hash(text: &str) -> String {

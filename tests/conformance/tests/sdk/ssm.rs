@@ -39,23 +39,37 @@ fn filter(key: &str, option: Option<&str>, values: &[&str]) -> ParameterStringFi
     b.build().unwrap()
 }
 
+const SEED_ACCOUNT: &str = "012345678901";
+const SEED_KEY: &str = "arn:aws:kms:us-east-1:012345678901:key/mrk-abc123";
 const DB_URL: &str =
     "postgresql://payments:password@prod-db.cluster.us-east-1.rds.amazonaws.com/payments";
 
-/// The seed's Parameter Store flow, rollback, a restart, and hygiene: the SecureString plaintext
-/// is nowhere in the data directory (WAL included) or the debug log.
+/// The seed's Parameter Store flow and rollback, then hygiene: the SecureString plaintext is
+/// nowhere in the data directory (WAL included) or the debug log.
 #[tokio::test(flavor = "multi_thread")]
-async fn ssm_seed_flow_rollback_and_restart() {
-    let mut server = Server::start();
+async fn ssm_seed_flow_and_rollback() {
+    // The seed names the key `arn:aws:kms:us-east-1:012345678901:key/mrk-abc123`: run as that
+    // account and create the key with that id (the `_custom_id_` tag), so the seed's command runs
+    // as written.
+    let mut server = Server::start_with(&["--account-id", SEED_ACCOUNT]);
     let client = ssm(&server).await;
     let key = kms(&server)
         .await
         .create_key()
         .description("payments")
+        .multi_region(true)
+        .tags(
+            aws_sdk_kms::types::Tag::builder()
+                .tag_key("_custom_id_")
+                .tag_value("mrk-abc123")
+                .build()
+                .unwrap(),
+        )
         .send()
         .await
         .unwrap();
     let key_arn = key.key_metadata().unwrap().arn().unwrap().to_owned();
+    assert_eq!(key_arn, SEED_KEY);
 
     let put = client
         .put_parameter()
@@ -90,7 +104,7 @@ async fn ssm_seed_flow_rollback_and_restart() {
     assert_eq!(p.r#type(), Some(&ParameterType::SecureString));
     assert_eq!(
         p.arn(),
-        Some("arn:aws:ssm:us-east-1:000000000000:parameter/prod/payments-api/database-url")
+        Some("arn:aws:ssm:us-east-1:012345678901:parameter/prod/payments-api/database-url")
     );
     assert_eq!(p.data_type(), Some("text"));
     // Without decryption: ciphertext, never the value.
@@ -187,18 +201,15 @@ async fn ssm_seed_flow_rollback_and_restart() {
         .unwrap();
     assert_eq!(back.version(), 6);
 
-    // A restart keeps everything.
-    server.restart();
-    let client = ssm(&server).await;
-    let after = client
+    let now = client
         .get_parameter()
         .name("/prod/payments-api/database-url")
         .with_decryption(true)
         .send()
         .await
         .unwrap();
-    assert_eq!(after.parameter().unwrap().value(), Some(DB_URL));
-    assert_eq!(after.parameter().unwrap().version(), 6);
+    assert_eq!(now.parameter().unwrap().value(), Some(DB_URL));
+    assert_eq!(now.parameter().unwrap().version(), 6);
 
     server.stop();
     for (path, bytes) in common::files_under(&server.data_dir) {
@@ -214,6 +225,117 @@ async fn ssm_seed_flow_rollback_and_restart() {
         "the server did not log at debug level"
     );
     assert!(!log.contains("payments:password"));
+}
+
+/// Everything a parameter carries survives a restart: versions, SecureString values, labels,
+/// tags, policies, settings; and no plaintext is left on disk.
+#[tokio::test(flavor = "multi_thread")]
+async fn ssm_data_survives_restart() {
+    let mut server = Server::start();
+    let client = ssm(&server).await;
+    for v in ["first-secret-value", "second-secret-value"] {
+        client
+            .put_parameter()
+            .name("/r/secret")
+            .value(v)
+            .r#type(ParameterType::SecureString)
+            .overwrite(v.starts_with("second"))
+            .send()
+            .await
+            .unwrap();
+    }
+    client
+        .label_parameter_version()
+        .name("/r/secret")
+        .parameter_version(1)
+        .labels("stable")
+        .send()
+        .await
+        .unwrap();
+    client
+        .put_parameter()
+        .name("/r/plain")
+        .value("a,b,c")
+        .r#type(ParameterType::StringList)
+        .tier(ParameterTier::Advanced)
+        .policies(r#"[{"Type":"NoChangeNotification","Version":"1.0","Attributes":{"After":"30","Unit":"Days"}}]"#)
+        .tags(Tag::builder().key("team").value("core").build().unwrap())
+        .send()
+        .await
+        .unwrap();
+    client
+        .update_service_setting()
+        .setting_id("/ssm/parameter-store/default-parameter-tier")
+        .setting_value("Intelligent-Tiering")
+        .send()
+        .await
+        .unwrap();
+
+    server.restart();
+    let client = ssm(&server).await;
+    let stable = client
+        .get_parameter()
+        .name("/r/secret:stable")
+        .with_decryption(true)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        stable.parameter().unwrap().value(),
+        Some("first-secret-value")
+    );
+    let current = client
+        .get_parameter()
+        .name("/r/secret")
+        .with_decryption(true)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        current.parameter().unwrap().value(),
+        Some("second-secret-value")
+    );
+    assert_eq!(current.parameter().unwrap().version(), 2);
+    let d = client
+        .describe_parameters()
+        .parameter_filters(filter("Name", None, &["/r/plain"]))
+        .send()
+        .await
+        .unwrap();
+    let meta = &d.parameters()[0];
+    assert_eq!(meta.tier(), Some(&ParameterTier::Advanced));
+    assert_eq!(meta.policies().len(), 1);
+    assert_eq!(meta.policies()[0].policy_status(), Some("Pending"));
+    let tags = client
+        .list_tags_for_resource()
+        .resource_type(ResourceTypeForTagging::Parameter)
+        .resource_id("/r/plain")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(tags.tag_list().len(), 1);
+    let setting = client
+        .get_service_setting()
+        .setting_id("/ssm/parameter-store/default-parameter-tier")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        setting.service_setting().unwrap().setting_value(),
+        Some("Intelligent-Tiering")
+    );
+
+    server.stop();
+    for (path, bytes) in common::files_under(&server.data_dir) {
+        for secret in [b"first-secret-value".as_slice(), b"second-secret-value"] {
+            assert!(
+                !common::contains(&bytes, secret),
+                "{} holds a SecureString plaintext",
+                path.display()
+            );
+        }
+    }
+    assert!(!server.log_text().contains("secret-value"));
 }
 
 #[tokio::test(flavor = "multi_thread")]
