@@ -201,7 +201,7 @@ pub(crate) mod token {
 
 /// Retries of a read-modify-write that lost a compare-and-set race, before giving up with
 /// AWS's `TooManyUpdates`.
-pub(crate) const RETRIES: usize = 5;
+pub(crate) const RETRIES: usize = 16;
 
 pub(crate) fn too_many_updates() -> SsmError {
     SsmError::TooManyUpdates(

@@ -563,3 +563,60 @@ fn paths_page_through_what_a_naive_filter_finds() {
         });
     });
 }
+
+/// Concurrent writers of one parameter each get their own version; none is lost, none fails.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_overwrites_each_get_a_version() {
+    let e = env().await;
+    ok(
+        &e.ssm,
+        NOW,
+        "PutParameter",
+        json!({"Name": "/race", "Value": "0", "Type": "SecureString"}),
+    )
+    .await;
+    let mut tasks = Vec::new();
+    for i in 1..=8 {
+        let ssm = e.ssm.clone();
+        tasks.push(tokio::spawn(async move {
+            let out = call(
+                &ssm,
+                NOW,
+                "PutParameter",
+                json!({"Name": "/race", "Value": i.to_string(), "Overwrite": true}),
+            )
+            .await;
+            let label = call(
+                &ssm,
+                NOW,
+                "LabelParameterVersion",
+                json!({"Name": "/race", "Labels": [format!("w{i}")]}),
+            )
+            .await;
+            (out.map(|o| o["Version"].as_i64()), label.is_ok())
+        }));
+    }
+    let mut versions = Vec::new();
+    for t in tasks {
+        let (out, labelled) = t.await.unwrap();
+        versions.push(out.unwrap().unwrap());
+        assert!(labelled);
+    }
+    versions.sort_unstable();
+    assert_eq!(versions, (2..=9).collect::<Vec<_>>());
+    // Every version holds the value its writer put, and every label landed somewhere.
+    let history = ok(
+        &e.ssm,
+        NOW,
+        "GetParameterHistory",
+        json!({"Name": "/race", "WithDecryption": true}),
+    )
+    .await;
+    let entries = history["Parameters"].as_array().unwrap();
+    assert_eq!(entries.len(), 9);
+    let labels: usize = entries
+        .iter()
+        .map(|h| h["Labels"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(labels, 8);
+}

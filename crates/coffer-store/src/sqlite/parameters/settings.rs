@@ -1,7 +1,7 @@
 //! Parameter Store's service settings and resource policies on SQLite.
 
-use crate::sqlite::{SqliteStore, backend};
 use crate::parameters::{ResourcePolicyRecord, ServiceSettingRecord};
+use crate::sqlite::{SqliteStore, backend};
 use crate::{Result, StoreError};
 use sqlx::Row;
 
