@@ -58,7 +58,8 @@ impl Services {
 }
 
 impl Services {
-    /// Background work that falls due with time: purging secrets whose recovery window ended.
+    /// Background work that falls due with time: purging secrets whose recovery window ended,
+    /// expiring parameters and sending their policy notifications.
     /// Every step is idempotent, so running it on several nodes at once is harmless (the
     /// PostgreSQL work elects one node to do it).
     pub async fn housekeeping(&self, now: i64) {
@@ -66,6 +67,9 @@ impl Services {
             Ok(0) => {}
             Ok(n) => tracing::info!(purged = n, "purged secrets whose recovery window ended"),
             Err(e) => tracing::error!(error = ?e, "secret purge failed; will retry"),
+        }
+        if let Err(e) = self.ssm.housekeeping(now).await {
+            tracing::error!(error = ?e, "parameter expiration failed; will retry");
         }
     }
 }
