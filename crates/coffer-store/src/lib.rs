@@ -10,8 +10,11 @@
 //! - [`secrets`]: [`SecretStore`], Secrets Manager's secrets, versions and staging labels.
 //! - [`parameters`]: [`ParameterStore`], SSM parameters.
 //! - [`sqlite`]: the embedded default (WAL, `synchronous=FULL`, migrations at open).
+//! - [`postgres`]: several stateless nodes on one PostgreSQL (migrations at open under an
+//!   advisory lock; advisory-lock leadership for background jobs).
 
 pub mod parameters;
+pub mod postgres;
 pub mod records;
 pub mod secrets;
 pub mod sqlite;
@@ -40,15 +43,21 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// Open the store named by `url` (`sqlite://PATH`), creating and migrating it if needed.
+/// Open the store named by `url`, creating and migrating it if needed: `sqlite://PATH`, or
+/// `postgres://USER@HOST:PORT/DB` (also `postgresql://`; tables go in the first schema of the
+/// search path, which `?options[search_path]=NAME` chooses).
 pub async fn open(url: &str) -> Result<Store> {
     if let Some(path) = url.strip_prefix("sqlite://") {
         Ok(Arc::new(
             sqlite::SqliteStore::open(std::path::Path::new(path)).await?,
         ))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(postgres::PostgresStore::open(url).await?))
     } else {
-        Err(StoreError::Backend(format!(
-            "unsupported store URL {url:?}: use sqlite://PATH"
-        )))
+        // Not echoing the URL: a PostgreSQL URL mistyped as something else may hold a password.
+        Err(StoreError::Backend(
+            "unsupported store URL: use sqlite://PATH or postgres://USER@HOST:PORT/DATABASE"
+                .to_owned(),
+        ))
     }
 }
