@@ -144,15 +144,12 @@ pub async fn create_secret(
             .store
             .get_secret_by_name(ctx.account(), ctx.region(), &input.name)
             .await?
-            && existing.purge_at.is_none_or(|t| t > ctx.now)
         {
-            return idempotent_create(sm, ctx, existing, &version_id, value.as_ref()).await;
-        } else if let Some(stale) = sm
-            .store
-            .get_secret_by_name(ctx.account(), ctx.region(), &input.name)
-            .await?
-        {
-            sm.store.purge_secret(&stale.arn).await?;
+            if existing.purge_at.is_none_or(|t| t > ctx.now) {
+                return idempotent_create(sm, ctx, existing, &version_id, value.as_ref()).await;
+            }
+            // Its recovery window is over: purge it now rather than wait for housekeeping.
+            sm.store.purge_secret(&existing.arn).await?;
         }
         let arn = new_arn(ctx, &input.name)?;
         sm.authorize(ctx, "secretsmanager:CreateSecret", &arn)?;

@@ -225,3 +225,69 @@ pub async fn update_secret_version_stage(
     }
     Err(contended())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn version(id: &str, created_at: i64, stages: &[&str]) -> SecretVersionRecord {
+        SecretVersionRecord {
+            version_id: id.to_owned(),
+            created_at,
+            last_accessed_at: None,
+            kms_key_arn: String::new(),
+            data_key: Vec::new(),
+            ciphertext: Vec::new(),
+            binary: false,
+            stages: stages.iter().map(|s| (*s).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn a_new_current_version_pushes_previous() {
+        let versions = [
+            version("a", 1, &["AWSPREVIOUS"]),
+            version("b", 2, &["AWSCURRENT", "blue"]),
+        ];
+        let mut map = labels_of(&versions);
+        attach(&mut map, "c", &["AWSCURRENT".to_owned()]);
+        assert_eq!(map["AWSCURRENT"], "c");
+        assert_eq!(map["AWSPREVIOUS"], "b");
+        assert_eq!(map["blue"], "b");
+        assert_eq!(labels_on(&map, "a").count(), 0);
+        // Re-attaching AWSCURRENT to its holder changes nothing.
+        let before = map.clone();
+        attach(&mut map, "c", &["AWSCURRENT".to_owned()]);
+        assert_eq!(map, before);
+    }
+
+    #[test]
+    fn label_limit_per_version() {
+        let mut map = Labels::new();
+        let labels: Vec<String> = (0..20).map(|i| format!("l{i}")).collect();
+        attach(&mut map, "v", &labels);
+        assert!(check_label_counts(&map).is_ok());
+        attach(&mut map, "v", &["one-more".to_owned()]);
+        assert!(matches!(check_label_counts(&map), Err(E::LimitExceeded(_))));
+    }
+
+    #[test]
+    fn pruning_spares_labelled_and_young_versions() {
+        let now = 1_000 * DAY_MS;
+        let old = now - 2 * DAY_MS;
+        let mut versions: Vec<SecretVersionRecord> = (0..100)
+            .map(|i| version(&format!("old{i:03}"), old + i, &[]))
+            .collect();
+        versions[0].stages = vec!["keep".to_owned()];
+        versions.push(version("young", now - 1_000, &[]));
+        let map = labels_of(&versions);
+        // 101 stored + 1 new = 102: two go, the oldest unlabelled ones.
+        assert_eq!(prune(&versions, &map, 102, now), ["old001", "old002"]);
+        assert!(prune(&versions, &map, 100, now).is_empty());
+        // Young versions are never pruned, even past the limit.
+        let young: Vec<SecretVersionRecord> = (0..150)
+            .map(|i| version(&format!("y{i}"), now - i, &[]))
+            .collect();
+        assert!(prune(&young, &Labels::new(), 151, now).is_empty());
+    }
+}
