@@ -52,8 +52,10 @@ impl Leases {
             };
             match outcome {
                 Ok(leading) => {
-                    if leading != lease.leading {
-                        tracing::info!(job, leading, "background job leadership changed");
+                    if leading && !lease.leading {
+                        tracing::info!(job, "leading background job");
+                    } else if !leading && lease.leading {
+                        tracing::warn!(job, "no longer leading background job");
                     }
                     lease.leading = leading;
                     return Ok(leading);
