@@ -94,7 +94,7 @@ pub async fn run(
     let store_url = cfg.store_url();
     let store = coffer_store::open(&store_url)
         .await
-        .with_context(|| format!("opening store {store_url}"))?;
+        .with_context(|| format!("opening store {}", coffer_store::redacted_url(&store_url)))?;
     let services = Services::new(store.clone(), Arc::new(master));
     let generated = services
         .identity

@@ -61,3 +61,41 @@ pub async fn open(url: &str) -> Result<Store> {
         ))
     }
 }
+
+/// `url` with any password replaced by `***`, for logs and error messages: a PostgreSQL URL may
+/// carry the database password (`postgres://user:PASSWORD@host/db`).
+pub fn redacted_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    // The userinfo ends at the last '@' before the path: a password may itself contain '@'.
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let Some(at) = rest[..authority_end].rfind('@') else {
+        return url.to_owned();
+    };
+    match rest[..at].split_once(':') {
+        Some((user, _password)) => format!("{scheme}://{user}:***{}", &rest[at..]),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redacted_url;
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redacted_url("postgres://coffer:s3cr@t@db:5432/coffer?options[search_path]=x"),
+            "postgres://coffer:***@db:5432/coffer?options[search_path]=x"
+        );
+        assert_eq!(
+            redacted_url("postgres://coffer@db/coffer"),
+            "postgres://coffer@db/coffer"
+        );
+        assert_eq!(
+            redacted_url("sqlite:///var/lib/coffer/coffer.db"),
+            "sqlite:///var/lib/coffer/coffer.db"
+        );
+    }
+}
