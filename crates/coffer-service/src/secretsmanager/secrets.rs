@@ -108,7 +108,8 @@ pub struct CreateSecretOutput {
     arn: String,
     name: String,
     version_id: Option<String>,
-    replication_status: Vec<serde_json::Value>,
+    /// Only for replicated secrets.
+    replication_status: Option<Vec<serde_json::Value>>,
 }
 
 /// An empty KmsKeyId means the default key, as on AWS.
@@ -191,7 +192,7 @@ pub async fn create_secret(
                     arn: secret.arn,
                     name: secret.name,
                     version_id: version.map(|v| v.version_id),
-                    replication_status: Vec::new(),
+                    replication_status: None,
                 });
             }
             // Another request created the name first: answer as for an existing secret.
@@ -228,7 +229,7 @@ async fn idempotent_create(
             arn: existing.arn,
             name: existing.name,
             version_id: Some(v.version_id),
-            replication_status: Vec::new(),
+            replication_status: None,
         });
     }
     Err(E::ResourceExists(format!(

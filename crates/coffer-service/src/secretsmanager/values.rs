@@ -99,6 +99,10 @@ impl SecretsManager {
             let versions = self.store.list_secret_versions(&secret.arn).await?;
             let mut map = labels_of(&versions);
             attach(&mut map, version_id, labels);
+            // The first version of a secret is always current.
+            if versions.is_empty() {
+                attach(&mut map, version_id, &[CURRENT.to_owned()]);
+            }
             check_label_counts(&map)?;
             let pruned = prune(&versions, &map, versions.len() + 1, ctx.now);
             update(&mut secret);
@@ -175,7 +179,14 @@ impl SecretsManager {
         if let Some(s) = stage
             && !version.stages.iter().any(|l| l == s)
         {
-            return Err(missing());
+            return Err(if version_id.is_some() {
+                E::InvalidRequest(
+                    "You provided a VersionStage that is not associated to the provided VersionId."
+                        .to_owned(),
+                )
+            } else {
+                missing()
+            });
         }
         Ok(version)
     }

@@ -1,0 +1,159 @@
+"""Secret values never reach the disk or the log in clear: not in the data dir (WAL included), not in
+the debug log, while the server runs and after it stops. The Secrets Manager twin of
+``test_secrets_hygiene.py``."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+
+import botocore.config
+from botocore.exceptions import ClientError
+
+from coffer_harness import CofferServer, files_under, make_client, make_session
+
+STRING_CORE = "Kx7qPz3-coffer-sm-string-distinctive"
+STRING_VALUE = '{"password":"' + STRING_CORE + '-\u2713-value","user":"hygiene"}'
+BINARY_CORE = b"Wm4vR8-coffer-sm-binary-distinctive"
+BINARY_VALUE = b"\x00\x01\xfe" + BINARY_CORE + b"\xff\x80\x00"
+PUT_CORE = "Tj2nB6-coffer-sm-put-distinctive"
+UPDATE_CORE = "Hd9sL1-coffer-sm-update-distinctive"
+REFUSED_CORE = "Qc5yE0-coffer-sm-refused-distinctive"
+
+
+def _aligned_base64(secret: bytes) -> list[bytes]:
+    """The base64 of ``secret`` at each of the three byte alignments it could have inside a larger
+    encoded blob (such as a whole request body), without the partial groups at either end."""
+    out = []
+    for pad in range(3):
+        enc = base64.b64encode(b"\x00" * pad + secret)
+        start = 4 if pad else 0
+        end = len(enc) - 4
+        if end - start >= 16:
+            out.append(enc[start:end])
+    return out
+
+
+def _forms(secret: bytes) -> dict[str, bytes]:
+    """The ways a value could leak: raw, base64 (as on the wire; every alignment), hex (both cases),
+    UTF-16 (as some stores keep text), JSON-escaped (as a log line would quote it)."""
+    text = secret.decode("utf-8", "replace")
+    forms = {
+        "raw": secret,
+        "hex": secret.hex().encode(),
+        "HEX": secret.hex().upper().encode(),
+        "utf-16-le": text.encode("utf-16-le"),
+        "utf-16-be": text.encode("utf-16-be"),
+        "json": json.dumps(text)[1:-1].encode(),
+    }
+    for i, b in enumerate(_aligned_base64(secret)):
+        forms[f"base64@{i}"] = b
+    return forms
+
+
+def _assert_nowhere(secret: bytes, server: CofferServer, what: str) -> None:
+    places = [(p, p.read_bytes()) for p in files_under(server.data_dir)]
+    places.append((server.log_path, server.log_bytes()))
+    assert any(p.name.endswith("-wal") for p, _ in places) or not server.running, (
+        "no WAL file under the data dir while running: is the store where the test looks?"
+    )
+    for form, needle in _forms(secret).items():
+        for path, content in places:
+            assert needle not in content, f"{what} ({form}) found in {path.name}"
+
+
+def test_secret_values_are_not_stored_or_logged(start_server):
+    server: CofferServer = start_server(log_level="debug")
+    sm = server.client("secretsmanager")
+    kms = server.client("kms")
+    key = kms.create_key(Description="sm hygiene")["KeyMetadata"]["KeyId"]
+
+    # Create, with string and binary values, under the default key and a customer key.
+    s_name, b_name = "hygiene/string", "hygiene/binary"
+    sm.create_secret(Name=s_name, SecretString=STRING_VALUE, Description="hygiene string")
+    sm.create_secret(Name=b_name, SecretBinary=BINARY_VALUE, KmsKeyId=key)
+
+    # Put, with a custom label and an idempotent retry.
+    token = str(uuid.uuid4())
+    put_value = f"{PUT_CORE}-value"
+    sm.put_secret_value(SecretId=s_name, SecretString=put_value, ClientRequestToken=token, VersionStages=["AWSCURRENT", "blue"])
+    sm.put_secret_value(SecretId=s_name, SecretString=put_value, ClientRequestToken=token, VersionStages=["AWSCURRENT", "blue"])
+
+    # Update with a new value.
+    update_value = f"{UPDATE_CORE}-value"
+    sm.update_secret(SecretId=b_name, SecretString=update_value)
+
+    # A password from GetRandomPassword, stored as a value too, and one that is only generated.
+    password = sm.get_random_password(PasswordLength=64, ExcludePunctuation=True)["RandomPassword"]
+    only_generated = sm.get_random_password(PasswordLength=64, ExcludePunctuation=True)["RandomPassword"]
+    sm.create_secret(Name="hygiene/password", SecretString=password)
+
+    # Every read path.
+    assert sm.get_secret_value(SecretId=s_name, VersionStage="AWSPREVIOUS")["SecretString"] == STRING_VALUE
+    assert sm.get_secret_value(SecretId=s_name)["SecretString"] == put_value
+    assert sm.get_secret_value(SecretId=b_name, VersionStage="AWSPREVIOUS")["SecretBinary"] == BINARY_VALUE
+    assert sm.get_secret_value(SecretId=b_name)["SecretString"] == update_value
+    batch = sm.batch_get_secret_value(SecretIdList=[s_name, b_name, "hygiene/password"])
+    assert sorted(v.get("SecretString", "") for v in batch["SecretValues"]) == sorted([put_value, update_value, password])
+    by_filter = sm.batch_get_secret_value(Filters=[{"Key": "name", "Values": ["hygiene/"]}])
+    assert len(by_filter["SecretValues"]) == 3
+
+    # Refused writes must not echo their values either.
+    refused = f"{REFUSED_CORE}-value"
+    raw = make_client(
+        make_session(), "secretsmanager", server.endpoint,
+        config=botocore.config.Config(parameter_validation=False, retries={"total_max_attempts": 1}),
+    )
+    for call, kwargs in (
+        (sm.put_secret_value, {"SecretId": s_name, "SecretString": refused, "ClientRequestToken": token}),
+        (sm.create_secret, {"Name": "hygiene/both", "SecretString": refused, "SecretBinary": b"x"}),
+        (raw.put_secret_value, {"SecretId": s_name, "SecretString": (refused + "-") * (65537 // len(refused) + 1)}),
+        (sm.create_secret, {"Name": "hygiene/bad name", "SecretString": refused}),
+    ):
+        try:
+            call(**kwargs)
+        except ClientError as e:
+            assert REFUSED_CORE not in json.dumps(e.response, default=str), e.response
+        else:
+            raise AssertionError(f"{call.__name__} {list(kwargs)} was accepted")
+    kms.disable_key(KeyId=key)
+    try:
+        sm.get_secret_value(SecretId=b_name)
+    except ClientError as e:
+        assert UPDATE_CORE not in json.dumps(e.response, default=str)
+    else:
+        raise AssertionError("a secret under a disabled key was readable")
+    kms.enable_key(KeyId=key)
+
+    assert "DEBUG" in server.log_text(), "the server did not log at debug level"
+    values = {
+        "the create SecretString": STRING_VALUE.encode(),
+        "the create SecretString's core": STRING_CORE.encode(),
+        "the SecretBinary": BINARY_VALUE,
+        "the SecretBinary's core": BINARY_CORE,
+        "the put value": PUT_CORE.encode(),
+        "the update value": UPDATE_CORE.encode(),
+        "the refused value": REFUSED_CORE.encode(),
+        "a stored GetRandomPassword": password.encode(),
+        "a generated GetRandomPassword": only_generated.encode(),
+    }
+    # While running (the WAL holds the recent writes) and after a graceful stop (checkpointed).
+    for what, value in values.items():
+        _assert_nowhere(value, server, what)
+    server.stop()
+    for what, value in values.items():
+        _assert_nowhere(value, server, what)
+
+
+def test_secret_names_and_metadata_are_findable_but_values_not(start_server):
+    """A control for the test above: the search does find what is stored in clear (names and
+    descriptions are metadata, not secret), so a miss for values means something."""
+    server: CofferServer = start_server(log_level="debug")
+    sm = server.client("secretsmanager")
+    marker = "Zr3uM7-visible-description-marker"
+    sm.create_secret(Name="hygiene/control", SecretString=f"{STRING_CORE}-control", Description=marker)
+    server.stop()
+    found = any(marker.encode() in p.read_bytes() for p in files_under(server.data_dir))
+    assert found, "the description (stored in clear) was not found: the hygiene search looks in the wrong place"
+    _assert_nowhere(STRING_CORE.encode(), server, "the control value")
