@@ -102,6 +102,9 @@ pub(crate) fn lock_key(name: &str) -> i64 {
 impl PostgresStore {
     /// Connect to `url` (`postgres://` or `postgresql://`) and run pending migrations.
     ///
+    /// TLS is negotiated as the URL's `sslmode` says (rustls; `prefer` by default, `require` to
+    /// insist, `verify-full` with `sslrootcert=PATH` to check the server's certificate too).
+    ///
     /// Migrations run on a dedicated connection holding a session advisory lock named after the
     /// schema, so nodes starting together apply them one at a time (the others wait, then find
     /// nothing left to do). sqlx's migrator takes its own `pg_advisory_lock` too, but keyed on the
@@ -109,9 +112,12 @@ impl PostgresStore {
     /// ours is released by closing the connection whatever happened, and does not serialise
     /// deployments in other schemas.
     pub async fn open(url: &str) -> Result<Self> {
-        let options = PgConnectOptions::from_str(url)
-            .map_err(|e| StoreError::Backend(format!("invalid PostgreSQL URL: {e}")))?
-            .application_name("coffer");
+        let mut options = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Backend(format!("invalid PostgreSQL URL: {e}")))?;
+        // Named in pg_stat_activity, unless the URL names the node itself.
+        if options.get_application_name().is_none() {
+            options = options.application_name("coffer");
+        }
 
         let mut conn = options.connect().await.map_err(backend)?;
         let schema: Option<String> = sqlx::query_scalar("SELECT current_schema()")

@@ -128,6 +128,31 @@ async fn postgres_leadership_is_exclusive_and_moves() {
         .await;
 }
 
+/// With `sslmode=require` every connection of the store is encrypted (rustls). Needs a server
+/// with TLS on (Debian's PostgreSQL has it, with its snake-oil certificate); on one without,
+/// there is nothing to test and the test says so.
+#[tokio::test]
+async fn postgres_over_tls() {
+    let Some(schema) = pg::Schema::create().await else {
+        return;
+    };
+    if !pg::server_has_tls().await {
+        eprintln!("the test PostgreSQL has ssl=off: TLS not exercised");
+        return schema.run(async {}).await;
+    }
+    let app = format!("{}_tls", schema.name);
+    let url = format!("{}&sslmode=require&application_name={app}", schema.url);
+    schema
+        .run(async move {
+            let s = open(&url).await.unwrap();
+            assert_eq!(s.init_master_key_check(b"one").await.unwrap(), b"one");
+            let (tls, all) = pg::tls_connections(&app).await;
+            assert!(all > 0, "the store's connections are named {app}");
+            assert_eq!(tls, all, "every connection of the store uses TLS");
+        })
+        .await;
+}
+
 #[tokio::test]
 async fn sqlite_always_leads() {
     let dir = tempfile::tempdir().unwrap();

@@ -58,6 +58,29 @@ async fn connect_creating(url: &str) -> Result<PgConnection, sqlx::Error> {
     }
 }
 
+/// Whether the test server accepts TLS connections (`SHOW ssl`).
+pub async fn server_has_tls() -> bool {
+    let mut conn = connect(&base_url()).await.expect("connect");
+    let ssl: String = sqlx::query_scalar("SHOW ssl")
+        .fetch_one(&mut conn)
+        .await
+        .expect("SHOW ssl");
+    ssl == "on"
+}
+
+/// How many connections named `app` use TLS, and how many there are.
+pub async fn tls_connections(app: &str) -> (i64, i64) {
+    let mut conn = connect(&base_url()).await.expect("connect");
+    sqlx::query_as(
+        "SELECT COUNT(*) FILTER (WHERE s.ssl), COUNT(*) FROM pg_stat_activity a
+         JOIN pg_stat_ssl s USING (pid) WHERE a.application_name = $1",
+    )
+    .bind(app)
+    .fetch_one(&mut conn)
+    .await
+    .expect("pg_stat_ssl")
+}
+
 impl Schema {
     /// A fresh schema, or `None` when PostgreSQL is unreachable and the run opted out with
     /// `COFFER_TEST_POSTGRES=skip`.
@@ -86,22 +109,26 @@ impl Schema {
         Some(Self { base, name, url })
     }
 
-    /// Run `test`, then drop the schema whether it passed or panicked.
-    pub async fn run<F>(self, test: F)
+    /// Run `test`, then drop the schema whether it passed or panicked. The test is spawned at
+    /// once, so the future returned stays small however large the test's is.
+    pub fn run<F>(self, test: F) -> impl Future<Output = ()>
     where
         F: Future<Output = ()> + Send + 'static,
     {
-        let outcome = tokio::spawn(test).await;
-        let mut conn = connect(&self.base).await.expect("reconnect to drop schema");
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-            "DROP SCHEMA {} CASCADE",
-            self.name
-        )))
-        .execute(&mut conn)
-        .await
-        .expect("drop test schema");
-        if let Err(e) = outcome {
-            std::panic::resume_unwind(e.into_panic());
+        let test = tokio::spawn(test);
+        async move {
+            let outcome = test.await;
+            let mut conn = connect(&self.base).await.expect("reconnect to drop schema");
+            sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                "DROP SCHEMA {} CASCADE",
+                self.name
+            )))
+            .execute(&mut conn)
+            .await
+            .expect("drop test schema");
+            if let Err(e) = outcome {
+                std::panic::resume_unwind(e.into_panic());
+            }
         }
     }
 }

@@ -10,6 +10,8 @@ use crate::common::{ACCESS_KEY, SECRET_KEY, Server, sdk_config};
 use std::collections::{BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
+// Shared with the store contract suite; not every helper is used here.
+#[allow(dead_code)]
 #[path = "../../../../crates/coffer-store/tests/contract/pg.rs"]
 mod pg;
 
