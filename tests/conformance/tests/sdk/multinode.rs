@@ -1,5 +1,5 @@
 //! Several `coffer server` nodes on one PostgreSQL schema, driven by the AWS SDK for Rust:
-//! read-your-writes across nodes, concurrent writes to one secret through different nodes, one
+//! read-your-writes across nodes, concurrent writes to one secret through three nodes, one
 //! node leading the background jobs and another taking over when it dies, and a node with another
 //! master key refusing to start.
 //!
@@ -75,16 +75,16 @@ fn holder(map: &HashMap<String, Vec<String>>, label: &str) -> Vec<String> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_nodes_on_one_postgres() {
+async fn three_nodes_on_one_postgres() {
     let Some(schema) = pg::Schema::create().await else {
         return;
     };
     let url = schema.url.clone();
     schema
         .run(async move {
-            let a = node(&url);
-            let b = node(&url);
+            let (a, b, c) = (node(&url), node(&url), node(&url));
             let (sa, sb) = (client(&a).await, client(&b).await);
+            let nodes = [sa.clone(), sb.clone(), client(&c).await];
 
             // Read-your-writes: what one node acknowledged, the other serves at once.
             sa.create_secret()
@@ -117,8 +117,8 @@ async fn two_nodes_on_one_postgres() {
                 "a deleted secret is not served by the other node"
             );
 
-            // Concurrent writers on one secret through both nodes, and eight retries of one
-            // ClientRequestToken spread over both.
+            // Eight concurrent writers on one secret through three nodes, and eight retries of
+            // one ClientRequestToken spread over them.
             sa.create_secret()
                 .name("contended")
                 .secret_string("v0")
@@ -127,7 +127,7 @@ async fn two_nodes_on_one_postgres() {
                 .unwrap();
             let mut tasks = Vec::new();
             for w in 0..8 {
-                let sm = if w % 2 == 0 { sa.clone() } else { sb.clone() };
+                let sm = nodes[w % 3].clone();
                 tasks.push(tokio::spawn(async move {
                     let mut ids = Vec::new();
                     for i in 0..5 {
@@ -145,7 +145,7 @@ async fn two_nodes_on_one_postgres() {
             }
             let token = "0123456789abcdef0123456789abcdef";
             for r in 0..8 {
-                let sm = if r % 2 == 0 { sa.clone() } else { sb.clone() };
+                let sm = nodes[r % 3].clone();
                 tasks.push(tokio::spawn(async move {
                     let p = sm
                         .put_secret_value()
@@ -164,10 +164,11 @@ async fn two_nodes_on_one_postgres() {
             }
             assert_eq!(written.len(), 41, "40 puts and one idempotent token");
 
-            // Every acknowledged version is there, one AWSCURRENT, one AWSPREVIOUS, and both
-            // nodes see the same labels.
+            // Every acknowledged version is there, one AWSCURRENT, one AWSPREVIOUS, and every
+            // node sees the same labels.
             let map = stages(&sa, "contended").await;
             assert_eq!(map, stages(&sb, "contended").await);
+            assert_eq!(map, stages(&nodes[2], "contended").await);
             assert_eq!(map.len(), 42, "v0 and every acknowledged version");
             assert!(written.iter().all(|v| map.contains_key(v)));
             let current = holder(&map, "AWSCURRENT");
@@ -191,11 +192,11 @@ async fn two_nodes_on_one_postgres() {
             assert_eq!(holder(&map, "AWSCURRENT"), [next.version_id().unwrap()]);
             assert_eq!(holder(&map, "AWSPREVIOUS"), current);
 
-            // No lost updates: sixteen read-modify-writes of one secret through both nodes at
+            // No lost updates: sixteen read-modify-writes of one secret through three nodes at
             // once, each adding its own staging label or tag, all survive.
             let mut tasks = Vec::new();
             for i in 0..16 {
-                let sm = if i % 2 == 0 { sa.clone() } else { sb.clone() };
+                let sm = nodes[i % 3].clone();
                 let version = next.version_id().unwrap().to_owned();
                 tasks.push(tokio::spawn(async move {
                     if i < 8 {
@@ -238,7 +239,7 @@ async fn two_nodes_on_one_postgres() {
                 .await
                 .unwrap();
             assert_eq!(described.tags().len(), 8, "{:?}", described.tags());
-            drop((a, b));
+            drop((a, b, c));
         })
         .await;
 }
