@@ -18,6 +18,14 @@ mod parameter_rows;
 mod parameters;
 mod secrets;
 
+#[cfg(test)]
+mod plans;
+/// The contract suite's private-schema helper, for unit tests that need a live PostgreSQL.
+#[cfg(test)]
+#[allow(dead_code, clippy::unwrap_used, clippy::print_stderr)]
+#[path = "../../tests/contract/pg.rs"]
+mod test_pg;
+
 use crate::records::Tag;
 use crate::{MetaStore, Result, StoreError};
 use async_trait::async_trait;

@@ -97,7 +97,7 @@ async fn insert_version(
 
 /// The listing query for a scope: a range of the primary key, or of the parent index.
 /// Parameters: $1 account, $2 region, the scope's bounds, then the cursor and the limit.
-fn list_sql(scope: ParameterScope<'_>) -> String {
+pub(super) fn list_sql(scope: ParameterScope<'_>) -> String {
     let (range, cursor, lim) = match scope {
         ParameterScope::All => ("", "$3", "$4"),
         ParameterScope::Prefix(_) => ("AND p.name_key >= $3 AND p.name_key < $4", "$5", "$6"),
