@@ -61,7 +61,7 @@ impl Services {
     /// Background work that falls due with time: purging secrets whose recovery window ended,
     /// expiring parameters and sending their policy notifications.
     /// Every step is idempotent, so running it on several nodes at once is harmless (the
-    /// PostgreSQL work elects one node to do it).
+    /// server runs it only on the node that leads, `coffer_store::MetaStore::try_lead`).
     pub async fn housekeeping(&self, now: i64) {
         match self.secretsmanager.housekeeping(now).await {
             Ok(0) => {}

@@ -100,4 +100,9 @@ impl MetaStore for SqliteStore {
         tx.commit().await.map_err(backend)?;
         row.try_get("value").map_err(backend)
     }
+
+    /// One process owns a SQLite file (nodes do not share it), so it always leads.
+    async fn try_lead(&self, _job: &str) -> Result<bool> {
+        Ok(true)
+    }
 }
