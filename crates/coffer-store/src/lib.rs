@@ -9,10 +9,13 @@
 //! - [`traits`]: [`MetaStore`], [`IdentityStore`], [`KmsStore`], and [`Backend`] = all of them.
 //! - [`secrets`]: [`SecretStore`], Secrets Manager's secrets, versions and staging labels.
 //! - [`parameters`]: [`ParameterStore`], SSM parameters.
+//! - [`audit`]: [`AuditStore`], the hash-chained audit trail and its lookups.
 //! - [`sqlite`]: the embedded default (WAL, `synchronous=FULL`, migrations at open).
 //! - [`postgres`]: several stateless nodes on one PostgreSQL (migrations at open under an
 //!   advisory lock; advisory-lock leadership for background jobs).
 
+pub mod audit;
+mod audit_sql;
 pub mod parameters;
 pub mod postgres;
 pub mod records;
@@ -20,6 +23,7 @@ pub mod secrets;
 pub mod sqlite;
 pub mod traits;
 
+pub use audit::*;
 pub use parameters::*;
 pub use records::*;
 pub use secrets::*;

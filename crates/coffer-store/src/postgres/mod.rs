@@ -11,6 +11,7 @@
 //! another with `?options[search_path]=NAME` in the URL), so several deployments or test runs can
 //! share one database.
 
+mod audit;
 mod identity;
 mod kms;
 mod lead;

@@ -1,6 +1,7 @@
 //! The embedded SQLite backend: one file in the data directory, WAL journal, `synchronous=FULL`
 //! (a write acknowledged to a client survives power loss), foreign keys on.
 
+mod audit;
 mod identity;
 mod kms;
 mod parameters;

@@ -3,6 +3,7 @@
 //! of the server `COFFER_TEST_POSTGRES_URL` names (see `pg.rs`).
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
+mod audit;
 mod foundation;
 mod parameters;
 mod pg;
@@ -15,6 +16,7 @@ async fn contract(s: &Store) {
     foundation::contract(s).await;
     secrets::contract(s).await;
     parameters::contract(s).await;
+    audit::contract(s).await;
 }
 
 #[tokio::test]
