@@ -67,7 +67,7 @@ struct StoreConfig {
     url: Option<String>,
 }
 
-fn env_secret(name: &str) -> Option<SecretBytes> {
+pub(crate) fn env_secret(name: &str) -> Option<SecretBytes> {
     std::env::var_os(name).map(|v| SecretBytes::new(v.into_encoded_bytes()))
 }
 

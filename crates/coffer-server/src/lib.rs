@@ -137,9 +137,12 @@ pub async fn run(
         dev = cfg.dev,
         "coffer serving on http://{local}"
     );
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await?;
     background.abort();
     tracing::info!("coffer stopped");
     Ok(())

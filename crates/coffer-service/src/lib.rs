@@ -11,11 +11,14 @@
 //! - [`model`]: the botocore models, used to validate inputs the way AWS does.
 //! - [`wire`]: JSON wire types (base64 blobs, epoch-second timestamps).
 //! - [`identity`]: accounts, administrator keys, credential lookup for SigV4.
-//! - [`kms`], [`secretsmanager`], [`ssm`], [`sts`]: the services.
+//! - [`kms`], [`secretsmanager`], [`ssm`], [`sts`], [`cloudtrail`]: the services.
+//! - [`audit`]: the audit trail every call is recorded in before it is answered.
 //! - [`Services`]: all of them, built once at start-up.
 
 #[macro_use]
 mod registry;
+pub mod audit;
+pub mod cloudtrail;
 pub mod context;
 pub mod error;
 pub mod identity;
@@ -41,6 +44,8 @@ pub struct Services {
     pub secretsmanager: secretsmanager::SecretsManager,
     pub ssm: ssm::Ssm,
     pub sts: sts::Sts,
+    pub cloudtrail: cloudtrail::CloudTrail,
+    pub audit: audit::Auditor,
 }
 
 impl Services {
@@ -48,6 +53,8 @@ impl Services {
         let kms = kms::Kms::new(store.clone(), master.clone());
         let secretsmanager = secretsmanager::SecretsManager::new(store.clone(), kms.clone());
         Self {
+            audit: audit::Auditor::new(store.clone(), &master),
+            cloudtrail: cloudtrail::CloudTrail::new(store.clone()),
             identity: identity::Identity::new(store.clone(), master),
             ssm: ssm::Ssm::new(store, kms.clone(), secretsmanager.clone()),
             kms,
@@ -67,6 +74,9 @@ impl Services {
             Ok(0) => {}
             Ok(n) => tracing::info!(purged = n, "purged secrets whose recovery window ended"),
             Err(e) => tracing::error!(error = ?e, "secret purge failed; will retry"),
+        }
+        if let Err(e) = self.audit.sign_digest().await {
+            tracing::error!(error = %e, "signing the audit digest failed; will retry");
         }
         if let Err(e) = self.ssm.housekeeping(now).await {
             tracing::error!(error = ?e, "parameter expiration failed; will retry");

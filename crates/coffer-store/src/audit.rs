@@ -88,6 +88,8 @@ pub trait AuditStore: Send + Sync {
     /// The last record's sequence number and hash.
     async fn audit_head(&self) -> Result<Option<(i64, Vec<u8>)>>;
     async fn put_audit_digest(&self, digest: &AuditDigest) -> Result<()>;
+    /// The newest digest.
+    async fn last_audit_digest(&self) -> Result<Option<AuditDigest>>;
     /// Every digest, oldest first.
     async fn list_audit_digests(&self) -> Result<Vec<AuditDigest>>;
     async fn lookup_audit(&self, query: &AuditQuery<'_>) -> Result<Vec<AuditRecord>>;

@@ -29,6 +29,25 @@ fn record(row: &PgRow, resources: Vec<AuditResource>) -> Result<AuditRecord> {
 }
 
 impl PostgresStore {
+    async fn list_audit_digests_where(&self, tail: &'static str) -> Result<Vec<AuditDigest>> {
+        let sql = format!("SELECT * FROM audit_digests {tail}");
+        // Audited: `tail` is one of two literals above.
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        rows.iter()
+            .map(|r| {
+                Ok(AuditDigest {
+                    seq: r.try_get("seq").map_err(backend)?,
+                    hash: r.try_get("hash").map_err(backend)?,
+                    time: r.try_get("time").map_err(backend)?,
+                    signature: r.try_get("signature").map_err(backend)?,
+                })
+            })
+            .collect()
+    }
+
     async fn with_resources(&self, rows: Vec<PgRow>) -> Result<Vec<AuditRecord>> {
         let mut out = Vec::with_capacity(rows.len());
         for row in rows {
@@ -137,21 +156,15 @@ impl AuditStore for PostgresStore {
         Ok(())
     }
 
+    async fn last_audit_digest(&self) -> Result<Option<AuditDigest>> {
+        Ok(self
+            .list_audit_digests_where("ORDER BY seq DESC LIMIT 1")
+            .await?
+            .pop())
+    }
+
     async fn list_audit_digests(&self) -> Result<Vec<AuditDigest>> {
-        let rows = sqlx::query("SELECT * FROM audit_digests ORDER BY seq")
-            .fetch_all(&self.pool)
-            .await
-            .map_err(backend)?;
-        rows.iter()
-            .map(|r| {
-                Ok(AuditDigest {
-                    seq: r.try_get("seq").map_err(backend)?,
-                    hash: r.try_get("hash").map_err(backend)?,
-                    time: r.try_get("time").map_err(backend)?,
-                    signature: r.try_get("signature").map_err(backend)?,
-                })
-            })
-            .collect()
+        self.list_audit_digests_where("ORDER BY seq").await
     }
 
     async fn lookup_audit(&self, q: &AuditQuery<'_>) -> Result<Vec<AuditRecord>> {

@@ -117,6 +117,16 @@ pub async fn contract(s: &Store) {
         time: 5,
         signature: vec![7; 32],
     };
+    assert_eq!(s.last_audit_digest().await.unwrap(), None);
     s.put_audit_digest(&d).await.unwrap();
-    assert_eq!(s.list_audit_digests().await.unwrap(), vec![d]);
+    let earlier = AuditDigest {
+        seq: 2,
+        ..d.clone()
+    };
+    s.put_audit_digest(&earlier).await.unwrap();
+    assert_eq!(
+        s.list_audit_digests().await.unwrap(),
+        vec![earlier, d.clone()]
+    );
+    assert_eq!(s.last_audit_digest().await.unwrap(), Some(d));
 }
