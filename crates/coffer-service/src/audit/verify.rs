@@ -99,3 +99,71 @@ pub async fn verify(store: &Store, master: &MasterKey) -> Result<Report, coffer_
     }
     Ok(report)
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::audit::{Auditor, Call};
+    use crate::model::Service;
+
+    fn call(n: i64) -> Call {
+        Call {
+            service: Service::SecretsManager,
+            operation: "ListSecrets".to_owned(),
+            region: "us-east-1".to_owned(),
+            source_ip: "127.0.0.1".to_owned(),
+            user_agent: None,
+            principal: None,
+            access_key_id: Some("AKIAEXAMPLE".to_owned()),
+            request_id: format!("r{n}"),
+            time: n,
+            input: None,
+            output: None,
+            error: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn digests_catch_a_cut_off_tail_and_a_forged_signature() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("c.db").display());
+        let store = coffer_store::open(&url).await.unwrap();
+        let master = MasterKey::generate().unwrap();
+        let auditor = Auditor::new(store.clone(), &master);
+        for n in 0..5 {
+            auditor.record(&call(n)).await.unwrap();
+        }
+        assert_eq!(auditor.sign_digest().await.unwrap(), Some(5));
+        assert_eq!(
+            auditor.sign_digest().await.unwrap(),
+            None,
+            "head did not move"
+        );
+        let ok = verify(&store, &master).await.unwrap();
+        assert_eq!((ok.records, ok.digests, ok.problem), (5, 1, None));
+        // Another master key cannot vouch for the digests.
+        let other = MasterKey::generate().unwrap();
+        let forged = verify(&store, &other).await.unwrap();
+        assert!(forged.problem.unwrap().contains("bad signature"));
+        // Cutting the tail off a signed chain is noticed.
+        let raw = sqlx_free_delete(&dir.path().join("c.db"));
+        assert!(raw, "could not tamper");
+        let reopened = coffer_store::open(&url).await.unwrap();
+        let cut = verify(&reopened, &master).await.unwrap();
+        assert!(
+            cut.problem.unwrap().contains("removed"),
+            "{:?}",
+            cut.records
+        );
+    }
+
+    /// Delete the last record behind the store's back, as an attacker with file access would.
+    fn sqlx_free_delete(path: &std::path::Path) -> bool {
+        std::process::Command::new("sqlite3")
+            .arg(path)
+            .arg("DELETE FROM audit_events WHERE seq = 5; UPDATE audit_head SET seq = 4;")
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+}
