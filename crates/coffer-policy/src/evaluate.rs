@@ -232,7 +232,7 @@ pub fn evaluate_with(
     policies: &PolicySet<'_>,
     resource_account: &str,
 ) -> Decision {
-    let env = Env::new(request);
+    let env = Env::new(request, resource_account);
     let principal = request.principal();
     let boundary: Vec<&Policy> = policies.boundary.into_iter().collect();
     let session = policies.session.unwrap_or(&[]);

@@ -12,7 +12,8 @@ use time::format_description::well_known::Rfc3339;
 /// Keys derived from the typed fields (`aws:PrincipalArn`, `aws:PrincipalAccount`,
 /// `aws:PrincipalType`, `aws:username`, `aws:userid`, `aws:PrincipalTag/*`,
 /// `aws:PrincipalServiceName`, `aws:PrincipalIsAWSService`, `aws:CurrentTime`, `aws:EpochTime`,
-/// `aws:SourceIp`, `aws:SecureTransport`) take precedence over the same keys set by hand, so a
+/// `aws:SourceIp`, `aws:SecureTransport`, and `aws:ResourceAccount` from the evaluation's
+/// resource account) take precedence over the same keys set by hand, so a
 /// caller cannot contradict the authenticated principal. Everything else (`aws:RequestTag/*`,
 /// `aws:ResourceTag/*`, `aws:TagKeys`, `aws:RequestedRegion`, `secretsmanager:Name`,
 /// `kms:ViaService`, `kms:EncryptionContext:*`, ...) comes from [`Request::with`].
@@ -110,6 +111,7 @@ const DERIVED: &[&str] = &[
     "aws:epochtime",
     "aws:sourceip",
     "aws:securetransport",
+    "aws:resourceaccount",
 ];
 
 /// The request as the evaluator reads it: explicit keys plus those derived from typed fields.
@@ -120,7 +122,8 @@ pub(crate) struct Env<'a> {
 }
 
 impl<'a> Env<'a> {
-    pub(crate) fn new(req: &'a Request) -> Self {
+    /// `resource_account` is the resource owner's account (`aws:ResourceAccount`).
+    pub(crate) fn new(req: &'a Request, resource_account: &str) -> Self {
         let p = &req.principal;
         let mut d: BTreeMap<String, Vec<String>> = BTreeMap::new();
         let mut put = |k: &str, v: String| {
@@ -165,6 +168,12 @@ impl<'a> Env<'a> {
             d.insert(
                 format!("aws:principaltag/{}", k.to_ascii_lowercase()),
                 vec![v.clone()],
+            );
+        }
+        if !resource_account.is_empty() {
+            d.insert(
+                "aws:resourceaccount".to_owned(),
+                vec![resource_account.to_owned()],
             );
         }
         Env { req, derived: d }

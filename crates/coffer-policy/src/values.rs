@@ -98,7 +98,13 @@ fn clock(t: &str) -> Option<(Time, UtcOffset)> {
     } else if let Some(i) = t.rfind(['+', '-']) {
         let (c, zone) = t.split_at(i);
         let sign: i8 = if zone.starts_with('-') { -1 } else { 1 };
-        let (h, m) = zone[1..].split_once(':').unwrap_or((&zone[1..], "00"));
+        let digits = &zone[1..];
+        let (h, m) = match digits.split_once(':') {
+            Some(hm) => hm,
+            // `±hhmm` and `±hh`.
+            None if digits.len() == 4 && digits.is_char_boundary(2) => digits.split_at(2),
+            None => (digits, "00"),
+        };
         let (h, m): (i8, i8) = (h.parse().ok()?, m.parse().ok()?);
         (c, UtcOffset::from_hms(sign * h, sign * m, 0).ok()?)
     } else {
@@ -179,6 +185,8 @@ mod tests {
         assert_eq!(day, date("2020").unwrap());
         assert_eq!(day, date("2020-01").unwrap());
         assert_eq!(day, date("2020-01-01T01:00+01:00").unwrap());
+        assert_eq!(day, date("2020-01-01T05:30:00+0530").unwrap());
+        assert_eq!(day, date("2019-12-31T22:00:00-02").unwrap());
         assert_eq!(day + 500_000_000, date("2020-01-01T00:00:00.5Z").unwrap());
         assert_eq!(day + 500_000_000, date("1577836800.5").unwrap());
         assert!(date("2020-13-01").is_none());
