@@ -183,3 +183,30 @@ def test_verify_detects_alteration_removal_and_reordering(audited, tmp_path):
     )
     assert swapped.returncode != 0, swapped.stdout
     assert _verify(server.data_dir).returncode == 0
+
+
+def test_export_writes_cloudtrail_files(audited, tmp_path):
+    import gzip
+
+    server, _ = audited
+    sm = server.client("secretsmanager")
+    for i in range(3):
+        sm.create_secret(Name=f"export/{i}", SecretString=SECRET)
+    server.stop()
+    out = tmp_path / "export"
+    proc = subprocess.run(
+        [str(coffer_binary()), "audit", "export", "--data-dir", str(server.data_dir), "--out", str(out),
+         "--since", "2000-01-01T00:00:00Z"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    files = sorted(out.glob("*.json.gz"))
+    assert files, proc.stdout
+    records = [r for f in files for r in json.loads(gzip.decompress(f.read_bytes()))["Records"]]
+    assert [r["eventName"] for r in records] == ["CreateSecret"] * 3
+    assert all(SECRET not in json.dumps(r) for r in records)
+    bad = subprocess.run(
+        [str(coffer_binary()), "audit", "export", "--data-dir", str(server.data_dir), "--since", "yesterday"],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert bad.returncode != 0 and "RFC 3339" in bad.stderr

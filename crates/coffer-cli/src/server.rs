@@ -36,6 +36,10 @@ pub struct ServerArgs {
     /// Largest request body accepted, in bytes [default: 1048576].
     #[arg(long, env = "COFFER_MAX_BODY_BYTES")]
     max_body_bytes: Option<usize>,
+    /// Keep audit records this many days (pruned by whole signed-digest periods, so the rest of
+    /// the trail still verifies) [default: keep everything].
+    #[arg(long, env = "COFFER_AUDIT_RETENTION_DAYS")]
+    audit_retention_days: Option<u32>,
 }
 
 /// The TOML file. Every field is optional.
@@ -51,6 +55,14 @@ struct FileConfig {
     log: LogConfig,
     #[serde(default)]
     store: StoreConfig,
+    #[serde(default)]
+    audit: AuditConfig,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuditConfig {
+    retention_days: Option<u32>,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -132,6 +144,7 @@ pub fn main(args: ServerArgs) -> anyhow::Result<()> {
             .max_body_bytes
             .or(file.max_body_bytes)
             .unwrap_or(1024 * 1024),
+        audit_retention_days: args.audit_retention_days.or(file.audit.retention_days),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -18,6 +18,8 @@ pub struct ServerConfig {
     /// Master key given by the environment instead of the key file.
     pub master_key: Option<SecretBytes>,
     pub max_body_bytes: usize,
+    /// Audit records older than this many days are pruned; `None` keeps them all.
+    pub audit_retention_days: Option<u32>,
 }
 
 impl ServerConfig {

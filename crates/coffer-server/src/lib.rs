@@ -95,7 +95,8 @@ pub async fn run(
     let store = coffer_store::open(&store_url)
         .await
         .with_context(|| format!("opening store {}", coffer_store::redacted_url(&store_url)))?;
-    let services = Services::new(store.clone(), Arc::new(master));
+    let mut services = Services::new(store.clone(), Arc::new(master));
+    services.audit = services.audit.with_retention(cfg.audit_retention_days);
     let generated = services
         .identity
         .bootstrap(

@@ -40,6 +40,8 @@ pub struct Auditor {
     store: Store,
     digest_key: Arc<SecretBytes>,
     writer: Arc<OnceLock<mpsc::Sender<Pending>>>,
+    /// Records older than this are pruned, by whole digest periods.
+    retention_ms: Option<i64>,
 }
 
 impl std::fmt::Debug for Auditor {
@@ -63,7 +65,14 @@ impl Auditor {
             store,
             digest_key: Arc::new(digest_key(master)),
             writer: Arc::new(OnceLock::new()),
+            retention_ms: None,
         }
+    }
+
+    /// Keep records for `days` (by whole digest periods); `None` keeps everything.
+    pub fn with_retention(mut self, days: Option<u32>) -> Self {
+        self.retention_ms = days.map(|d| i64::from(d) * 86_400_000);
+        self
     }
 
     /// Record `call` durably. Returns once the record is committed.
@@ -107,6 +116,28 @@ impl Auditor {
     /// Sign a digest of the chain's head if it moved since the last one (housekeeping).
     pub async fn sign_digest(&self) -> Result<Option<i64>, coffer_store::StoreError> {
         sign_head(&self.store, &self.digest_key).await
+    }
+
+    /// Housekeeping: sign a digest, then apply retention — prune through the newest digest older
+    /// than the retention period, which stays as the anchor the rest of the chain verifies from.
+    pub async fn housekeeping(&self, now: i64) -> Result<u64, coffer_store::StoreError> {
+        self.sign_digest().await?;
+        let Some(keep) = self.retention_ms else {
+            return Ok(0);
+        };
+        let cutoff = now - keep;
+        let anchor = self
+            .store
+            .list_audit_digests()
+            .await?
+            .into_iter()
+            .filter(|d| d.time < cutoff)
+            .map(|d| d.seq)
+            .max();
+        match anchor {
+            Some(seq) => self.store.prune_audit(seq).await,
+            None => Ok(0),
+        }
     }
 }
 
