@@ -9,6 +9,7 @@
 //! - [`traits`]: [`MetaStore`], [`IdentityStore`], [`KmsStore`], and [`Backend`] = all of them.
 //! - [`secrets`]: [`SecretStore`], Secrets Manager's secrets, versions and staging labels.
 //! - [`parameters`]: [`ParameterStore`], SSM parameters.
+//! - [`iam`]: [`IamStore`], IAM users, roles, groups, policies and OIDC providers.
 //! - [`audit`]: [`AuditStore`], the hash-chained audit trail and its lookups.
 //! - [`sqlite`]: the embedded default (WAL, `synchronous=FULL`, migrations at open).
 //! - [`postgres`]: several stateless nodes on one PostgreSQL (migrations at open under an
@@ -16,6 +17,7 @@
 
 pub mod audit;
 mod audit_sql;
+pub mod iam;
 pub mod parameters;
 pub mod postgres;
 pub mod records;
@@ -24,6 +26,10 @@ pub mod sqlite;
 pub mod traits;
 
 pub use audit::*;
+pub use iam::{
+    IamEntityRecord, IamKind, IamStore, ManagedPolicyRecord, OidcProviderRecord,
+    PolicyVersionRecord,
+};
 pub use parameters::*;
 pub use records::*;
 pub use secrets::*;

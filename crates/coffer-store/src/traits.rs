@@ -134,6 +134,7 @@ pub trait Backend:
     + crate::SecretStore
     + crate::ParameterStore
     + crate::AuditStore
+    + crate::IamStore
 {
 }
 impl<T> Backend for T where
@@ -143,5 +144,6 @@ impl<T> Backend for T where
         + crate::SecretStore
         + crate::ParameterStore
         + crate::AuditStore
+        + crate::IamStore
 {
 }

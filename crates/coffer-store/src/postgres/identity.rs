@@ -6,7 +6,7 @@ use crate::{IdentityStore, Result, StoreError};
 use async_trait::async_trait;
 use sqlx::postgres::PgRow;
 
-fn access_key(row: &PgRow) -> Result<AccessKeyRecord> {
+pub(crate) fn access_key(row: &PgRow) -> Result<AccessKeyRecord> {
     let status: String = col(row, "status")?;
     Ok(AccessKeyRecord {
         access_key_id: col(row, "access_key_id")?,

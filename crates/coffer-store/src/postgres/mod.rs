@@ -205,3 +205,9 @@ impl MetaStore for PostgresStore {
         self.leases.try_lead(job).await
     }
 }
+
+crate::iam::iam_store_impl!(
+    super::PostgresStore,
+    sqlx::postgres::PgRow,
+    super::identity::access_key
+);

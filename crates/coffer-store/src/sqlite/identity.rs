@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
-fn access_key(row: &SqliteRow) -> Result<AccessKeyRecord> {
+pub(crate) fn access_key(row: &SqliteRow) -> Result<AccessKeyRecord> {
     let status: String = row.try_get("status").map_err(backend)?;
     Ok(AccessKeyRecord {
         access_key_id: row.try_get("access_key_id").map_err(backend)?,

@@ -107,3 +107,9 @@ impl MetaStore for SqliteStore {
         Ok(true)
     }
 }
+
+crate::iam::iam_store_impl!(
+    super::SqliteStore,
+    sqlx::sqlite::SqliteRow,
+    super::identity::access_key
+);

@@ -5,6 +5,7 @@
 
 mod audit;
 mod foundation;
+mod iam;
 mod parameters;
 mod pg;
 mod secrets;
@@ -17,6 +18,7 @@ async fn contract(s: &Store) {
     secrets::contract(s).await;
     parameters::contract(s).await;
     audit::contract(s).await;
+    iam::contract(s).await;
 }
 
 #[tokio::test]
