@@ -174,7 +174,7 @@ pub async fn contract(s: &Store) {
         s.list_attached_policies(A, IamKind::Role, "alice")
             .await
             .unwrap(),
-        [arn.clone()]
+        vec![arn.clone()]
     );
     assert_eq!(s.count_policy_attachments(A, &arn).await.unwrap(), 1);
     assert_eq!(
@@ -350,7 +350,7 @@ pub async fn contract(s: &Store) {
         s.get_oidc_provider(A, &p.arn).await.unwrap(),
         Some(p.clone())
     );
-    assert_eq!(s.list_oidc_providers(A).await.unwrap(), [p.clone()]);
+    assert_eq!(s.list_oidc_providers(A).await.unwrap(), vec![p.clone()]);
     assert!(s.list_oidc_providers(B).await.unwrap().is_empty());
     assert!(s.delete_oidc_provider(A, &p.arn).await.unwrap());
     assert_eq!(s.get_oidc_provider(A, &p.arn).await.unwrap(), None);
