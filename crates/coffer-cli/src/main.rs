@@ -1,8 +1,10 @@
 //! The `coffer` binary.
 //!
 //! - `coffer server`: serve the AWS APIs (see [`server`]).
+//! - `coffer admin create-account|list-accounts`: accounts (see [`admin`]).
 //! - `coffer audit verify`: check the audit trail offline (see [`audit`]).
 
+mod admin;
 mod audit;
 mod server;
 
@@ -23,6 +25,8 @@ struct Cli {
 enum Command {
     /// Run the server.
     Server(server::ServerArgs),
+    /// Administer the deployment: accounts.
+    Admin(admin::AdminArgs),
     /// Work with the audit trail.
     Audit(audit::AuditArgs),
 }
@@ -32,6 +36,7 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Server(args) => server::main(args).map(|()| true),
         Command::Audit(args) => audit::main(args),
+        Command::Admin(args) => admin::main(args),
     };
     match result {
         Ok(true) => std::process::ExitCode::SUCCESS,

@@ -56,6 +56,16 @@ impl Authenticator {
         }
     }
 
+    /// The deployment's default account (its root administers accounts).
+    pub fn default_account(&self) -> &AccountId {
+        &self.default_account
+    }
+
+    /// Whether `--dev` is on (anything is allowed).
+    pub fn dev(&self) -> bool {
+        self.dev
+    }
+
     /// Authenticate `req` for `service` (the signing name: `kms`, `sts`, ...). `now` is unix seconds.
     pub async fn authenticate(
         &self,

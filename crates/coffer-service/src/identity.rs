@@ -39,6 +39,8 @@ pub enum IdentityError {
     RootKeyMismatch(String),
     #[error("invalid root access key id {0:?}: use 16-128 characters of A-Z and 0-9")]
     BadAccessKeyId(String),
+    #[error("account {0} already exists")]
+    AccountExists(String),
     #[error("{0}")]
     Store(#[from] StoreError),
     #[error("{0}")]
@@ -166,6 +168,23 @@ impl Identity {
             return Ok(None);
         }
         Ok(Some(self.create_admin_key(account, now).await?))
+    }
+
+    /// Create account `account` with an administrator access key (`coffer admin create-account`).
+    pub async fn create_account(
+        &self,
+        account: &AccountId,
+        now: i64,
+    ) -> Result<NewAccessKey, IdentityError> {
+        if !self.store.ensure_account(account.as_str(), now).await? {
+            return Err(IdentityError::AccountExists(account.to_string()));
+        }
+        self.create_admin_key(account, now).await
+    }
+
+    /// Every account, in id order.
+    pub async fn list_accounts(&self) -> Result<Vec<coffer_store::AccountRecord>, IdentityError> {
+        Ok(self.store.list_accounts().await?)
     }
 
     /// A new administrator access key for `account`.

@@ -112,6 +112,9 @@ async fn run(
     let (prefix, op) = target
         .rsplit_once('.')
         .ok_or_else(|| unknown_operation(target))?;
+    if prefix == ADMIN_PREFIX {
+        return admin(state, req, op, request_id, draft).await;
+    }
     let service = JsonService::from_prefix(prefix).ok_or_else(|| unknown_operation(target))?;
     let d = draft.insert(Draft::new(req, service.model(), op, request_id));
     let ctx = req
@@ -166,4 +169,93 @@ async fn run(
             "The request processing has failed because of an unknown error.",
         )
     })
+}
+
+/// coffer's own administration API: awsJson 1.1 on the same endpoint, `X-Amz-Target:
+/// CofferAdmin.CreateAccount` / `CofferAdmin.ListAccounts`, signed for the `iam` service, and
+/// allowed only to the root of the deployment's default account.
+const ADMIN_PREFIX: &str = "CofferAdmin";
+
+async fn admin(
+    state: &AppState,
+    req: &HttpRequest<'_>,
+    op: &str,
+    request_id: &str,
+    draft: &mut Option<Draft>,
+) -> Result<Vec<u8>, WireError> {
+    let d = draft.insert(Draft::new(req, Service::Iam, op, request_id));
+    let ctx = req
+        .authenticate(state, "iam", request_id, Protocol::Json)
+        .await?;
+    d.authenticated(&ctx);
+    let default = state.auth.default_account();
+    if ctx.principal.account_id != *default
+        || ctx.principal.arn != format!("arn:aws:iam::{default}:root")
+    {
+        return Err(WireError::new(
+            400,
+            "AccessDeniedException",
+            format!(
+                "User: {} is not authorized to perform: coffer:{op} (only the root of account {default} administers accounts)",
+                ctx.principal.arn
+            ),
+        ));
+    }
+    let input: serde_json::Value = serde_json::from_slice(req.body).unwrap_or_default();
+    let internal = |e: coffer_service::identity::IdentityError| {
+        tracing::error!(request_id, error = %e, "admin operation");
+        WireError::new(
+            500,
+            "InternalFailure",
+            "The request processing has failed because of an unknown error.",
+        )
+    };
+    let output = match op {
+        "CreateAccount" => {
+            let id = input
+                .get("AccountId")
+                .and_then(|v| v.as_str())
+                .unwrap_or_default();
+            let account = coffer_types::AccountId::parse(id).map_err(|_| {
+                WireError::new(
+                    400,
+                    "ValidationException",
+                    format!("Invalid account id {id:?}: use 12 digits."),
+                )
+            })?;
+            match state
+                .services
+                .identity
+                .create_account(&account, ctx.now)
+                .await
+            {
+                Ok(key) => serde_json::json!({
+                    "AccountId": account.to_string(),
+                    "AccessKeyId": key.access_key_id,
+                    "SecretAccessKey": String::from_utf8_lossy(key.secret_access_key.expose()),
+                }),
+                Err(coffer_service::identity::IdentityError::AccountExists(a)) => {
+                    return Err(WireError::new(
+                        400,
+                        "EntityAlreadyExistsException",
+                        format!("Account {a} already exists."),
+                    ));
+                }
+                Err(e) => return Err(internal(e)),
+            }
+        }
+        "ListAccounts" => {
+            let accounts = state
+                .services
+                .identity
+                .list_accounts()
+                .await
+                .map_err(internal)?;
+            let list: Vec<_> = accounts.iter().map(|a| serde_json::json!({"AccountId": a.account_id, "CreatedAt": a.created_at / 1000})).collect();
+            serde_json::json!({ "Accounts": list })
+        }
+        _ => return Err(unknown_operation(&format!("{ADMIN_PREFIX}.{op}"))),
+    };
+    // Neither input nor output is recorded in the audit trail (the output holds a secret key).
+    serde_json::to_vec(&output).map_err(|_| WireError::new(500, "InternalFailure", "encoding"))
 }
