@@ -11,6 +11,8 @@ pub struct Principal {
     /// AWS's `UserId`: the account id for root, `AIDA...` for users.
     pub user_id: String,
     pub access_key_id: String,
+    /// For temporary credentials of an assumed role: the session.
+    pub session: Option<std::sync::Arc<crate::authz::Session>>,
 }
 
 /// Everything a handler needs to know about the request besides its input.
@@ -22,6 +24,12 @@ pub struct RequestContext {
     pub request_id: String,
     /// Unix milliseconds when the request arrived; handlers use this, not the clock.
     pub now: i64,
+    /// `--dev`: authorisation allows everything.
+    pub dev: bool,
+    /// The caller's address (`aws:SourceIp`), when known.
+    pub source_ip: Option<std::net::IpAddr>,
+    /// Whether the request came over TLS (`aws:SecureTransport`).
+    pub secure_transport: bool,
 }
 
 impl RequestContext {

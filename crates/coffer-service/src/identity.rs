@@ -69,6 +69,7 @@ fn root_principal(account: &AccountId, access_key_id: &str) -> Principal {
         arn: format!("arn:aws:iam::{account}:root"),
         user_id: account.to_string(),
         access_key_id: access_key_id.to_owned(),
+        session: None,
     }
 }
 
@@ -244,6 +245,7 @@ impl Identity {
                         arn: rec.principal_arn,
                         user_id: rec.principal_id,
                         access_key_id: rec.access_key_id,
+                        session: None,
                     },
                     secret_access_key: self
                         .master

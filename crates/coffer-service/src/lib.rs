@@ -18,6 +18,7 @@
 #[macro_use]
 mod registry;
 pub mod audit;
+pub mod authz;
 pub mod cloudtrail;
 pub mod context;
 pub mod error;

@@ -122,6 +122,14 @@ impl HttpRequest<'_> {
             region,
             request_id: request_id.to_owned(),
             now: i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX),
+            dev: state.auth.dev(),
+            source_ip: self
+                .parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip()),
+            // coffer serves plain HTTP or TLS through axum-server; a TLS listener marks itself.
+            secure_transport: self.parts.uri.scheme_str() == Some("https"),
         })
     }
 }

@@ -229,10 +229,14 @@ mod tests {
                 arn: "arn:aws:iam::000000000000:root".into(),
                 user_id: "000000000000".into(),
                 access_key_id: "AKIA".into(),
+                session: None,
             },
             region: Region::parse("us-east-1").unwrap(),
             request_id: "r".into(),
             now: 0,
+            dev: false,
+            source_ip: None,
+            secure_transport: false,
         }
     }
 

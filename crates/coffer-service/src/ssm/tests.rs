@@ -39,10 +39,14 @@ fn ctx(now: i64) -> RequestContext {
             arn: "arn:aws:iam::000000000000:root".into(),
             user_id: "000000000000".into(),
             access_key_id: "AKIATEST".into(),
+            session: None,
         },
         region: Region::parse("us-east-1").unwrap(),
         request_id: "req-1".into(),
         now,
+        dev: false,
+        source_ip: None,
+        secure_transport: false,
     }
 }
 

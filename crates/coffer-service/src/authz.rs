@@ -1,0 +1,206 @@
+//! Authorisation: the policies that bear on a request, evaluated with `coffer-policy`.
+//!
+//! Identity policies are read from the store on every request (no cache: a policy change is in
+//! force on the next request, on every node). The root of an account (its administrator key)
+//! may do everything in its own account; a session of a role carries its session policy, which
+//! narrows the role's permissions.
+
+use crate::RequestContext;
+use coffer_policy::{Decision, Policy, PolicySet, Request, ResourceMode, evaluate_with};
+use coffer_store::{IamKind, Store, StoreError};
+use std::sync::Arc;
+
+/// What a session of an assumed role carries beyond its ARN.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// `arn:aws:iam::ACCOUNT:role/PATH/NAME`
+    pub role_arn: String,
+    pub role_name: String,
+    pub session_name: String,
+    /// An inline session policy and managed session policy ARNs' documents, if any.
+    pub session_policies: Vec<String>,
+    pub tags: Vec<(String, String)>,
+    pub source_identity: Option<String>,
+    /// Unix seconds.
+    pub expires_at: i64,
+}
+
+/// Why a request was refused.
+#[derive(Debug)]
+pub enum AuthzError {
+    /// AWS's AccessDenied wording.
+    Denied(String),
+    Store(StoreError),
+}
+
+impl From<StoreError> for AuthzError {
+    fn from(e: StoreError) -> Self {
+        Self::Store(e)
+    }
+}
+
+/// One resource-side policy and how it combines with identity policies.
+#[derive(Debug, Clone, Copy)]
+pub struct ResourceSide<'a> {
+    /// The document (a secret's resource policy, a key policy), or `None` if there is none.
+    pub policy: Option<&'a str>,
+    /// `Additive` for resource policies, `Required` for KMS key policies.
+    pub mode: ResourceMode,
+    /// The account that owns the resource.
+    pub account: &'a str,
+}
+
+#[derive(Clone)]
+pub struct Authz {
+    store: Store,
+}
+
+impl std::fmt::Debug for Authz {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authz").finish_non_exhaustive()
+    }
+}
+
+/// The policy engine's view of the caller.
+pub fn policy_principal(ctx: &RequestContext) -> coffer_policy::Principal {
+    let p = &ctx.principal;
+    let base = if let Some(s) = &p.session {
+        coffer_policy::Principal::assumed_role(&s.role_arn, &s.session_name)
+            .map(|x| x.with_tags(s.tags.iter().map(|(k, v)| (k.clone(), v.clone()))))
+    } else if p.arn.ends_with(":root") {
+        Some(coffer_policy::Principal::root(p.account_id.as_str()))
+    } else {
+        coffer_policy::Principal::user(&p.arn)
+    };
+    base.unwrap_or_else(|| coffer_policy::Principal::root(p.account_id.as_str()))
+        .with_user_id(p.user_id.clone())
+}
+
+/// The request with the keys every request carries.
+pub fn request(ctx: &RequestContext, action: &str, resource: &str) -> Request {
+    let mut r = Request::new(policy_principal(ctx), action, resource)
+        .with("aws:RequestedRegion", ctx.region())
+        .secure_transport(ctx.secure_transport);
+    if let Ok(t) = time::OffsetDateTime::from_unix_timestamp(ctx.now / 1000) {
+        r = r.at(t);
+    }
+    if let Some(ip) = ctx.source_ip {
+        r = r.from_ip(ip);
+    }
+    if let Some(s) = &ctx.principal.session
+        && let Some(si) = &s.source_identity
+    {
+        r = r.with("aws:SourceIdentity", si.clone());
+    }
+    r
+}
+
+fn parse_all(docs: &[String]) -> Vec<Policy> {
+    // Stored documents were checked when written; one that no longer parses grants nothing.
+    docs.iter().filter_map(|d| Policy::parse(d).ok()).collect()
+}
+
+impl Authz {
+    pub fn new(store: Store) -> Self {
+        Self { store }
+    }
+
+    /// The identity-policy documents of the caller (none for root).
+    pub async fn identity_documents(
+        &self,
+        ctx: &RequestContext,
+    ) -> Result<Vec<String>, StoreError> {
+        let p = &ctx.principal;
+        let account = p.account_id.as_str();
+        if let Some(s) = &p.session {
+            return self
+                .store
+                .effective_policies(account, IamKind::Role, &s.role_name)
+                .await;
+        }
+        if p.arn.ends_with(":root") {
+            return Ok(Vec::new());
+        }
+        match p.arn.rsplit('/').next() {
+            Some(name) if p.arn.contains(":user/") => {
+                self.store
+                    .effective_policies(account, IamKind::User, name)
+                    .await
+            }
+            _ => Ok(Vec::new()),
+        }
+    }
+
+    /// Decide `request` with the caller's identity policies and `resource`.
+    pub async fn decide(
+        &self,
+        ctx: &RequestContext,
+        request: &Request,
+        resource: ResourceSide<'_>,
+    ) -> Result<Decision, StoreError> {
+        let docs = self.identity_documents(ctx).await?;
+        let identity = parse_all(&docs);
+        let identity_refs: Vec<&Policy> = identity.iter().collect();
+        let session = ctx
+            .principal
+            .session
+            .as_ref()
+            .filter(|s| !s.session_policies.is_empty())
+            .map(|s| parse_all(&s.session_policies));
+        let session_refs: Option<Vec<&Policy>> = session.as_ref().map(|v| v.iter().collect());
+        let resource_policy = resource.policy.and_then(|d| Policy::parse(d).ok());
+        let set = PolicySet {
+            identity: &identity_refs,
+            resource: resource_policy.as_ref(),
+            resource_mode: resource.mode,
+            boundary: None,
+            session: session_refs.as_deref(),
+        };
+        Ok(evaluate_with(request, &set, resource.account))
+    }
+
+    /// Allow or refuse with AWS's message. `--dev` allows everything.
+    pub async fn check(
+        &self,
+        ctx: &RequestContext,
+        request: &Request,
+        resource: ResourceSide<'_>,
+    ) -> Result<(), AuthzError> {
+        if ctx.dev {
+            return Ok(());
+        }
+        let decision = self.decide(ctx, request, resource).await?;
+        match coffer_policy::access_denied_message(
+            &ctx.principal.arn,
+            request.action(),
+            Some(request.resource()),
+            &decision,
+        ) {
+            None => Ok(()),
+            Some(m) => Err(AuthzError::Denied(m)),
+        }
+    }
+
+    /// Identity-only check in the caller's own account (IAM, STS, account-level operations).
+    pub async fn check_identity(
+        &self,
+        ctx: &RequestContext,
+        action: &str,
+        resource: &str,
+    ) -> Result<(), AuthzError> {
+        let r = request(ctx, action, resource);
+        self.check(
+            ctx,
+            &r,
+            ResourceSide {
+                policy: None,
+                mode: ResourceMode::Additive,
+                account: ctx.account(),
+            },
+        )
+        .await
+    }
+}
+
+/// Shared handle.
+pub type SharedSession = Arc<Session>;
