@@ -225,6 +225,39 @@ impl Identity {
         Ok(())
     }
 
+    /// A new access key for the IAM user `user_arn` (`AIDA...` id `user_id`).
+    pub async fn create_user_key(
+        &self,
+        account: &AccountId,
+        user_arn: &str,
+        user_id: &str,
+        now: i64,
+    ) -> Result<NewAccessKey, IdentityError> {
+        let id = new_access_key_id()?;
+        let secret = new_secret_access_key()?;
+        let record = AccessKeyRecord {
+            access_key_id: id.clone(),
+            account_id: account.to_string(),
+            principal_arn: user_arn.to_owned(),
+            principal_id: user_id.to_owned(),
+            wrapped_secret: self.master.wrap(secret.expose(), &wrap_purpose(&id))?,
+            status: AccessKeyStatus::Active,
+            created_at: now,
+        };
+        self.store.insert_access_key(&record).await?;
+        self.cache.invalidate(&id);
+        Ok(NewAccessKey {
+            access_key_id: id,
+            secret_access_key: secret,
+        })
+    }
+
+    /// Drop a cached credential after its key changed here (other nodes notice within
+    /// [`CREDENTIAL_CACHE_TTL`]).
+    pub fn forget(&self, access_key_id: &str) {
+        self.cache.invalidate(access_key_id);
+    }
+
     /// The credential for `access_key_id`, or `None` if no such key exists.
     pub async fn lookup(
         &self,

@@ -22,6 +22,7 @@ pub mod authz;
 pub mod cloudtrail;
 pub mod context;
 pub mod error;
+pub mod iam;
 pub mod identity;
 pub mod kms;
 pub mod model;
@@ -41,6 +42,7 @@ use std::sync::Arc;
 #[derive(Debug, Clone)]
 pub struct Services {
     pub identity: identity::Identity,
+    pub iam: iam::Iam,
     pub kms: kms::Kms,
     pub secretsmanager: secretsmanager::SecretsManager,
     pub ssm: ssm::Ssm,
@@ -53,10 +55,12 @@ impl Services {
     pub fn new(store: Store, master: Arc<MasterKey>) -> Self {
         let kms = kms::Kms::new(store.clone(), master.clone());
         let secretsmanager = secretsmanager::SecretsManager::new(store.clone(), kms.clone());
+        let identity = identity::Identity::new(store.clone(), master.clone());
         Self {
             audit: audit::Auditor::new(store.clone(), &master),
             cloudtrail: cloudtrail::CloudTrail::new(store.clone()),
-            identity: identity::Identity::new(store.clone(), master),
+            identity: identity.clone(),
+            iam: iam::Iam::new(store.clone(), identity),
             ssm: ssm::Ssm::new(store, kms.clone(), secretsmanager.clone()),
             kms,
             secretsmanager,

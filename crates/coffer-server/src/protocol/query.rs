@@ -8,6 +8,7 @@ use crate::wire_error::{Protocol, WireError};
 use axum::body::Body;
 use axum::http::{HeaderMap, HeaderValue, Response, header};
 use coffer_service::error::from_validation;
+use coffer_service::iam::{Iam, IamError};
 use coffer_service::model::{self, Service};
 use coffer_service::sts::{Sts, StsError};
 use std::fmt::Write as _;
@@ -136,7 +137,22 @@ async fn run(
             d.output(&output);
             output
         }
-        // IAM arrives with access control; until then no IAM action exists.
+        "iam" if Iam::has_operation(&op) => {
+            let input = model::model(Service::Iam)
+                .query_to_json(&op, &params)
+                .map_err(|e| {
+                    WireError::from_service(&from_validation::<IamError>(e), request_id)
+                })?;
+            d.input(&input);
+            let output = state
+                .services
+                .iam
+                .dispatch(&ctx, &op, input)
+                .await
+                .map_err(|e| WireError::from_service(&e, request_id))?;
+            d.output(&output);
+            output
+        }
         _ => return Err(invalid()),
     };
     Ok((op, output))
