@@ -30,11 +30,21 @@ pub struct RequestContext {
     pub source_ip: Option<std::net::IpAddr>,
     /// Whether the request came over TLS (`aws:SecureTransport`).
     pub secure_transport: bool,
+    /// Set while another service uses KMS on the caller's behalf (`kms:ViaService`):
+    /// `secretsmanager`, `ssm`.
+    pub via_service: Option<&'static str>,
 }
 
 impl RequestContext {
     pub fn account(&self) -> &str {
         self.principal.account_id.as_str()
+    }
+
+    /// This context, for a call another service makes to KMS on the caller's behalf.
+    pub fn via(&self, service: &'static str) -> RequestContext {
+        let mut c = self.clone();
+        c.via_service = Some(service);
+        c
     }
 
     pub fn region(&self) -> &str {

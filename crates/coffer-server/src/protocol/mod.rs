@@ -130,6 +130,7 @@ impl HttpRequest<'_> {
                 .map(|c| c.0.ip()),
             // coffer serves plain HTTP or TLS through axum-server; a TLS listener marks itself.
             secure_transport: self.parts.uri.scheme_str() == Some("https"),
+            via_service: None,
         })
     }
 }

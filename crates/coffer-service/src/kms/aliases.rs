@@ -28,7 +28,9 @@ fn check_alias_name(name: &str) -> Result<(), KmsError> {
 /// The target of an alias: a customer managed key in the caller's account that is not pending
 /// deletion.
 async fn target(kms: &Kms, ctx: &RequestContext, target_key_id: &str) -> Result<String, KmsError> {
-    let key = kms.resolve(ctx, target_key_id, Accept::KeyOnly).await?;
+    let key = kms
+        .resolve(ctx, target_key_id, Accept::KeyOnly, "kms:CreateAlias")
+        .await?;
     if key.aws_managed {
         return Err(KmsError::UnsupportedOperation(format!(
             "{} is an AWS managed key and cannot be an alias target.",
@@ -170,7 +172,11 @@ pub async fn list_aliases(
     input: ListAliasesInput,
 ) -> Result<ListAliasesOutput, KmsError> {
     let key_id = match &input.key_id {
-        Some(k) => Some(kms.resolve(ctx, k, Accept::KeyOnly).await?.key_id),
+        Some(k) => Some(
+            kms.resolve(ctx, k, Accept::KeyOnly, "kms:ListAliases")
+                .await?
+                .key_id,
+        ),
         None => None,
     };
     let after = marker::decode(input.marker.as_deref())?;

@@ -45,7 +45,9 @@ impl Kms {
         context: &EncryptionContext,
         plaintext: &[u8],
     ) -> Result<(Vec<u8>, KeyRecord), KmsError> {
-        let key = self.resolve(ctx, key_ref, Accept::KeyOrAlias).await?;
+        let key = self
+            .resolve(ctx, key_ref, Accept::KeyOrAlias, "kms:GenerateDataKey")
+            .await?;
         require_enabled(&key)?;
         let blob = self.encrypt_under(&key, context, plaintext).await?;
         Ok((blob, key))
@@ -58,7 +60,9 @@ impl Kms {
         ctx: &RequestContext,
         key_ref: &str,
     ) -> Result<KeyRecord, KmsError> {
-        let key = self.resolve(ctx, key_ref, Accept::KeyOrAlias).await?;
+        let key = self
+            .resolve(ctx, key_ref, Accept::KeyOrAlias, "kms:DescribeKey")
+            .await?;
         require_enabled(&key)?;
         Ok(key)
     }
@@ -89,9 +93,13 @@ impl Kms {
     ) -> Result<(SecretBytes, KeyRecord), KmsError> {
         let invalid = || KmsError::InvalidCiphertext(String::new());
         let (header, _) = BlobHeader::parse(ciphertext).map_err(|_| invalid())?;
-        let key = self.resolve(ctx, &header.key_arn, Accept::KeyOnly).await?;
+        let key = self
+            .resolve(ctx, &header.key_arn, Accept::KeyOnly, "kms:Decrypt")
+            .await?;
         if let Some(expected) = expected_key {
-            let wanted = self.resolve(ctx, expected, Accept::KeyOrAlias).await?;
+            let wanted = self
+                .resolve(ctx, expected, Accept::KeyOrAlias, "kms:Decrypt")
+                .await?;
             if wanted.key_id != key.key_id {
                 return Err(KmsError::IncorrectKey(
                     "The key ID in the request does not identify a KMS key that can perform this operation.".to_owned(),
@@ -135,7 +143,9 @@ pub async fn encrypt(
     ctx: &RequestContext,
     input: EncryptInput,
 ) -> Result<EncryptOutput, KmsError> {
-    let key = kms.resolve(ctx, &input.key_id, Accept::KeyOrAlias).await?;
+    let key = kms
+        .resolve(ctx, &input.key_id, Accept::KeyOrAlias, "kms:Encrypt")
+        .await?;
     require_enabled(&key)?;
     check_algorithm(input.encryption_algorithm.as_deref(), &key)?;
     dry_run(input.dry_run)?;
@@ -237,7 +247,12 @@ pub async fn re_encrypt(
         .await?;
     check_algorithm(input.source_encryption_algorithm.as_deref(), &source)?;
     let dest = kms
-        .resolve(ctx, &input.destination_key_id, Accept::KeyOrAlias)
+        .resolve(
+            ctx,
+            &input.destination_key_id,
+            Accept::KeyOrAlias,
+            "kms:ReEncryptTo",
+        )
         .await?;
     require_enabled(&dest)?;
     check_algorithm(input.destination_encryption_algorithm.as_deref(), &dest)?;
@@ -311,7 +326,18 @@ async fn data_key(
         ));
     }
     let len = data_key_len(&input)?;
-    let key = kms.resolve(ctx, &input.key_id, Accept::KeyOrAlias).await?;
+    let key = kms
+        .resolve(
+            ctx,
+            &input.key_id,
+            Accept::KeyOrAlias,
+            if with_plaintext {
+                "kms:GenerateDataKey"
+            } else {
+                "kms:GenerateDataKeyWithoutPlaintext"
+            },
+        )
+        .await?;
     require_enabled(&key)?;
     dry_run(input.dry_run)?;
     let plaintext =

@@ -133,6 +133,7 @@ pub async fn create_key(
     ctx: &RequestContext,
     input: CreateKeyInput,
 ) -> Result<KeyMetadataOutput, KmsError> {
+    kms.authorize_any(ctx, "kms:CreateKey").await?;
     let spec = input
         .key_spec
         .or(input.customer_master_key_spec)
@@ -214,7 +215,9 @@ pub async fn describe_key(
     ctx: &RequestContext,
     input: DescribeKeyInput,
 ) -> Result<KeyMetadataOutput, KmsError> {
-    let key = kms.resolve(ctx, &input.key_id, Accept::KeyOrAlias).await?;
+    let key = kms
+        .resolve(ctx, &input.key_id, Accept::KeyOrAlias, "kms:DescribeKey")
+        .await?;
     Ok(KeyMetadataOutput {
         key_metadata: KeyMetadata::from(&key),
     })
@@ -248,6 +251,7 @@ pub async fn list_keys(
     ctx: &RequestContext,
     input: ListKeysInput,
 ) -> Result<ListKeysOutput, KmsError> {
+    kms.authorize_any(ctx, "kms:ListKeys").await?;
     let after = marker::decode(input.marker.as_deref())?;
     let limit = marker::limit(input.limit, 100);
     let page = kms
@@ -284,7 +288,7 @@ pub async fn enable_key(
     ctx: &RequestContext,
     input: KeyIdInput,
 ) -> Result<Empty, KmsError> {
-    kms.modify(ctx, &input.key_id, |k| {
+    kms.modify(ctx, &input.key_id, "kms:EnableKey", |k| {
         require_customer_managed(k, "EnableKey")?;
         match k.state {
             KeyState::PendingDeletion => Err(KmsError::InvalidState(format!(
@@ -306,7 +310,7 @@ pub async fn disable_key(
     ctx: &RequestContext,
     input: KeyIdInput,
 ) -> Result<Empty, KmsError> {
-    kms.modify(ctx, &input.key_id, |k| {
+    kms.modify(ctx, &input.key_id, "kms:DisableKey", |k| {
         require_customer_managed(k, "DisableKey")?;
         match k.state {
             KeyState::PendingDeletion => Err(KmsError::InvalidState(format!(
@@ -335,7 +339,7 @@ pub async fn update_key_description(
     ctx: &RequestContext,
     input: UpdateKeyDescriptionInput,
 ) -> Result<Empty, KmsError> {
-    kms.modify(ctx, &input.key_id, |k| {
+    kms.modify(ctx, &input.key_id, "kms:UpdateKeyDescription", |k| {
         require_customer_managed(k, "UpdateKeyDescription")?;
         k.description.clone_from(&input.description);
         Ok(())
@@ -380,7 +384,7 @@ pub async fn schedule_key_deletion(
         )));
     }
     let key = kms
-        .modify(ctx, &input.key_id, |k| {
+        .modify(ctx, &input.key_id, "kms:ScheduleKeyDeletion", |k| {
             require_customer_managed(k, "ScheduleKeyDeletion")?;
             if k.state == KeyState::PendingDeletion {
                 return Err(KmsError::InvalidState(format!(
@@ -414,7 +418,7 @@ pub async fn cancel_key_deletion(
     input: KeyIdInput,
 ) -> Result<KeyIdOutput, KmsError> {
     let key = kms
-        .modify(ctx, &input.key_id, |k| {
+        .modify(ctx, &input.key_id, "kms:CancelKeyDeletion", |k| {
             if k.state != KeyState::PendingDeletion {
                 return Err(KmsError::InvalidState(format!(
                     "{} is not pending deletion.",

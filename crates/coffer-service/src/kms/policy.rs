@@ -103,7 +103,9 @@ pub async fn get_key_policy(
     input: GetKeyPolicyInput,
 ) -> Result<GetKeyPolicyOutput, KmsError> {
     check_name(input.policy_name.as_deref())?;
-    let key = kms.resolve(ctx, &input.key_id, Accept::KeyOnly).await?;
+    let key = kms
+        .resolve(ctx, &input.key_id, Accept::KeyOnly, "kms:GetKeyPolicy")
+        .await?;
     Ok(GetKeyPolicyOutput {
         policy: key.policy,
         policy_name: POLICY_NAME,
@@ -125,7 +127,7 @@ pub async fn put_key_policy(
 ) -> Result<Empty, KmsError> {
     check_name(input.policy_name.as_deref())?;
     let policy = check_policy(&input.policy)?;
-    kms.modify(ctx, &input.key_id, |k| {
+    kms.modify(ctx, &input.key_id, "kms:PutKeyPolicy", |k| {
         require_customer_managed(k, "PutKeyPolicy")?;
         k.policy.clone_from(&policy);
         Ok(())
@@ -152,7 +154,8 @@ pub async fn list_key_policies(
     ctx: &RequestContext,
     input: ListKeyPoliciesInput,
 ) -> Result<ListKeyPoliciesOutput, KmsError> {
-    kms.resolve(ctx, &input.key_id, Accept::KeyOnly).await?;
+    kms.resolve(ctx, &input.key_id, Accept::KeyOnly, "kms:ListKeyPolicies")
+        .await?;
     Ok(ListKeyPoliciesOutput {
         policy_names: vec![POLICY_NAME],
         truncated: false,

@@ -53,6 +53,7 @@ impl Kms {
         ctx: &RequestContext,
         key_ref: &str,
         accept: Accept,
+        action: &str,
     ) -> Result<KeyRecord, KmsError> {
         let (account, region, resource) = if key_ref.starts_with("arn:") {
             let arn = Arn::parse(key_ref)
@@ -70,13 +71,9 @@ impl Kms {
         if region != ctx.region() {
             return Err(KmsError::NotFound(format!("Invalid arn {key_ref}")));
         }
-        if account != ctx.account() {
-            // Cross-account use needs the key policy to allow it; until key policies are enforced
-            // coffer refuses it the way AWS does when no policy grants access.
-            return Err(KmsError::AccessDenied(format!(
-                "User: {} is not authorized to perform this operation on resource: {key_ref} because no resource-based policy allows it",
-                ctx.principal.arn
-            )));
+        if account != ctx.account() && !resource.starts_with("key/") {
+            // Another account's key is named by its key ARN only (aliases are per account).
+            return Err(KmsError::NotFound(format!("Invalid arn {key_ref}")));
         }
         let key_id = if let Some(id) = resource.strip_prefix("key/") {
             id.to_owned()
@@ -97,7 +94,56 @@ impl Kms {
                 key_arn(&region, &account, &key_id)
             ))
         })?;
-        self.lifecycle(ctx, key).await
+        let key = self.lifecycle(ctx, key).await?;
+        self.authorize_key(ctx, &key, action).await?;
+        Ok(key)
+    }
+
+    /// Actions on no particular key (CreateKey, ListKeys): identity policies only.
+    pub(crate) async fn authorize_any(
+        &self,
+        ctx: &RequestContext,
+        action: &str,
+    ) -> Result<(), KmsError> {
+        crate::authz::Authz::new(self.store.clone())
+            .check_identity(ctx, action, "*")
+            .await
+            .map_err(|e| match e {
+                crate::authz::AuthzError::Denied(m) => KmsError::AccessDenied(m),
+                crate::authz::AuthzError::Store(e) => e.into(),
+            })
+    }
+
+    /// May the caller perform `action` with `key`? The key policy must allow it (`Required`:
+    /// a statement naming the account delegates to its identity policies), and in the caller's
+    /// own account an identity policy may grant it when the key policy delegates.
+    pub(crate) async fn authorize_key(
+        &self,
+        ctx: &RequestContext,
+        key: &KeyRecord,
+        action: &str,
+    ) -> Result<(), KmsError> {
+        let arn = arn_of(key);
+        let mut r =
+            crate::authz::request(ctx, action, &arn).with("kms:CallerAccount", ctx.account());
+        if let Some(svc) = ctx.via_service {
+            r = r.with(
+                "kms:ViaService",
+                format!("{svc}.{}.amazonaws.com", ctx.region()),
+            );
+        }
+        let side = crate::authz::ResourceSide {
+            policy: Some(&key.policy),
+            mode: coffer_policy::ResourceMode::Required,
+            account: &key.account_id,
+        };
+        crate::authz::Authz::new(self.store.clone())
+            .check(ctx, &r, side)
+            .await
+            .map_err(|e| match e {
+                crate::authz::AuthzError::Denied(m) => KmsError::AccessDenied(m),
+                crate::authz::AuthzError::Store(e) => e.into(),
+            })
     }
 
     /// The key id an alias points at; AWS managed aliases are created on first use.
@@ -258,10 +304,11 @@ impl Kms {
         &self,
         ctx: &RequestContext,
         key_ref: &str,
+        action: &str,
         mut change: impl FnMut(&mut KeyRecord) -> Result<(), KmsError>,
     ) -> Result<KeyRecord, KmsError> {
         for _ in 0..5 {
-            let mut key = self.resolve(ctx, key_ref, Accept::KeyOnly).await?;
+            let mut key = self.resolve(ctx, key_ref, Accept::KeyOnly, action).await?;
             change(&mut key)?;
             match self.store.update_key(&key).await {
                 Ok(()) => {

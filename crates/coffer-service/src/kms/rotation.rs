@@ -29,7 +29,7 @@ pub async fn enable_key_rotation(
 ) -> Result<Empty, KmsError> {
     // The model bounds the period to 90..=2560 days; AWS's default is a year.
     let days = input.rotation_period_in_days.unwrap_or(365);
-    kms.modify(ctx, &input.key_id, |k| {
+    kms.modify(ctx, &input.key_id, "kms:EnableKeyRotation", |k| {
         require_customer_managed(k, "EnableKeyRotation")?;
         require_enabled(k)?;
         k.rotation_enabled = true;
@@ -46,7 +46,7 @@ pub async fn disable_key_rotation(
     ctx: &RequestContext,
     input: KeyIdInput,
 ) -> Result<Empty, KmsError> {
-    kms.modify(ctx, &input.key_id, |k| {
+    kms.modify(ctx, &input.key_id, "kms:DisableKeyRotation", |k| {
         require_customer_managed(k, "DisableKeyRotation")?;
         require_enabled(k)?;
         k.rotation_enabled = false;
@@ -72,7 +72,14 @@ pub async fn get_key_rotation_status(
     ctx: &RequestContext,
     input: KeyIdInput,
 ) -> Result<GetKeyRotationStatusOutput, KmsError> {
-    let k = kms.resolve(ctx, &input.key_id, Accept::KeyOnly).await?;
+    let k = kms
+        .resolve(
+            ctx,
+            &input.key_id,
+            Accept::KeyOnly,
+            "kms:GetKeyRotationStatus",
+        )
+        .await?;
     Ok(GetKeyRotationStatusOutput {
         key_rotation_enabled: k.rotation_enabled,
         key_id: arn_of(&k),
@@ -90,7 +97,9 @@ pub async fn rotate_key_on_demand(
     input: KeyIdInput,
 ) -> Result<KeyIdOutput, KmsError> {
     for _ in 0..5 {
-        let key = kms.resolve(ctx, &input.key_id, Accept::KeyOnly).await?;
+        let key = kms
+            .resolve(ctx, &input.key_id, Accept::KeyOnly, "kms:RotateKeyOnDemand")
+            .await?;
         require_customer_managed(&key, "RotateKeyOnDemand")?;
         require_enabled(&key)?;
         let history = kms
@@ -151,7 +160,9 @@ pub async fn list_key_rotations(
     ctx: &RequestContext,
     input: ListKeyRotationsInput,
 ) -> Result<ListKeyRotationsOutput, KmsError> {
-    let key = kms.resolve(ctx, &input.key_id, Accept::KeyOnly).await?;
+    let key = kms
+        .resolve(ctx, &input.key_id, Accept::KeyOnly, "kms:ListKeyRotations")
+        .await?;
     let arn = arn_of(&key);
     let history = kms
         .store

@@ -59,7 +59,9 @@ pub async fn tag_resource(
     ctx: &RequestContext,
     input: TagResourceInput,
 ) -> Result<Empty, KmsError> {
-    let key = kms.resolve(ctx, &input.key_id, Accept::KeyOnly).await?;
+    let key = kms
+        .resolve(ctx, &input.key_id, Accept::KeyOnly, "kms:TagResource")
+        .await?;
     require_customer_managed(&key, "TagResource")?;
     let existing = kms
         .store
@@ -89,7 +91,9 @@ pub async fn untag_resource(
     ctx: &RequestContext,
     input: UntagResourceInput,
 ) -> Result<Empty, KmsError> {
-    let key = kms.resolve(ctx, &input.key_id, Accept::KeyOnly).await?;
+    let key = kms
+        .resolve(ctx, &input.key_id, Accept::KeyOnly, "kms:UntagResource")
+        .await?;
     require_customer_managed(&key, "UntagResource")?;
     kms.store
         .untag_key(&key.account_id, &key.region, &key.key_id, &input.tag_keys)
@@ -119,7 +123,9 @@ pub async fn list_resource_tags(
     ctx: &RequestContext,
     input: ListResourceTagsInput,
 ) -> Result<ListResourceTagsOutput, KmsError> {
-    let key = kms.resolve(ctx, &input.key_id, Accept::KeyOnly).await?;
+    let key = kms
+        .resolve(ctx, &input.key_id, Accept::KeyOnly, "kms:ListResourceTags")
+        .await?;
     let all = kms
         .store
         .list_key_tags(&key.account_id, &key.region, &key.key_id)

@@ -314,6 +314,7 @@ pub async fn list_secrets(
     ctx: &RequestContext,
     input: ListSecretsInput,
 ) -> Result<ListSecretsOutput, E> {
+    sm.authorize_any(ctx, "secretsmanager:ListSecrets").await?;
     check_filters(&input.filters)?;
     let sort = match input.sort_by.as_deref() {
         None => SecretSort::CreatedDate,

@@ -83,10 +83,8 @@ impl SecretsManager {
         if region != ctx.region() {
             return Err(not_found());
         }
-        if account != ctx.account() {
-            // Until resource policies are evaluated (access control), another account's
-            // secret is refused whether or not it exists, as AWS does without a grant.
-            return Err(self.denied(ctx, action, secret_id));
+        if account != ctx.account() && !secret_id.starts_with("arn:") {
+            return Err(not_found());
         }
         let mut found = None;
         if secret_id.starts_with("arn:") {
@@ -98,28 +96,77 @@ impl SecretsManager {
                 .get_secret_by_name(&account, &region, &name)
                 .await?;
         }
-        let secret = found.ok_or_else(not_found)?;
+        let Some(secret) = found else {
+            // Another account's secret that does not exist is refused as one that does,
+            // so its existence is not revealed.
+            if account != ctx.account() {
+                return Err(self.denied(ctx, action, secret_id));
+            }
+            return Err(not_found());
+        };
         if secret.purge_at.is_some_and(|t| t <= ctx.now) {
             self.store.purge_secret(&secret.arn).await?;
             return Err(not_found());
         }
-        self.authorize(ctx, action, &secret.arn)?;
+        self.authorize(ctx, action, &secret.arn, Some(&secret))
+            .await?;
         Ok(secret)
     }
 
     /// The authorisation hook: may the caller perform `action` (`secretsmanager:GetSecretValue`)
-    /// on `resource`? Today: only in its own account. The access-control work adds identity
-    /// policies and the secret's resource policy here.
-    pub(crate) fn authorize(
+    /// on the secret `arn` (`secret`, when it exists, brings its resource policy and tags)?
+    /// Same account: an identity policy or the resource policy allows; another account: both.
+    pub(crate) async fn authorize(
         &self,
         ctx: &RequestContext,
         action: &str,
-        resource: &str,
+        arn: &str,
+        secret: Option<&SecretRecord>,
     ) -> Result<(), E> {
-        match Arn::parse(resource) {
-            Ok(arn) if arn.account == ctx.account() => Ok(()),
-            _ => Err(self.denied(ctx, action, resource)),
+        let owner = match Arn::parse(arn) {
+            Ok(a) => a.account,
+            Err(_) => return Err(self.denied(ctx, action, arn)),
+        };
+        let mut r = crate::authz::request(ctx, action, arn).with("secretsmanager:SecretId", arn);
+        if let Some(name) = arn
+            .split_once(":secret:")
+            .map(|(_, n)| n.rsplit_once('-').map_or(n, |(n, _)| n))
+        {
+            r = r.with("secretsmanager:Name", name);
         }
+        if let Some(s) = secret {
+            for t in &s.tags {
+                r = r
+                    .with(
+                        &format!("secretsmanager:ResourceTag/{}", t.key),
+                        t.value.clone(),
+                    )
+                    .with(&format!("aws:ResourceTag/{}", t.key), t.value.clone());
+            }
+        }
+        let side = crate::authz::ResourceSide {
+            policy: secret.and_then(|s| s.policy.as_deref()),
+            mode: coffer_policy::ResourceMode::Additive,
+            account: &owner,
+        };
+        crate::authz::Authz::new(self.store.clone())
+            .check(ctx, &r, side)
+            .await
+            .map_err(|e| match e {
+                crate::authz::AuthzError::Denied(m) => E::AccessDenied(m),
+                crate::authz::AuthzError::Store(e) => e.into(),
+            })
+    }
+
+    /// Actions on no particular secret (ListSecrets, GetRandomPassword, ...): identity only.
+    pub(crate) async fn authorize_any(&self, ctx: &RequestContext, action: &str) -> Result<(), E> {
+        crate::authz::Authz::new(self.store.clone())
+            .check_identity(ctx, action, "*")
+            .await
+            .map_err(|e| match e {
+                crate::authz::AuthzError::Denied(m) => E::AccessDenied(m),
+                crate::authz::AuthzError::Store(e) => e.into(),
+            })
     }
 
     fn denied(&self, ctx: &RequestContext, action: &str, resource: &str) -> E {

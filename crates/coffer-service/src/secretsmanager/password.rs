@@ -85,10 +85,12 @@ pub(crate) fn generate(
 
 /// <https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_GetRandomPassword.html>
 pub async fn get_random_password(
-    _sm: &SecretsManager,
-    _ctx: &RequestContext,
+    sm: &SecretsManager,
+    ctx: &RequestContext,
     input: GetRandomPasswordInput,
 ) -> Result<GetRandomPasswordOutput, E> {
+    sm.authorize_any(ctx, "secretsmanager:GetRandomPassword")
+        .await?;
     let length = usize::try_from(input.password_length.unwrap_or(32))
         .map_err(|_| E::InvalidParameter("PasswordLength must be positive.".to_owned()))?;
     let excluded = input.exclude_characters.unwrap_or_default();

@@ -43,7 +43,12 @@ impl SecretsManager {
         let context = encryption_context(&secret.arn, version_id);
         let (wrapped, key) = self
             .kms
-            .encrypt_with(ctx, key_ref, &context, data_key.expose())
+            .encrypt_with(
+                &ctx.via("secretsmanager"),
+                key_ref,
+                &context,
+                data_key.expose(),
+            )
             .await
             .map_err(|e| from_kms(e, true))?;
         let ciphertext = aead::seal(
@@ -75,7 +80,12 @@ impl SecretsManager {
         let context = encryption_context(secret_arn, &version.version_id);
         let (data_key, _) = self
             .kms
-            .decrypt_with(ctx, &version.data_key, &context, None)
+            .decrypt_with(
+                &ctx.via("secretsmanager"),
+                &version.data_key,
+                &context,
+                None,
+            )
             .await
             .map_err(|e| from_kms(e, false))?;
         aead::open(

@@ -135,7 +135,7 @@ pub async fn create_secret(
     let kms_key_id = key_choice(input.kms_key_id);
     if let Some(k) = &kms_key_id {
         sm.kms
-            .usable_key(ctx, k)
+            .usable_key(&ctx.via("secretsmanager"), k)
             .await
             .map_err(|e| from_kms(e, true))?;
     }
@@ -153,7 +153,8 @@ pub async fn create_secret(
             sm.store.purge_secret(&existing.arn).await?;
         }
         let arn = new_arn(ctx, &input.name)?;
-        sm.authorize(ctx, "secretsmanager:CreateSecret", &arn)?;
+        sm.authorize(ctx, "secretsmanager:CreateSecret", &arn, None)
+            .await?;
         let secret = SecretRecord {
             arn,
             account_id: ctx.account().to_owned(),
@@ -212,7 +213,13 @@ async fn idempotent_create(
     version_id: &str,
     value: Option<&(coffer_types::SecretBytes, bool)>,
 ) -> Result<CreateSecretOutput, E> {
-    sm.authorize(ctx, "secretsmanager:CreateSecret", &existing.arn)?;
+    sm.authorize(
+        ctx,
+        "secretsmanager:CreateSecret",
+        &existing.arn,
+        Some(&existing),
+    )
+    .await?;
     if existing.deleted_at.is_some() {
         return Err(E::InvalidRequest(
             "You can't create this secret because a secret with this name is already scheduled for deletion.".to_owned(),
@@ -271,7 +278,7 @@ pub async fn update_secret(
     let new_key = input.kms_key_id.map(|k| key_choice(Some(k)));
     if let Some(Some(k)) = &new_key {
         sm.kms
-            .usable_key(ctx, k)
+            .usable_key(&ctx.via("secretsmanager"), k)
             .await
             .map_err(|e| from_kms(e, true))?;
     }

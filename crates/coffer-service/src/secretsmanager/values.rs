@@ -427,7 +427,15 @@ pub async fn batch_get_secret_value(
                 })
                 .await?;
             for secret in secrets {
-                if let Err(e) = sm.authorize(ctx, "secretsmanager:GetSecretValue", &secret.arn) {
+                if let Err(e) = sm
+                    .authorize(
+                        ctx,
+                        "secretsmanager:GetSecretValue",
+                        &secret.arn,
+                        Some(&secret),
+                    )
+                    .await
+                {
                     out.errors.push(ApiError {
                         secret_id: secret.arn.clone(),
                         error_code: e.code().to_owned(),

@@ -17,6 +17,7 @@
 //! them (they are not secrets by AWS's definition); SecureString values never reach the store in
 //! the clear.
 
+mod access;
 mod delete;
 mod error;
 mod labels;

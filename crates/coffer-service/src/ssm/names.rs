@@ -237,6 +237,7 @@ mod tests {
             dev: false,
             source_ip: None,
             secure_transport: false,
+            via_service: None,
         }
     }
 

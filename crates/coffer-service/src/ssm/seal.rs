@@ -40,7 +40,7 @@ impl Ssm {
             .map_err(crate::error::crypto::<SsmError>)?;
         let (wrapped, key) = self
             .kms
-            .encrypt_with(ctx, key_ref, &context(arn), data_key.expose())
+            .encrypt_with(&ctx.via("ssm"), key_ref, &context(arn), data_key.expose())
             .await
             .map_err(|e| from_kms(e, &ctx.request_id))?;
         let ciphertext = coffer_crypto::seal(
@@ -74,7 +74,7 @@ impl Ssm {
             } => {
                 let (key, _) = self
                     .kms
-                    .decrypt_with(ctx, data_key, &context(arn), None)
+                    .decrypt_with(&ctx.via("ssm"), data_key, &context(arn), None)
                     .await
                     .map_err(|e| from_kms(e, &ctx.request_id))?;
                 coffer_crypto::open(

@@ -47,6 +47,7 @@ fn ctx(now: i64) -> RequestContext {
         dev: false,
         source_ip: None,
         secure_transport: false,
+        via_service: None,
     }
 }
 
