@@ -13,6 +13,8 @@ pub enum AuthFailure {
     Signature(sigv4::Error),
     /// No such access key, an inactive one, or a session token that is not valid.
     UnknownKey,
+    /// A session token past its expiry.
+    Expired,
     /// The store failed; detail for the log only.
     Internal(String),
 }
@@ -104,18 +106,34 @@ impl Authenticator {
                 .map_err(|e| AuthFailure::Internal(e.to_string()))?;
             return Ok((principal, region));
         }
-        let credential = self
-            .identity
-            .lookup(&auth.access_key_id)
-            .await
-            .map_err(|e| AuthFailure::Internal(e.to_string()))?
-            .filter(|c| c.active)
-            .ok_or(AuthFailure::UnknownKey)?;
-        // Temporary credentials come with STS AssumeRole; until then a session token can only be
-        // one this server did not issue.
-        if header(req, "x-amz-security-token").is_some() {
-            return Err(AuthFailure::UnknownKey);
-        }
+        let token = header(req, "x-amz-security-token")
+            .map(str::to_owned)
+            .or_else(|| {
+                req.query.split('&').find_map(|kv| {
+                    kv.strip_prefix("X-Amz-Security-Token=")
+                        .map(|v| percent_decode(v))
+                })
+            });
+        let credential = match token {
+            // Temporary credentials: everything is in the sealed token.
+            Some(t) => std::sync::Arc::new(
+                self.identity
+                    .session_credential(&auth.access_key_id, &t, now)
+                    .map_err(|r| match r {
+                        coffer_service::identity::SessionRefusal::Expired => AuthFailure::Expired,
+                        coffer_service::identity::SessionRefusal::Invalid => {
+                            AuthFailure::UnknownKey
+                        }
+                    })?,
+            ),
+            None => self
+                .identity
+                .lookup(&auth.access_key_id)
+                .await
+                .map_err(|e| AuthFailure::Internal(e.to_string()))?
+                .filter(|c| c.active && c.principal.session.is_none())
+                .ok_or(AuthFailure::UnknownKey)?,
+        };
         let cache_key = (
             auth.access_key_id.clone(),
             auth.date.clone(),
@@ -137,4 +155,27 @@ impl Authenticator {
         verified.map_err(AuthFailure::Signature)?;
         Ok((credential.principal.clone(), region))
     }
+}
+
+/// `%XX` escapes of a query-string value (`+` is a space in form encoding).
+fn percent_decode(v: &str) -> String {
+    let b = v.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'%' if i + 2 < b.len() => match u8::from_str_radix(&v[i + 1..i + 3], 16) {
+                Ok(x) => {
+                    out.push(x);
+                    i += 3;
+                    continue;
+                }
+                Err(_) => out.push(b'%'),
+            },
+            b'+' => out.push(b' '),
+            c => out.push(c),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }

@@ -94,6 +94,15 @@ impl WireError {
                 },
                 "The security token included in the request is invalid.",
             ),
+            AuthFailure::Expired => Self::new(
+                if json { 400 } else { 403 },
+                if json {
+                    "ExpiredTokenException"
+                } else {
+                    "ExpiredToken"
+                },
+                "The security token included in the request is expired",
+            ),
             AuthFailure::Internal(detail) => {
                 tracing::error!(request_id, detail, "internal error during authentication");
                 Self::new(
@@ -142,7 +151,7 @@ impl WireError {
 fn f_msg(f: &AuthFailure) -> String {
     match f {
         AuthFailure::Signature(e) => e.message(),
-        AuthFailure::UnknownKey | AuthFailure::Internal(_) => String::new(),
+        AuthFailure::UnknownKey | AuthFailure::Expired | AuthFailure::Internal(_) => String::new(),
     }
 }
 

@@ -27,6 +27,41 @@ pub struct NewAccessKey {
     pub secret_access_key: SecretBytes,
 }
 
+const SESSION_TOKEN_PURPOSE: &str = "sts-session-token";
+const SESSION_TOKEN_AAD: &[u8] = b"coffer-sts-session-v1";
+
+/// What a session token carries (sealed; never shown to anyone).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct SessionClaims {
+    v: u8,
+    akid: String,
+    secret: String,
+    account: String,
+    user_id: String,
+    role_arn: String,
+    role_name: String,
+    session_name: String,
+    policies: Vec<String>,
+    tags: Vec<(String, String)>,
+    source_identity: Option<String>,
+    /// Unix seconds.
+    exp: i64,
+}
+
+impl Drop for SessionClaims {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.secret);
+    }
+}
+
+/// Why a session token was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionRefusal {
+    /// Not issued here, altered, or for another key id.
+    Invalid,
+    Expired,
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum IdentityError {
     #[error(
@@ -256,6 +291,105 @@ impl Identity {
     /// [`CREDENTIAL_CACHE_TTL`]).
     pub fn forget(&self, access_key_id: &str) {
         self.cache.invalidate(access_key_id);
+    }
+
+    /// Issue temporary credentials for `session` in `account`: an `ASIA...` key id, a secret,
+    /// and a session token that carries both, sealed (AES-256-GCM) under a key derived from the
+    /// master key — so any node can verify it and nothing is stored. Altering a byte of the
+    /// token makes it fail to open.
+    pub fn issue_session(
+        &self,
+        account: &AccountId,
+        user_id: &str,
+        session: &crate::authz::Session,
+    ) -> Result<(NewAccessKey, String), IdentityError> {
+        use base64::Engine as _;
+        let id = format!("ASIA{}", &new_access_key_id()?[4..]);
+        let secret = new_secret_access_key()?;
+        let claims = SessionClaims {
+            v: 1,
+            akid: id.clone(),
+            secret: String::from_utf8_lossy(secret.expose()).into_owned(),
+            account: account.to_string(),
+            user_id: user_id.to_owned(),
+            role_arn: session.role_arn.clone(),
+            role_name: session.role_name.clone(),
+            session_name: session.session_name.clone(),
+            policies: session.session_policies.clone(),
+            tags: session.tags.clone(),
+            source_identity: session.source_identity.clone(),
+            exp: session.expires_at,
+        };
+        let json = zeroize::Zeroizing::new(
+            serde_json::to_vec(&claims).map_err(|e| StoreError::Backend(e.to_string()))?,
+        );
+        let key = self.master.derive(SESSION_TOKEN_PURPOSE);
+        let sealed = coffer_crypto::seal(key.expose(), &json, SESSION_TOKEN_AAD)?;
+        let mut token = vec![1u8];
+        token.extend_from_slice(&sealed);
+        Ok((
+            NewAccessKey {
+                access_key_id: id,
+                secret_access_key: secret,
+            },
+            base64::engine::general_purpose::STANDARD.encode(token),
+        ))
+    }
+
+    /// The credential a session token stands for, if it was issued by this deployment for
+    /// `access_key_id` and has not expired (`now` in unix seconds).
+    pub fn session_credential(
+        &self,
+        access_key_id: &str,
+        token: &str,
+        now: i64,
+    ) -> Result<Credential, SessionRefusal> {
+        use base64::Engine as _;
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(token.trim())
+            .map_err(|_| SessionRefusal::Invalid)?;
+        let (1, sealed) = raw
+            .split_first()
+            .map(|(v, r)| (*v, r))
+            .ok_or(SessionRefusal::Invalid)?
+        else {
+            return Err(SessionRefusal::Invalid);
+        };
+        let key = self.master.derive(SESSION_TOKEN_PURPOSE);
+        let json = coffer_crypto::open(key.expose(), sealed, SESSION_TOKEN_AAD)
+            .map_err(|_| SessionRefusal::Invalid)?;
+        let c: SessionClaims =
+            serde_json::from_slice(json.expose()).map_err(|_| SessionRefusal::Invalid)?;
+        if c.akid != access_key_id {
+            return Err(SessionRefusal::Invalid);
+        }
+        if c.exp <= now {
+            return Err(SessionRefusal::Expired);
+        }
+        let account = AccountId::parse(&c.account).map_err(|_| SessionRefusal::Invalid)?;
+        let arn = format!(
+            "arn:aws:sts::{}:assumed-role/{}/{}",
+            c.account, c.role_name, c.session_name
+        );
+        Ok(Credential {
+            principal: Principal {
+                account_id: account,
+                arn,
+                user_id: c.user_id.clone(),
+                access_key_id: c.akid.clone(),
+                session: Some(Arc::new(crate::authz::Session {
+                    role_arn: c.role_arn.clone(),
+                    role_name: c.role_name.clone(),
+                    session_name: c.session_name.clone(),
+                    session_policies: c.policies.clone(),
+                    tags: c.tags.clone(),
+                    source_identity: c.source_identity.clone(),
+                    expires_at: c.exp,
+                })),
+            },
+            secret_access_key: SecretBytes::new(c.secret.as_bytes().to_vec()),
+            active: true,
+        })
     }
 
     /// The credential for `access_key_id`, or `None` if no such key exists.

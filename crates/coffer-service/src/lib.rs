@@ -59,12 +59,12 @@ impl Services {
         Self {
             audit: audit::Auditor::new(store.clone(), &master),
             cloudtrail: cloudtrail::CloudTrail::new(store.clone()),
-            identity: identity.clone(),
-            iam: iam::Iam::new(store.clone(), identity),
+            iam: iam::Iam::new(store.clone(), identity.clone()),
+            sts: sts::Sts::new(store.clone(), identity.clone()),
+            identity,
             ssm: ssm::Ssm::new(store, kms.clone(), secretsmanager.clone()),
             kms,
             secretsmanager,
-            sts: sts::Sts,
         }
     }
 }

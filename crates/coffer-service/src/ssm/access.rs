@@ -1,6 +1,7 @@
 //! Authorisation of Parameter Store requests: each operation is `ssm:<Operation>` on the ARNs
 //! of the parameters it names (`arn:aws:ssm:REGION:ACCOUNT:parameter/NAME`, the name without
-//! its leading `/`), the path for GetParametersByPath, or `*` for operations on no parameter.
+//! its leading `/`), the path's subtree `parameter/PATH/` for GetParametersByPath, or `*` for
+//! operations on no parameter.
 //! <https://docs.aws.amazon.com/service-authorization/latest/reference/list_awssystemsmanager.html>
 
 use super::{Ssm, SsmError};
@@ -45,8 +46,12 @@ impl Ssm {
             );
         }
         if let Some(p) = input.get("Path").and_then(Value::as_str) {
-            let p = p.trim_end_matches('/');
-            resources.push(super::names::arn(ctx, if p.is_empty() { "/" } else { p }));
+            // The subtree under the path, as `parameter/PATH/`: a grant on
+            // `parameter/prod/payments-api/*` covers listing `/prod/payments-api`, and one on
+            // `parameter/prod/payments-api/db` does not.
+            let p = p.trim_matches('/');
+            let arn = super::names::arn(ctx, p);
+            resources.push(if p.is_empty() { arn } else { format!("{arn}/") });
         }
         if let (Some(id), Some("Parameter")) = (
             input.get("ResourceId").and_then(Value::as_str),

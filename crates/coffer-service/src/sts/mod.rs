@@ -7,13 +7,31 @@ use crate::error::{CommonErrors, ServiceError};
 use crate::model::Service;
 use serde::{Deserialize, Serialize};
 
-#[derive(Debug, Clone, Copy)]
-pub struct Sts;
+#[derive(Clone)]
+pub struct Sts {
+    store: coffer_store::Store,
+    identity: crate::identity::Identity,
+}
+
+impl std::fmt::Debug for Sts {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sts").finish_non_exhaustive()
+    }
+}
+
+impl Sts {
+    pub fn new(store: coffer_store::Store, identity: crate::identity::Identity) -> Self {
+        Self { store, identity }
+    }
+}
 
 /// STS errors coffer can produce (query protocol codes).
 #[derive(Debug)]
 pub enum StsError {
     Validation(String),
+    AccessDenied(String),
+    MalformedPolicyDocument(String),
+    PackedPolicyTooLarge(String),
     MalformedInput(String),
     Internal(String),
 }
@@ -22,6 +40,9 @@ impl ServiceError for StsError {
     fn code(&self) -> &'static str {
         match self {
             Self::Validation(_) => "ValidationError",
+            Self::AccessDenied(_) => "AccessDenied",
+            Self::MalformedPolicyDocument(_) => "MalformedPolicyDocument",
+            Self::PackedPolicyTooLarge(_) => "PackedPolicyTooLarge",
             Self::MalformedInput(_) => "MalformedInput",
             Self::Internal(_) => "InternalFailure",
         }
@@ -29,14 +50,22 @@ impl ServiceError for StsError {
 
     fn status(&self) -> u16 {
         match self {
-            Self::Validation(_) | Self::MalformedInput(_) => 400,
+            Self::Validation(_)
+            | Self::MalformedInput(_)
+            | Self::MalformedPolicyDocument(_)
+            | Self::PackedPolicyTooLarge(_) => 400,
+            Self::AccessDenied(_) => 403,
             Self::Internal(_) => 500,
         }
     }
 
     fn message(&self) -> String {
         match self {
-            Self::Validation(m) | Self::MalformedInput(m) => m.clone(),
+            Self::Validation(m)
+            | Self::MalformedInput(m)
+            | Self::AccessDenied(m)
+            | Self::MalformedPolicyDocument(m)
+            | Self::PackedPolicyTooLarge(m) => m.clone(),
             Self::Internal(_) => "An internal error occurred.".to_owned(),
         }
     }
@@ -44,7 +73,7 @@ impl ServiceError for StsError {
     fn internal_detail(&self) -> Option<&str> {
         match self {
             Self::Internal(d) => Some(d),
-            Self::Validation(_) | Self::MalformedInput(_) => None,
+            _ => None,
         }
     }
 }
@@ -63,7 +92,10 @@ impl CommonErrors for StsError {
 
 operations!(Sts, StsError, Service::Sts;
     GetCallerIdentity => get_caller_identity,
+    AssumeRole => assume::assume_role,
 );
+
+mod assume;
 
 #[derive(Debug, Deserialize)]
 pub struct GetCallerIdentityInput {}

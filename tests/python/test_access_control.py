@@ -1,0 +1,296 @@
+"""Access control end to end: accounts, IAM, STS AssumeRole, identity/resource/key policies.
+
+The seed's cross-account pattern (put-resource-policy + key policy) with the aws CLI and boto3,
+including its pitfalls; path-scoped identity policies and explicit Deny in Parameter Store."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+
+import botocore.exceptions
+import pytest
+
+from coffer_harness import ACCESS_KEY, SECRET_KEY, AwsCli, coffer_binary, error_code, make_client
+
+import boto3
+
+A = "000000000000"
+B = "111111111111"
+ROLE = "CrossAccountReader"
+ROLE_ARN = f"arn:aws:iam::{B}:role/{ROLE}"
+
+
+class SessionCli(AwsCli):
+    """The aws CLI with temporary credentials."""
+
+    def __init__(self, server, home, access_key, secret_key, token=None):
+        super().__init__(server, home, access_key, secret_key)
+        self.token = token
+
+    def env(self):
+        env = super().env()
+        if self.token:
+            env["AWS_SESSION_TOKEN"] = self.token
+        return env
+
+
+def client(server, service, creds):
+    session = boto3.Session(
+        aws_access_key_id=creds["AccessKeyId"],
+        aws_secret_access_key=creds["SecretAccessKey"],
+        aws_session_token=creds.get("SessionToken"),
+        region_name="us-east-1",
+    )
+    return make_client(session, service, server.endpoint)
+
+
+def create_account(server, account_id):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+    env.update(AWS_ACCESS_KEY_ID=ACCESS_KEY, AWS_SECRET_ACCESS_KEY=SECRET_KEY)
+    out = subprocess.run(
+        [str(coffer_binary()), "admin", "create-account", "--account-id", account_id, "--endpoint-url", server.endpoint],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+def seed_resource_policy():
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": ROLE_ARN},
+                    "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret"],
+                    "Resource": "*",
+                }
+            ],
+        }
+    )
+
+
+def key_policy(with_role: bool):
+    statements = [
+        {
+            "Sid": "Enable IAM User Permissions",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{A}:root"},
+            "Action": "kms:*",
+            "Resource": "*",
+        }
+    ]
+    if with_role:
+        statements.append(
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": ROLE_ARN},
+                "Action": ["kms:Decrypt", "kms:DescribeKey"],
+                "Resource": "*",
+            }
+        )
+    return json.dumps({"Version": "2012-10-17", "Statement": statements})
+
+
+@pytest.fixture(scope="module")
+def world(server, tmp_path_factory):
+    """Account B with the role CrossAccountReader (trusting B's root, allowed to read secrets
+    and decrypt), and an assumed session of it."""
+    admin_b = create_account(server, B)
+    iam_b = client(server, "iam", admin_b)
+    iam_b.create_role(
+        RoleName=ROLE,
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{B}:root"}, "Action": "sts:AssumeRole"}
+                ],
+            }
+        ),
+    )
+    iam_b.put_role_policy(
+        RoleName=ROLE,
+        PolicyName="read-shared-secrets",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret", "kms:Decrypt", "kms:DescribeKey"],
+                        "Resource": "*",
+                    }
+                ],
+            }
+        ),
+    )
+    sts_b = client(server, "sts", admin_b)
+    creds = sts_b.assume_role(RoleArn=ROLE_ARN, RoleSessionName="reader")["Credentials"]
+    cli = SessionCli(server, tmp_path_factory.mktemp("cli-b"), creds["AccessKeyId"], creds["SecretAccessKey"], creds["SessionToken"])
+    return {"admin_b": admin_b, "creds": creds, "cli": cli}
+
+
+def test_assumed_role_identity(server, world):
+    ident = client(server, "sts", world["creds"]).get_caller_identity()
+    assert ident["Arn"] == f"arn:aws:sts::{B}:assumed-role/{ROLE}/reader"
+    assert ident["Account"] == B
+    assert world["cli"].json("sts", "get-caller-identity")["Arn"] == ident["Arn"]
+
+
+def test_altered_and_foreign_tokens_are_refused(server, world):
+    creds = dict(world["creds"])
+    token = creds["SessionToken"]
+    creds["SessionToken"] = token[:-6] + ("AAAAAA" if not token.endswith("AAAAAA") else "BBBBBB")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        client(server, "sts", creds).get_caller_identity()
+    assert error_code(e.value) == "InvalidClientTokenId"
+    # A long-term key id presented with a token is not that token's key.
+    creds = dict(world["creds"], AccessKeyId=ACCESS_KEY, SecretAccessKey=SECRET_KEY)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        client(server, "sts", creds).get_caller_identity()
+    assert error_code(e.value) == "InvalidClientTokenId"
+
+
+def test_assume_role_needs_trust(server, world):
+    # Account A's root is not trusted by the role.
+    sts_a = make_client(boto3.Session(aws_access_key_id=ACCESS_KEY, aws_secret_access_key=SECRET_KEY, region_name="us-east-1"), "sts", server.endpoint)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        sts_a.assume_role(RoleArn=ROLE_ARN, RoleSessionName="intruder")
+    assert error_code(e.value) == "AccessDenied"
+    # DurationSeconds above the role's MaxSessionDuration.
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        client(server, "sts", world["admin_b"]).assume_role(RoleArn=ROLE_ARN, RoleSessionName="long", DurationSeconds=7200)
+    assert error_code(e.value) == "ValidationError"
+
+
+def _cross_account(server, world, aws, name, reader_get):
+    """The seed's pattern step by step; `reader_get(arn)` reads as the role and returns
+    (ok, error code)."""
+    kms = server.client("kms")
+    sm = server.client("secretsmanager")
+    key = kms.create_key(Description=f"shared {name}", Policy=key_policy(False))["KeyMetadata"]["Arn"]
+    arn = sm.create_secret(Name=name, SecretString='{"password":"s3cr3t"}', KmsKeyId=key)["ARN"]
+    managed_arn = sm.create_secret(Name=f"{name}-managed-key", SecretString="x")["ARN"]
+
+    # No resource policy: refused.
+    assert reader_get(arn) == (False, "AccessDeniedException")
+    # The seed's put-resource-policy (with the aws CLI), but the key policy does not name the role.
+    aws.json("secretsmanager", "put-resource-policy", "--secret-id", name, "--resource-policy", seed_resource_policy())
+    assert reader_get(arn) == (False, "AccessDeniedException")
+    # Pitfall 1: a secret under aws/secretsmanager can never be read from another account.
+    sm.put_resource_policy(SecretId=managed_arn, ResourcePolicy=seed_resource_policy())
+    assert reader_get(managed_arn) == (False, "AccessDeniedException")
+    # All three line up: resource policy, key policy, the role's identity policy.
+    aws.json("kms", "put-key-policy", "--key-id", key, "--policy-name", "default", "--policy", key_policy(True))
+    assert reader_get(arn) == (True, None)
+    # Still refused under the managed key.
+    assert reader_get(managed_arn) == (False, "AccessDeniedException")
+    # And the owner's root keeps reading its own secret.
+    assert sm.get_secret_value(SecretId=name)["SecretString"] == '{"password":"s3cr3t"}'
+
+
+def test_cross_account_secret_with_boto3(server, world, aws):
+    sm = client(server, "secretsmanager", world["creds"])
+
+    def get(arn):
+        try:
+            assert sm.get_secret_value(SecretId=arn)["SecretString"] == '{"password":"s3cr3t"}'
+            return True, None
+        except botocore.exceptions.ClientError as e:
+            return False, error_code(e)
+
+    _cross_account(server, world, aws, "prod/payments-api/database", get)
+
+
+def test_cross_account_secret_with_cli(server, world, aws):
+    cli = world["cli"]
+
+    def get(arn):
+        code, out, err = cli("secretsmanager", "get-secret-value", "--secret-id", arn, "--output", "json")
+        if code == 0:
+            assert json.loads(out)["SecretString"] == '{"password":"s3cr3t"}'
+            return True, None
+        return False, "AccessDeniedException" if "AccessDeniedException" in err else err
+
+    _cross_account(server, world, aws, "prod/payments-api/cli-database", get)
+
+
+def test_cross_account_secret_by_name_is_not_found_for_the_role(server, world):
+    sm = client(server, "secretsmanager", world["creds"])
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        sm.get_secret_value(SecretId="prod/payments-api/database")
+    assert error_code(e.value) == "ResourceNotFoundException"
+
+
+def test_path_scoped_identity_policy_and_explicit_deny(server):
+    iam = server.client("iam")
+    ssm = server.client("ssm")
+    for name in ["/prod/payments-api/db-url", "/prod/payments-api/nested/flag", "/prod/payments-api/secret-key", "/prod/other/db-url", "/prod/payments-api-evil/x"]:
+        ssm.put_parameter(Name=name, Value="v", Type="SecureString")
+    iam.create_user(UserName="payments")
+    iam.put_user_policy(
+        UserName="payments",
+        PolicyName="payments-params",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": ["ssm:GetParameter", "ssm:GetParameters", "ssm:GetParametersByPath"],
+                        "Resource": "arn:aws:ssm:*:*:parameter/prod/payments-api/*",
+                    },
+                    {
+                        "Effect": "Deny",
+                        "Action": "ssm:*",
+                        "Resource": "arn:aws:ssm:*:*:parameter/prod/payments-api/secret-*",
+                    },
+                ],
+            }
+        ),
+    )
+    key = iam.create_access_key(UserName="payments")["AccessKey"]
+    user = client(server, "ssm", key)
+
+    assert user.get_parameter(Name="/prod/payments-api/db-url", WithDecryption=True)["Parameter"]["Value"] == "v"
+    assert user.get_parameter(Name="/prod/payments-api/nested/flag")["Parameter"]["Name"] == "/prod/payments-api/nested/flag"
+    listed = user.get_parameters_by_path(Path="/prod/payments-api", Recursive=True)["Parameters"]
+    assert "/prod/payments-api/db-url" in {p["Name"] for p in listed}
+    for name in ["/prod/other/db-url", "/prod/payments-api-evil/x", "/prod/payments-api/secret-key"]:
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            user.get_parameter(Name=name)
+        assert error_code(e.value) == "AccessDeniedException", name
+        assert "arn:aws:iam::000000000000:user/payments" in str(e.value)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        user.get_parameters_by_path(Path="/prod")
+    assert error_code(e.value) == "AccessDeniedException"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        user.put_parameter(Name="/prod/payments-api/new", Value="v", Type="String")
+    assert error_code(e.value) == "AccessDeniedException"
+
+    # Inactive keys are refused at authentication.
+    iam.update_access_key(UserName="payments", AccessKeyId=key["AccessKeyId"], Status="Inactive")
+    import time
+
+    time.sleep(0.1)
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        client(server, "sts", key).get_caller_identity()
+    assert error_code(e.value) == "InvalidClientTokenId"
+
+
+def test_session_policy_narrows_the_role(server, world):
+    sts_b = client(server, "sts", world["admin_b"])
+    narrow = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "kms:DescribeKey", "Resource": "*"}]})
+    creds = sts_b.assume_role(RoleArn=ROLE_ARN, RoleSessionName="narrow", Policy=narrow)["Credentials"]
+    sm = client(server, "secretsmanager", creds)
+    arn = server.client("secretsmanager").describe_secret(SecretId="prod/payments-api/database")["ARN"]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        sm.get_secret_value(SecretId=arn)
+    assert error_code(e.value) == "AccessDeniedException"
