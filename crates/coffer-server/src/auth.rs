@@ -109,10 +109,9 @@ impl Authenticator {
         let token = header(req, "x-amz-security-token")
             .map(str::to_owned)
             .or_else(|| {
-                req.query.split('&').find_map(|kv| {
-                    kv.strip_prefix("X-Amz-Security-Token=")
-                        .map(|v| percent_decode(v))
-                })
+                req.query
+                    .split('&')
+                    .find_map(|kv| kv.strip_prefix("X-Amz-Security-Token=").map(percent_decode))
             });
         let credential = match token {
             // Temporary credentials: everything is in the sealed token.
