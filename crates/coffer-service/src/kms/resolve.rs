@@ -47,7 +47,8 @@ pub enum Accept {
 }
 
 impl Kms {
-    /// Resolve `key_ref` to a live key in the caller's region.
+    /// Resolve `key_ref` to a live key in the caller's region and authorise `action` on it
+    /// (an empty `action` leaves authorisation to the caller).
     pub(crate) async fn resolve(
         &self,
         ctx: &RequestContext,
@@ -95,7 +96,9 @@ impl Kms {
             ))
         })?;
         let key = self.lifecycle(ctx, key).await?;
-        self.authorize_key(ctx, &key, action).await?;
+        if !action.is_empty() {
+            self.authorize_key(ctx, &key, action).await?;
+        }
         Ok(key)
     }
 
@@ -308,8 +311,11 @@ impl Kms {
         mut change: impl FnMut(&mut KeyRecord) -> Result<(), KmsError>,
     ) -> Result<KeyRecord, KmsError> {
         for _ in 0..5 {
-            let mut key = self.resolve(ctx, key_ref, Accept::KeyOnly, action).await?;
+            // The change's own refusals (an AWS managed key cannot be changed) come first, as on
+            // AWS; then the key policy decides.
+            let mut key = self.resolve(ctx, key_ref, Accept::KeyOnly, "").await?;
             change(&mut key)?;
+            self.authorize_key(ctx, &key, action).await?;
             match self.store.update_key(&key).await {
                 Ok(()) => {
                     key.row_version += 1;
