@@ -82,6 +82,33 @@ impl std::fmt::Debug for HttpRequest<'_> {
 
 impl HttpRequest<'_> {
     /// Authenticate for the signing name `service` and build the handler context.
+    /// The context of an unsigned request (STS AssumeRoleWithWebIdentity): no principal of
+    /// ours, the default account, region `us-east-1`.
+    pub fn anonymous(&self, state: &AppState, request_id: &str) -> RequestContext {
+        let now = time::OffsetDateTime::now_utc();
+        let account = state.auth.default_account().clone();
+        RequestContext {
+            principal: Principal {
+                arn: format!("arn:aws:iam::{account}:anonymous"),
+                user_id: "anonymous".to_owned(),
+                access_key_id: String::new(),
+                account_id: account,
+                session: None,
+            },
+            region: Region::parse("us-east-1").unwrap_or_else(|_| unreachable!()),
+            request_id: request_id.to_owned(),
+            now: i64::try_from(now.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MAX),
+            dev: state.auth.dev(),
+            source_ip: self
+                .parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|c| c.0.ip()),
+            secure_transport: self.parts.uri.scheme_str() == Some("https"),
+            via_service: None,
+        }
+    }
+
     pub async fn authenticate(
         &self,
         state: &AppState,

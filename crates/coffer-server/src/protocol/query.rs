@@ -89,9 +89,13 @@ async fn run(
         action.as_deref().unwrap_or(""),
         request_id,
     ));
-    let ctx = req
-        .authenticate(state, service, request_id, protocol)
-        .await?;
+    // AssumeRoleWithWebIdentity is unsigned: the web identity token is the credential.
+    let ctx = if service == "sts" && action.as_deref() == Some("AssumeRoleWithWebIdentity") {
+        req.anonymous(state, request_id)
+    } else {
+        req.authenticate(state, service, request_id, protocol)
+            .await?
+    };
     d.authenticated(&ctx);
     let mut params: Vec<(String, String)> =
         serde_urlencoded::from_str(req.parts.uri.query().unwrap_or("")).unwrap_or_default();

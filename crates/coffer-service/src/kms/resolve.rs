@@ -37,6 +37,16 @@ pub fn arn_of(k: &KeyRecord) -> String {
     key_arn(&k.region, &k.account_id, &k.key_id)
 }
 
+/// The `kms:ViaService` an AWS managed key's policy requires.
+fn managed_via_service(policy: &str) -> Option<String> {
+    let doc: serde_json::Value = serde_json::from_str(policy).ok()?;
+    doc.get("Statement")?.as_array()?.iter().find_map(|s| {
+        s.pointer("/Condition/StringEquals/kms:ViaService")
+            .and_then(serde_json::Value::as_str)
+            .map(str::to_owned)
+    })
+}
+
 /// Which kinds of identifier an operation accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Accept {
@@ -134,6 +144,12 @@ impl Kms {
                 "kms:ViaService",
                 format!("{svc}.{}.amazonaws.com", ctx.region()),
             );
+        } else if key.aws_managed && key.account_id == ctx.account() {
+            // coffer lets an account use its AWS managed keys directly too (AWS allows that only
+            // through their service): as if through the service the key's policy names.
+            if let Some(via) = managed_via_service(&key.policy) {
+                r = r.with("kms:ViaService", via);
+            }
         }
         let side = crate::authz::ResourceSide {
             policy: Some(&key.policy),

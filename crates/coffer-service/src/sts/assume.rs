@@ -19,7 +19,7 @@ fn denied(ctx: &RequestContext, role_arn: &str) -> StsError {
 }
 
 /// The role an ARN names: (account, name).
-fn role_of(arn: &str) -> Option<(String, String)> {
+pub(super) fn role_of(arn: &str) -> Option<(String, String)> {
     let rest = arn.strip_prefix("arn:aws:iam::")?;
     let (account, resource) = rest.split_once(':')?;
     let path_name = resource.strip_prefix("role/")?;
@@ -137,19 +137,45 @@ pub async fn assume_role(sts: &Sts, ctx: &RequestContext, input: Value) -> Resul
             session_policies.push(v.document);
         }
     }
-    // An empty-list session policy set narrows nothing: only given policies narrow.
-    let now_s = ctx.now / 1000;
+    let out = issue(
+        sts,
+        &role,
+        &account,
+        session_name,
+        duration,
+        session_policies,
+        tags,
+        str_of(&input, "SourceIdentity").map(str::to_owned),
+        ctx.now,
+    )?;
+    Ok(out)
+}
+
+/// Issue a session of `role` and render AssumeRole's output members.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn issue(
+    sts: &Sts,
+    role: &coffer_store::IamEntityRecord,
+    account: &str,
+    session_name: &str,
+    duration: i64,
+    session_policies: Vec<String>,
+    tags: Vec<(String, String)>,
+    source_identity: Option<String>,
+    now_ms: i64,
+) -> Result<Value, StsError> {
+    let now_s = now_ms / 1000;
     let session = Session {
         role_arn: role.arn.clone(),
         role_name: role.name.clone(),
         session_name: session_name.to_owned(),
         session_policies,
         tags,
-        source_identity: str_of(&input, "SourceIdentity").map(str::to_owned),
+        source_identity,
         expires_at: now_s + duration,
     };
     let user_id = format!("{}:{session_name}", role.id);
-    let account_id = coffer_types::AccountId::parse(&account)
+    let account_id = coffer_types::AccountId::parse(account)
         .map_err(|_| StsError::Internal("bad role account".into()))?;
     let (key, token) = sts
         .identity

@@ -32,6 +32,8 @@ pub enum StsError {
     AccessDenied(String),
     MalformedPolicyDocument(String),
     PackedPolicyTooLarge(String),
+    InvalidIdentityToken(String),
+    ExpiredToken(String),
     MalformedInput(String),
     Internal(String),
 }
@@ -43,6 +45,8 @@ impl ServiceError for StsError {
             Self::AccessDenied(_) => "AccessDenied",
             Self::MalformedPolicyDocument(_) => "MalformedPolicyDocument",
             Self::PackedPolicyTooLarge(_) => "PackedPolicyTooLarge",
+            Self::InvalidIdentityToken(_) => "InvalidIdentityToken",
+            Self::ExpiredToken(_) => "ExpiredTokenException",
             Self::MalformedInput(_) => "MalformedInput",
             Self::Internal(_) => "InternalFailure",
         }
@@ -53,7 +57,9 @@ impl ServiceError for StsError {
             Self::Validation(_)
             | Self::MalformedInput(_)
             | Self::MalformedPolicyDocument(_)
-            | Self::PackedPolicyTooLarge(_) => 400,
+            | Self::PackedPolicyTooLarge(_)
+            | Self::InvalidIdentityToken(_)
+            | Self::ExpiredToken(_) => 400,
             Self::AccessDenied(_) => 403,
             Self::Internal(_) => 500,
         }
@@ -65,7 +71,9 @@ impl ServiceError for StsError {
             | Self::MalformedInput(m)
             | Self::AccessDenied(m)
             | Self::MalformedPolicyDocument(m)
-            | Self::PackedPolicyTooLarge(m) => m.clone(),
+            | Self::PackedPolicyTooLarge(m)
+            | Self::InvalidIdentityToken(m)
+            | Self::ExpiredToken(m) => m.clone(),
             Self::Internal(_) => "An internal error occurred.".to_owned(),
         }
     }
@@ -93,9 +101,11 @@ impl CommonErrors for StsError {
 operations!(Sts, StsError, Service::Sts;
     GetCallerIdentity => get_caller_identity,
     AssumeRole => assume::assume_role,
+    AssumeRoleWithWebIdentity => web_identity::assume_role_with_web_identity,
 );
 
 mod assume;
+mod web_identity;
 
 #[derive(Debug, Deserialize)]
 pub struct GetCallerIdentityInput {}
