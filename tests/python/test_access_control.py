@@ -15,6 +15,8 @@ import pytest
 from coffer_harness import ACCESS_KEY, SECRET_KEY, AwsCli, coffer_binary, error_code, make_client
 
 import boto3
+import botocore
+import botocore.config
 
 A = "000000000000"
 B = "111111111111"
@@ -294,3 +296,96 @@ def test_session_policy_narrows_the_role(server, world):
     with pytest.raises(botocore.exceptions.ClientError) as e:
         sm.get_secret_value(SecretId=arn)
     assert error_code(e.value) == "AccessDeniedException"
+
+
+# -- web identity (OIDC) ----------------------------------------------------------------------
+
+import base64
+import time as _time
+
+ISSUER = "https://oidc.example.com/cluster"
+ISSUER_HOST = "oidc.example.com/cluster"
+SUB = "system:serviceaccount:payments:api"
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _openssl(*args, input=None):
+    return subprocess.run(["openssl", *args], input=input, capture_output=True, check=True).stdout
+
+
+class KeyPair:
+    """An RSA key made and used with the openssl CLI (no Python JWT library needed)."""
+
+    def __init__(self, directory, kid):
+        self.kid = kid
+        self.pem = directory / f"{kid}.pem"
+        _openssl("genpkey", "-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048", "-out", str(self.pem))
+        modulus = _openssl("rsa", "-in", str(self.pem), "-noout", "-modulus").decode().strip().split("=", 1)[1]
+        self.jwk = {"kty": "RSA", "kid": kid, "use": "sig", "alg": "RS256", "n": _b64(bytes.fromhex(modulus)), "e": "AQAB"}
+
+    def token(self, claims, kid=None):
+        header = {"alg": "RS256", "typ": "JWT", "kid": kid or self.kid}
+        signing_input = f"{_b64(json.dumps(header).encode())}.{_b64(json.dumps(claims).encode())}"
+        signature = _openssl("dgst", "-sha256", "-sign", str(self.pem), input=signing_input.encode())
+        return f"{signing_input}.{_b64(signature)}"
+
+
+def test_web_identity(start_server, tmp_path):
+    good = KeyPair(tmp_path, "k1")
+    other = KeyPair(tmp_path, "k2")
+    jwks = tmp_path / "jwks.json"
+    jwks.write_text(json.dumps({"keys": [good.jwk]}))
+    server = start_server(env={"COFFER_OIDC_JWKS": f"{ISSUER}={jwks}"})
+    iam = server.client("iam")
+    provider = iam.create_open_id_connect_provider(Url=ISSUER, ClientIDList=["sts.amazonaws.com"], ThumbprintList=["a" * 40])[
+        "OpenIDConnectProviderArn"
+    ]
+    assert provider == f"arn:aws:iam::{A}:oidc-provider/{ISSUER_HOST}"
+    iam.create_role(
+        RoleName="PaymentsApi",
+        AssumeRolePolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"Federated": provider},
+                        "Action": "sts:AssumeRoleWithWebIdentity",
+                        "Condition": {"StringEquals": {f"{ISSUER_HOST}:sub": SUB, f"{ISSUER_HOST}:aud": "sts.amazonaws.com"}},
+                    }
+                ],
+            }
+        ),
+    )
+    role_arn = f"arn:aws:iam::{A}:role/PaymentsApi"
+    now = int(_time.time())
+    claims = {"iss": ISSUER, "sub": SUB, "aud": "sts.amazonaws.com", "iat": now, "exp": now + 600}
+    sts = boto3.Session(region_name="us-east-1").client(
+        "sts", endpoint_url=server.endpoint, config=botocore.config.Config(signature_version=botocore.UNSIGNED, retries={"total_max_attempts": 1})
+    )
+
+    out = sts.assume_role_with_web_identity(RoleArn=role_arn, RoleSessionName="pod-1", WebIdentityToken=good.token(claims))
+    assert out["SubjectFromWebIdentityToken"] == SUB
+    ident = client(server, "sts", out["Credentials"]).get_caller_identity()
+    assert ident["Arn"] == f"arn:aws:sts::{A}:assumed-role/PaymentsApi/pod-1"
+
+    def refused(token):
+        with pytest.raises(botocore.exceptions.ClientError) as e:
+            sts.assume_role_with_web_identity(RoleArn=role_arn, RoleSessionName="pod-1", WebIdentityToken=token)
+        return error_code(e.value)
+
+    # The trust policy checks sub.
+    assert refused(good.token(dict(claims, sub="system:serviceaccount:other:api"))) == "AccessDenied"
+    # A bad signature: signed by a key that is not the issuer's, under the issuer's key id.
+    assert refused(other.token(claims, kid="k1")) == "InvalidIdentityToken"
+    # A tampered payload.
+    token = good.token(claims)
+    head, _, sig = token.split(".")
+    assert refused(f"{head}.{_b64(json.dumps(dict(claims, sub=SUB + 'x')).encode())}.{sig}") == "InvalidIdentityToken"
+    # The wrong audience, an expired token, an unknown issuer.
+    assert refused(good.token(dict(claims, aud="someone-else"))) == "InvalidIdentityToken"
+    assert refused(good.token(dict(claims, exp=now - 60))) == "ExpiredTokenException"
+    assert refused(good.token(dict(claims, iss="https://elsewhere.example"))) == "InvalidIdentityToken"
