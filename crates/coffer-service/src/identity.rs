@@ -441,3 +441,87 @@ impl Identity {
         Ok(root_principal(&account, access_key_id))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    async fn identity(master: Arc<MasterKey>) -> (tempfile::TempDir, Identity) {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("c.db").display());
+        let store = coffer_store::open(&url).await.unwrap();
+        (dir, Identity::new(store, master))
+    }
+
+    fn session(expires_at: i64) -> crate::authz::Session {
+        crate::authz::Session {
+            role_arn: "arn:aws:iam::111111111111:role/R".into(),
+            role_name: "R".into(),
+            session_name: "s".into(),
+            session_policies: vec![],
+            tags: vec![("team".into(), "payments".into())],
+            source_identity: Some("alice".into()),
+            expires_at,
+        }
+    }
+
+    #[tokio::test]
+    async fn session_tokens_verify_only_unaltered_unexpired_and_for_their_key() {
+        let master = Arc::new(MasterKey::generate().unwrap());
+        let (_d, id) = identity(master.clone()).await;
+        let account = AccountId::parse("111111111111").unwrap();
+        let (key, token) = id
+            .issue_session(&account, "AROAX:s", &session(1_000))
+            .unwrap();
+        assert!(key.access_key_id.starts_with("ASIA"));
+
+        let c = id
+            .session_credential(&key.access_key_id, &token, 999)
+            .unwrap();
+        assert_eq!(
+            c.principal.arn,
+            "arn:aws:sts::111111111111:assumed-role/R/s"
+        );
+        assert_eq!(c.principal.user_id, "AROAX:s");
+        assert_eq!(c.secret_access_key, key.secret_access_key);
+        assert_eq!(c.principal.session.as_ref().unwrap().tags, session(0).tags);
+
+        assert_eq!(
+            id.session_credential(&key.access_key_id, &token, 1_000)
+                .unwrap_err(),
+            SessionRefusal::Expired
+        );
+        assert_eq!(
+            id.session_credential("ASIAOTHER", &token, 999).unwrap_err(),
+            SessionRefusal::Invalid
+        );
+        // Every single-character change of the token is refused.
+        use base64::Engine as _;
+        let raw = base64::engine::general_purpose::STANDARD
+            .decode(&token)
+            .unwrap();
+        for i in [0, 1, raw.len() / 2, raw.len() - 1] {
+            let mut bad = raw.clone();
+            bad[i] ^= 1;
+            let bad = base64::engine::general_purpose::STANDARD.encode(bad);
+            assert_eq!(
+                id.session_credential(&key.access_key_id, &bad, 999)
+                    .unwrap_err(),
+                SessionRefusal::Invalid
+            );
+        }
+        assert_eq!(
+            id.session_credential(&key.access_key_id, "not base64!", 999)
+                .unwrap_err(),
+            SessionRefusal::Invalid
+        );
+        // Another deployment's master key cannot open it.
+        let (_d2, other) = identity(Arc::new(MasterKey::generate().unwrap())).await;
+        assert_eq!(
+            other
+                .session_credential(&key.access_key_id, &token, 999)
+                .unwrap_err(),
+            SessionRefusal::Invalid
+        );
+    }
+}
