@@ -258,8 +258,46 @@ fn entity_arn(account: &str, kind: IamKind, path: &str, name: &str) -> String {
     format!("arn:aws:iam::{account}:{}{path}{name}", kind_word(kind))
 }
 
-/// Check a policy document as IAM does before storing it.
+/// Check an identity policy as IAM does before storing it: the grammar, and no `Principal`.
 pub(crate) fn check_document(doc: &str) -> Result<(), IamError> {
+    check_grammar(doc)?;
+    if statements(doc)
+        .iter()
+        .any(|s| s.get("Principal").is_some() || s.get("NotPrincipal").is_some())
+    {
+        return Err(IamError::MalformedPolicyDocument(
+            "Policy document should not specify a principal.".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+/// Check a role's trust policy: the grammar, and a `Principal` in every statement.
+pub(crate) fn check_trust_document(doc: &str) -> Result<(), IamError> {
+    check_grammar(doc)?;
+    if statements(doc)
+        .iter()
+        .any(|s| s.get("Principal").is_none() && s.get("NotPrincipal").is_none())
+    {
+        return Err(IamError::MalformedPolicyDocument(
+            "Has prohibited field Resource or is missing field Principal".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+fn statements(doc: &str) -> Vec<Value> {
+    match serde_json::from_str::<Value>(doc)
+        .ok()
+        .and_then(|d| d.get("Statement").cloned())
+    {
+        Some(Value::Array(list)) => list,
+        Some(one) => vec![one],
+        None => Vec::new(),
+    }
+}
+
+fn check_grammar(doc: &str) -> Result<(), IamError> {
     match coffer_policy::check(doc) {
         Ok(problems) if problems.is_empty() => Ok(()),
         Ok(problems) => Err(IamError::MalformedPolicyDocument(
@@ -379,7 +417,7 @@ impl Iam {
         };
         if kind == IamKind::Role {
             let doc = str_of(input, "AssumeRolePolicyDocument");
-            check_document(doc)?;
+            check_trust_document(doc)?;
             e.trust_policy = Some(doc.to_owned());
             let max = input
                 .get("MaxSessionDuration")
@@ -767,7 +805,7 @@ handlers! {
             let mut e = iam.entity(ctx, IamKind::Role, str_of(&input, "RoleName")).await?;
             iam.allow(ctx, "UpdateAssumeRolePolicy", &e.arn).await?;
             let doc = str_of(&input, "PolicyDocument");
-            check_document(doc)?;
+            check_trust_document(doc)?;
             e.trust_policy = Some(doc.to_owned());
             match iam.store.update_entity(&e).await {
                 Err(StoreError::Conflict) => continue,
