@@ -2,6 +2,7 @@
 //! once); one module per service.
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
+mod access;
 mod common;
 mod kms;
 mod multinode;
