@@ -389,3 +389,47 @@ def test_web_identity(start_server, tmp_path):
     assert refused(good.token(dict(claims, aud="someone-else"))) == "InvalidIdentityToken"
     assert refused(good.token(dict(claims, exp=now - 60))) == "ExpiredTokenException"
     assert refused(good.token(dict(claims, iss="https://elsewhere.example"))) == "InvalidIdentityToken"
+
+
+def test_principal_tags_version_stage_and_audit_access(server):
+    iam = server.client("iam")
+    server.client("ssm").put_parameter(Name="/payments/db", Value="p", Type="String")
+    server.client("ssm").put_parameter(Name="/search/db", Value="s", Type="String")
+    sm = server.client("secretsmanager")
+    sm.create_secret(Name="tagged/app", SecretString="v1")
+    sm.put_secret_value(SecretId="tagged/app", SecretString="v2")
+    iam.create_user(UserName="tagged", Tags=[{"Key": "team", "Value": "payments"}])
+    iam.put_user_policy(
+        UserName="tagged",
+        PolicyName="by-tag",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {"Effect": "Allow", "Action": "ssm:GetParameter", "Resource": "arn:aws:ssm:*:*:parameter/${aws:PrincipalTag/team}/*"},
+                    {
+                        "Effect": "Allow",
+                        "Action": "secretsmanager:GetSecretValue",
+                        "Resource": "*",
+                        "Condition": {"StringEquals": {"secretsmanager:VersionStage": "AWSPREVIOUS"}},
+                    },
+                ],
+            }
+        ),
+    )
+    key = iam.create_access_key(UserName="tagged")["AccessKey"]
+    ssm = client(server, "ssm", key)
+    assert ssm.get_parameter(Name="/payments/db")["Parameter"]["Value"] == "p"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        ssm.get_parameter(Name="/search/db")
+    assert error_code(e.value) == "AccessDeniedException"
+
+    user_sm = client(server, "secretsmanager", key)
+    assert user_sm.get_secret_value(SecretId="tagged/app", VersionStage="AWSPREVIOUS")["SecretString"] == "v1"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        user_sm.get_secret_value(SecretId="tagged/app")
+    assert error_code(e.value) == "AccessDeniedException"
+
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        client(server, "cloudtrail", key).lookup_events()
+    assert error_code(e.value) == "AccessDeniedException"

@@ -71,6 +71,7 @@ pub fn policy_principal(ctx: &RequestContext) -> coffer_policy::Principal {
         Some(coffer_policy::Principal::root(p.account_id.as_str()))
     } else {
         coffer_policy::Principal::user(&p.arn)
+            .map(|x| x.with_tags(p.tags.iter().map(|(k, v)| (k.clone(), v.clone()))))
     };
     base.unwrap_or_else(|| coffer_policy::Principal::root(p.account_id.as_str()))
         .with_user_id(p.user_id.clone())

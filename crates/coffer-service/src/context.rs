@@ -13,6 +13,8 @@ pub struct Principal {
     pub access_key_id: String,
     /// For temporary credentials of an assumed role: the session.
     pub session: Option<std::sync::Arc<crate::authz::Session>>,
+    /// An IAM user's tags (`aws:PrincipalTag/*`); a session's are in `session`.
+    pub tags: Vec<(String, String)>,
 }
 
 /// Everything a handler needs to know about the request besides its input.

@@ -105,6 +105,7 @@ fn root_principal(account: &AccountId, access_key_id: &str) -> Principal {
         user_id: account.to_string(),
         access_key_id: access_key_id.to_owned(),
         session: None,
+        tags: Vec::new(),
     }
 }
 
@@ -386,6 +387,7 @@ impl Identity {
                     source_identity: c.source_identity.clone(),
                     expires_at: c.exp,
                 })),
+                tags: Vec::new(),
             },
             secret_access_key: SecretBytes::new(c.secret.as_bytes().to_vec()),
             active: true,
@@ -403,6 +405,20 @@ impl Identity {
         let found = match self.store.get_access_key(access_key_id).await? {
             None => None,
             Some(rec) => {
+                // An IAM user's tags travel with its credential (aws:PrincipalTag/*), as fresh
+                // as the credential cache.
+                let mut user_tags = match rec.principal_arn.split_once(":user/") {
+                    Some((_, path_name)) => self
+                        .store
+                        .get_entity(
+                            &rec.account_id,
+                            coffer_store::IamKind::User,
+                            path_name.rsplit('/').next().unwrap_or_default(),
+                        )
+                        .await?
+                        .map(|u| u.tags.into_iter().map(|t| (t.key, t.value)).collect()),
+                    None => None,
+                };
                 let account = AccountId::parse(&rec.account_id).map_err(|_| {
                     StoreError::Backend(format!("bad account id for {access_key_id}"))
                 })?;
@@ -413,12 +429,19 @@ impl Identity {
                         user_id: rec.principal_id,
                         access_key_id: rec.access_key_id,
                         session: None,
+                        tags: Vec::new(),
                     },
                     secret_access_key: self
                         .master
                         .unwrap(&rec.wrapped_secret, &wrap_purpose(access_key_id))?,
                     active: rec.status == AccessKeyStatus::Active,
                 }))
+                .map(|mut c| {
+                    if let Some(tags) = user_tags.take() {
+                        Arc::make_mut(&mut c).principal.tags = tags;
+                    }
+                    c
+                })
             }
         };
         self.cache.insert(access_key_id.to_owned(), found.clone());

@@ -94,6 +94,7 @@ impl HttpRequest<'_> {
                 access_key_id: String::new(),
                 account_id: account,
                 session: None,
+                tags: Vec::new(),
             },
             region: Region::parse("us-east-1").unwrap_or_else(|_| unreachable!()),
             request_id: request_id.to_owned(),

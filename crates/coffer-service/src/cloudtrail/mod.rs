@@ -37,6 +37,7 @@ pub enum CloudTrailError {
     InvalidTimeRange(String),
     InvalidMaxResults(String),
     InvalidNextToken(String),
+    AccessDenied(String),
     Validation(String),
     Serialization(String),
     Internal(String),
@@ -49,6 +50,7 @@ impl ServiceError for CloudTrailError {
             Self::InvalidTimeRange(_) => "InvalidTimeRangeException",
             Self::InvalidMaxResults(_) => "InvalidMaxResultsException",
             Self::InvalidNextToken(_) => "InvalidNextTokenException",
+            Self::AccessDenied(_) => "AccessDeniedException",
             Self::Validation(_) => "ValidationException",
             Self::Serialization(_) => "SerializationException",
             Self::Internal(_) => "InternalFailure",
@@ -58,6 +60,7 @@ impl ServiceError for CloudTrailError {
     fn status(&self) -> u16 {
         match self {
             Self::Internal(_) => 500,
+            Self::AccessDenied(_) => 400,
             Self::InvalidLookupAttributes(_)
             | Self::InvalidTimeRange(_)
             | Self::InvalidMaxResults(_)
@@ -74,6 +77,7 @@ impl ServiceError for CloudTrailError {
             | Self::InvalidTimeRange(m)
             | Self::InvalidMaxResults(m)
             | Self::InvalidNextToken(m)
+            | Self::AccessDenied(m)
             | Self::Validation(m)
             | Self::Serialization(m) => m.clone(),
         }
@@ -199,6 +203,13 @@ pub async fn lookup_events(
     ctx: &RequestContext,
     input: LookupEventsInput,
 ) -> Result<LookupEventsOutput, CloudTrailError> {
+    crate::authz::Authz::new(ct.store.clone())
+        .check_identity(ctx, "cloudtrail:LookupEvents", "*")
+        .await
+        .map_err(|e| match e {
+            crate::authz::AuthzError::Denied(m) => CloudTrailError::AccessDenied(m),
+            crate::authz::AuthzError::Store(e) => e.into(),
+        })?;
     let attribute = match input.lookup_attributes.as_slice() {
         [] => None,
         [one] => Some(attribute(one)?),

@@ -64,6 +64,18 @@ impl SecretsManager {
         secret_id: &str,
         action: &str,
     ) -> Result<SecretRecord, E> {
+        self.find_with(ctx, secret_id, action, &[]).await
+    }
+
+    /// [`SecretsManager::find`] with request-specific condition keys
+    /// (`secretsmanager:VersionStage`, ...).
+    pub(crate) async fn find_with(
+        &self,
+        ctx: &RequestContext,
+        secret_id: &str,
+        action: &str,
+        keys: &[(&str, &str)],
+    ) -> Result<SecretRecord, E> {
         let (account, region, name) = if secret_id.starts_with("arn:") {
             let arn = Arn::parse(secret_id).map_err(|_| not_found())?;
             let name = arn
@@ -108,7 +120,7 @@ impl SecretsManager {
             self.store.purge_secret(&secret.arn).await?;
             return Err(not_found());
         }
-        self.authorize(ctx, action, &secret.arn, Some(&secret))
+        self.authorize_with(ctx, action, &secret.arn, Some(&secret), keys)
             .await?;
         Ok(secret)
     }
@@ -123,6 +135,17 @@ impl SecretsManager {
         arn: &str,
         secret: Option<&SecretRecord>,
     ) -> Result<(), E> {
+        self.authorize_with(ctx, action, arn, secret, &[]).await
+    }
+
+    pub(crate) async fn authorize_with(
+        &self,
+        ctx: &RequestContext,
+        action: &str,
+        arn: &str,
+        secret: Option<&SecretRecord>,
+        keys: &[(&str, &str)],
+    ) -> Result<(), E> {
         let owner = match Arn::parse(arn) {
             Ok(a) => a.account,
             Err(_) => return Err(self.denied(ctx, action, arn)),
@@ -133,6 +156,9 @@ impl SecretsManager {
             .map(|(_, n)| n.rsplit_once('-').map_or(n, |(n, _)| n))
         {
             r = r.with("secretsmanager:Name", name);
+        }
+        for (k, v) in keys {
+            r = r.with(k, *v);
         }
         if let Some(s) = secret {
             for t in &s.tags {

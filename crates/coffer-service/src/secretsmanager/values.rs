@@ -274,8 +274,20 @@ pub async fn get_secret_value(
     ctx: &RequestContext,
     input: GetSecretValueInput,
 ) -> Result<GetSecretValueOutput, E> {
+    let mut keys: Vec<(&str, &str)> = Vec::new();
+    if let Some(s) = input.version_stage.as_deref() {
+        keys.push(("secretsmanager:VersionStage", s));
+    }
+    if let Some(v) = input.version_id.as_deref() {
+        keys.push(("secretsmanager:VersionId", v));
+    }
     let secret = sm
-        .find(ctx, &input.secret_id, "secretsmanager:GetSecretValue")
+        .find_with(
+            ctx,
+            &input.secret_id,
+            "secretsmanager:GetSecretValue",
+            &keys,
+        )
         .await?;
     let value = sm
         .get_value(

@@ -230,6 +230,7 @@ mod tests {
                 user_id: "000000000000".into(),
                 access_key_id: "AKIA".into(),
                 session: None,
+                tags: Vec::new(),
             },
             region: Region::parse("us-east-1").unwrap(),
             request_id: "r".into(),

@@ -40,6 +40,7 @@ fn ctx(now: i64) -> RequestContext {
             user_id: "000000000000".into(),
             access_key_id: "AKIATEST".into(),
             session: None,
+            tags: Vec::new(),
         },
         region: Region::parse("us-east-1").unwrap(),
         request_id: "req-1".into(),

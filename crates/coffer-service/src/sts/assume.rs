@@ -137,6 +137,14 @@ pub async fn assume_role(sts: &Sts, ctx: &RequestContext, input: Value) -> Resul
             session_policies.push(v.document);
         }
     }
+    // The role's tags, overridden by session tags of the same key (aws:PrincipalTag/*).
+    let mut principal_tags: Vec<(String, String)> = role
+        .tags
+        .iter()
+        .filter(|t| !tags.iter().any(|(k, _)| k.eq_ignore_ascii_case(&t.key)))
+        .map(|t| (t.key.clone(), t.value.clone()))
+        .collect();
+    principal_tags.extend(tags);
     let out = issue(
         sts,
         &role,
@@ -144,7 +152,7 @@ pub async fn assume_role(sts: &Sts, ctx: &RequestContext, input: Value) -> Resul
         session_name,
         duration,
         session_policies,
-        tags,
+        principal_tags,
         str_of(&input, "SourceIdentity").map(str::to_owned),
         ctx.now,
     )?;
