@@ -433,3 +433,45 @@ def test_principal_tags_version_stage_and_audit_access(server):
     with pytest.raises(botocore.exceptions.ClientError) as e:
         client(server, "cloudtrail", key).lookup_events()
     assert error_code(e.value) == "AccessDeniedException"
+
+
+def test_encryption_context_condition_and_key_policy_delegation(server):
+    iam = server.client("iam")
+    key = server.client("kms").create_key(Description="ctx")["KeyMetadata"]["Arn"]
+    iam.create_user(UserName="ctx-user")
+    iam.put_user_policy(
+        UserName="ctx-user",
+        PolicyName="ctx",
+        PolicyDocument=json.dumps(
+            {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": ["kms:Encrypt", "kms:Decrypt"],
+                        "Resource": key,
+                        "Condition": {"StringEquals": {"kms:EncryptionContext:app": "payments"}},
+                    }
+                ],
+            }
+        ),
+    )
+    creds = iam.create_access_key(UserName="ctx-user")["AccessKey"]
+    kms = client(server, "kms", creds)
+    blob = kms.encrypt(KeyId=key, Plaintext=b"x", EncryptionContext={"app": "payments"})["CiphertextBlob"]
+    assert kms.decrypt(CiphertextBlob=blob, EncryptionContext={"app": "payments"})["Plaintext"] == b"x"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        kms.encrypt(KeyId=key, Plaintext=b"x", EncryptionContext={"app": "search"})
+    assert error_code(e.value) == "AccessDeniedException"
+    # The identity policy names one key: another key of the account (whose policy delegates to
+    # IAM) is refused.
+    own = server.client("kms").create_key(
+        Description="root only",
+        Policy=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{A}:root"}, "Action": "kms:*", "Resource": "*"}]}
+        ),
+        BypassPolicyLockoutSafetyCheck=True,
+    )["KeyMetadata"]["Arn"]
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        kms.encrypt(KeyId=own, Plaintext=b"x", EncryptionContext={"app": "payments"})
+    assert error_code(e.value) == "AccessDeniedException"

@@ -45,8 +45,8 @@ impl Kms {
         context: &EncryptionContext,
         plaintext: &[u8],
     ) -> Result<(Vec<u8>, KeyRecord), KmsError> {
-        let key = self
-            .resolve(ctx, key_ref, Accept::KeyOrAlias, "kms:GenerateDataKey")
+        let key = self.resolve(ctx, key_ref, Accept::KeyOrAlias, "").await?;
+        self.authorize_key_with(ctx, &key, "kms:GenerateDataKey", Some(context))
             .await?;
         require_enabled(&key)?;
         let blob = self.encrypt_under(&key, context, plaintext).await?;
@@ -94,7 +94,9 @@ impl Kms {
         let invalid = || KmsError::InvalidCiphertext(String::new());
         let (header, _) = BlobHeader::parse(ciphertext).map_err(|_| invalid())?;
         let key = self
-            .resolve(ctx, &header.key_arn, Accept::KeyOnly, "kms:Decrypt")
+            .resolve(ctx, &header.key_arn, Accept::KeyOnly, "")
+            .await?;
+        self.authorize_key_with(ctx, &key, "kms:Decrypt", Some(context))
             .await?;
         if let Some(expected) = expected_key {
             let wanted = self
@@ -144,7 +146,9 @@ pub async fn encrypt(
     input: EncryptInput,
 ) -> Result<EncryptOutput, KmsError> {
     let key = kms
-        .resolve(ctx, &input.key_id, Accept::KeyOrAlias, "kms:Encrypt")
+        .resolve(ctx, &input.key_id, Accept::KeyOrAlias, "")
+        .await?;
+    kms.authorize_key_with(ctx, &key, "kms:Encrypt", Some(&input.encryption_context))
         .await?;
     require_enabled(&key)?;
     check_algorithm(input.encryption_algorithm.as_deref(), &key)?;

@@ -136,6 +136,18 @@ impl Kms {
         key: &KeyRecord,
         action: &str,
     ) -> Result<(), KmsError> {
+        self.authorize_key_with(ctx, key, action, None).await
+    }
+
+    /// [`Kms::authorize_key`] for a cryptographic operation with an encryption context
+    /// (`kms:EncryptionContext:KEY`, `kms:EncryptionContextKeys`).
+    pub(crate) async fn authorize_key_with(
+        &self,
+        ctx: &RequestContext,
+        key: &KeyRecord,
+        action: &str,
+        context: Option<&coffer_crypto::EncryptionContext>,
+    ) -> Result<(), KmsError> {
         let arn = arn_of(key);
         let mut r =
             crate::authz::request(ctx, action, &arn).with("kms:CallerAccount", ctx.account());
@@ -149,6 +161,14 @@ impl Kms {
             // through their service): as if through the service the key's policy names.
             if let Some(via) = managed_via_service(&key.policy) {
                 r = r.with("kms:ViaService", via);
+            }
+        }
+        if let Some(c) = context {
+            for (k, v) in c {
+                r = r.with(&format!("kms:EncryptionContext:{k}"), v.clone());
+            }
+            if !c.is_empty() {
+                r = r.with_values("kms:EncryptionContextKeys", c.keys().cloned());
             }
         }
         let side = crate::authz::ResourceSide {
