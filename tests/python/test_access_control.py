@@ -475,3 +475,29 @@ def test_encryption_context_condition_and_key_policy_delegation(server):
     with pytest.raises(botocore.exceptions.ClientError) as e:
         kms.encrypt(KeyId=own, Plaintext=b"x", EncryptionContext={"app": "payments"})
     assert error_code(e.value) == "AccessDeniedException"
+
+
+def test_permissions_boundary_limits_identity_policies(server):
+    iam = server.client("iam")
+    ssm = server.client("ssm")
+    ssm.put_parameter(Name="/bounded/a", Value="a", Type="String")
+    boundary = iam.create_policy(
+        PolicyName="only-ssm-get",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ssm:GetParameter", "Resource": "*"}]}),
+    )["Policy"]["Arn"]
+    iam.create_user(UserName="bounded", PermissionsBoundary=boundary)
+    assert iam.get_user(UserName="bounded")["User"]["PermissionsBoundary"]["PermissionsBoundaryArn"] == boundary
+    iam.put_user_policy(
+        UserName="bounded",
+        PolicyName="everything",
+        PolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "*", "Resource": "*"}]}),
+    )
+    key = iam.create_access_key(UserName="bounded")["AccessKey"]
+    user_ssm = client(server, "ssm", key)
+    assert user_ssm.get_parameter(Name="/bounded/a")["Parameter"]["Value"] == "a"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        user_ssm.put_parameter(Name="/bounded/b", Value="b", Type="String")
+    assert error_code(e.value) == "AccessDeniedException"
+    assert "permissions boundary" in str(e.value)
+    iam.delete_user_permissions_boundary(UserName="bounded")
+    user_ssm.put_parameter(Name="/bounded/b", Value="b", Type="String")

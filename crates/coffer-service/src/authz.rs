@@ -132,6 +132,33 @@ impl Authz {
         }
     }
 
+    /// The caller's permissions boundary document (a user's, or a session's role's).
+    pub async fn boundary_document(
+        &self,
+        ctx: &RequestContext,
+    ) -> Result<Option<String>, StoreError> {
+        let p = &ctx.principal;
+        let account = p.account_id.as_str();
+        if let Some(s) = &p.session {
+            return self
+                .store
+                .permissions_boundary(account, IamKind::Role, &s.role_name)
+                .await;
+        }
+        match p.arn.split_once(":user/") {
+            Some((_, path_name)) => {
+                self.store
+                    .permissions_boundary(
+                        account,
+                        IamKind::User,
+                        path_name.rsplit('/').next().unwrap_or_default(),
+                    )
+                    .await
+            }
+            None => Ok(None),
+        }
+    }
+
     /// Decide `request` with the caller's identity policies and `resource`.
     pub async fn decide(
         &self,
@@ -150,11 +177,22 @@ impl Authz {
             .map(|s| parse_all(&s.session_policies));
         let session_refs: Option<Vec<&Policy>> = session.as_ref().map(|v| v.iter().collect());
         let resource_policy = resource.policy.and_then(|d| Policy::parse(d).ok());
+        // A boundary that no longer parses allows nothing (it still bounds).
+        let boundary = match self.boundary_document(ctx).await? {
+            Some(d) => Policy::parse(&d)
+                .or_else(|_| {
+                    Policy::parse(
+                        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}"#,
+                    )
+                })
+                .ok(),
+            None => None,
+        };
         let set = PolicySet {
             identity: &identity_refs,
             resource: resource_policy.as_ref(),
             resource_mode: resource.mode,
-            boundary: None,
+            boundary: boundary.as_ref(),
             session: session_refs.as_deref(),
         };
         Ok(evaluate_with(request, &set, resource.account))

@@ -52,6 +52,8 @@ pub struct IamEntityRecord {
     /// A role's MaxSessionDuration in seconds.
     pub max_session_duration: Option<i64>,
     pub description: Option<String>,
+    /// The ARN of the managed policy that is the permissions boundary of a user or role.
+    pub permissions_boundary: Option<String>,
     pub row_version: i64,
 }
 
@@ -111,7 +113,7 @@ pub trait IamStore: Send + Sync {
         kind: IamKind,
         path_prefix: &str,
     ) -> Result<Vec<IamEntityRecord>>;
-    /// Replace tags, trust policy, max session duration and description. `Conflict` unless
+    /// Replace tags, trust policy, max session duration, description and permissions boundary. `Conflict` unless
     /// `e.row_version` is the stored one; the stored one becomes `e.row_version + 1`.
     async fn update_entity(&self, e: &IamEntityRecord) -> Result<()>;
     /// Remove the entity with its inline policies, attachments and memberships. False if absent.
@@ -233,6 +235,13 @@ pub trait IamStore: Send + Sync {
         kind: IamKind,
         name: &str,
     ) -> Result<Vec<String>>;
+    /// The document (default version) of the entity's permissions boundary, if it has one.
+    async fn permissions_boundary(
+        &self,
+        account: &str,
+        kind: IamKind,
+        name: &str,
+    ) -> Result<Option<String>>;
 
     /// `Conflict` if the provider exists.
     async fn create_oidc_provider(&self, p: &OidcProviderRecord) -> Result<()>;
@@ -331,6 +340,7 @@ macro_rules! iam_store_impl {
                     trust_policy: get(r, "trust_policy")?,
                     max_session_duration: get(r, "max_session_duration")?,
                     description: get(r, "description")?,
+                    permissions_boundary: get(r, "permissions_boundary")?,
                     row_version: get(r, "row_version")?,
                 })
             }
@@ -382,8 +392,8 @@ macro_rules! iam_store_impl {
                     sqlx::query(
                         "INSERT INTO iam_entities (account_id, kind, name, entity_id, path, arn,
                            created_at, tags, trust_policy, max_session_duration, description,
-                           row_version)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+                           row_version, permissions_boundary)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
                     )
                     .bind(&e.account_id)
                     .bind(e.kind.as_str())
@@ -397,6 +407,7 @@ macro_rules! iam_store_impl {
                     .bind(e.max_session_duration)
                     .bind(&e.description)
                     .bind(e.row_version)
+                    .bind(&e.permissions_boundary)
                     .execute(&self.pool)
                     .await
                     .map_err(backend)?;
@@ -443,7 +454,8 @@ macro_rules! iam_store_impl {
                 async fn update_entity(&self, e: &IamEntityRecord) -> Result<()> {
                     let done = sqlx::query(
                         "UPDATE iam_entities SET tags = $1, trust_policy = $2,
-                           max_session_duration = $3, description = $4, row_version = $5 + 1
+                           max_session_duration = $3, description = $4, row_version = $5 + 1,
+                           permissions_boundary = $9
                          WHERE account_id = $6 AND kind = $7 AND name = $8 AND row_version = $5",
                     )
                     .bind(tags_json(&e.tags))
@@ -454,6 +466,7 @@ macro_rules! iam_store_impl {
                     .bind(&e.account_id)
                     .bind(e.kind.as_str())
                     .bind(&e.name)
+                    .bind(&e.permissions_boundary)
                     .execute(&self.pool)
                     .await
                     .map_err(backend)?;
@@ -946,6 +959,29 @@ macro_rules! iam_store_impl {
                         .await
                         .map_err(backend)?;
                     strings(&rows, "document")
+                }
+
+                async fn permissions_boundary(
+                    &self,
+                    account: &str,
+                    kind: IamKind,
+                    name: &str,
+                ) -> Result<Option<String>> {
+                    let row = sqlx::query(
+                        "SELECT v.document FROM iam_entities e
+                           JOIN iam_managed_policies p ON p.account_id = e.account_id
+                            AND p.arn = e.permissions_boundary
+                           JOIN iam_policy_versions v ON v.account_id = p.account_id
+                            AND v.policy_name = p.name AND v.version_id = p.default_version
+                          WHERE e.account_id = $1 AND e.kind = $2 AND e.name = $3",
+                    )
+                    .bind(account)
+                    .bind(kind.as_str())
+                    .bind(name)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(backend)?;
+                    row.as_ref().map(|r| get(r, "document")).transpose()
                 }
 
                 async fn create_oidc_provider(&self, p: &OidcProviderRecord) -> Result<()> {

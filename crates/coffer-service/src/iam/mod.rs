@@ -135,6 +135,10 @@ operations!(Iam, IamError, Service::Iam;
     DeleteRole => delete_role,
     UpdateAssumeRolePolicy => update_assume_role_policy,
     TagRole => tag_role,
+    PutUserPermissionsBoundary => put_user_permissions_boundary,
+    DeleteUserPermissionsBoundary => delete_user_permissions_boundary,
+    PutRolePermissionsBoundary => put_role_permissions_boundary,
+    DeleteRolePermissionsBoundary => delete_role_permissions_boundary,
     CreateGroup => create_group,
     GetGroup => get_group,
     DeleteGroup => delete_group,
@@ -332,6 +336,10 @@ fn entity_json(e: &IamEntityRecord) -> Value {
             v["Description"] = json!(d);
         }
     }
+    if let Some(b) = &e.permissions_boundary {
+        v["PermissionsBoundary"] =
+            json!({"PermissionsBoundaryType": "Policy", "PermissionsBoundaryArn": b});
+    }
     if !e.tags.is_empty() {
         v["Tags"] = tags_json(&e.tags);
     }
@@ -413,8 +421,15 @@ impl Iam {
             trust_policy: None,
             max_session_duration: None,
             description: None,
+            permissions_boundary: None,
             row_version: 1,
         };
+        if kind != IamKind::Group
+            && let Some(b) = input.get("PermissionsBoundary").and_then(Value::as_str)
+        {
+            self.managed(ctx, b).await?;
+            e.permissions_boundary = Some(b.to_owned());
+        }
         if kind == IamKind::Role {
             let doc = str_of(input, "AssumeRolePolicyDocument");
             check_trust_document(doc)?;
@@ -542,6 +557,35 @@ impl Iam {
         }
         Err(IamError::ServiceFailure(
             "tag: too many conflicts".to_owned(),
+        ))
+    }
+
+    /// Set (`Some`) or remove a user's or role's permissions boundary.
+    async fn set_boundary(
+        &self,
+        ctx: &RequestContext,
+        kind: IamKind,
+        op: &str,
+        input: &Value,
+        set: bool,
+    ) -> R {
+        let arn = str_of(input, "PermissionsBoundary");
+        if set {
+            self.managed(ctx, arn).await?;
+        }
+        for _ in 0..8 {
+            let mut e = self.owner(ctx, kind, op, input).await?;
+            e.permissions_boundary = set.then(|| arn.to_owned());
+            match self.store.update_entity(&e).await {
+                Err(StoreError::Conflict) => continue,
+                other => {
+                    other?;
+                    return Ok(json!({}));
+                }
+            }
+        }
+        Err(IamError::ServiceFailure(
+            "boundary: too many conflicts".to_owned(),
         ))
     }
 
@@ -744,6 +788,10 @@ handlers! {
     delete_group(iam, ctx, input) { iam.delete(ctx, IamKind::Group, "DeleteGroup", str_of(&input, "GroupName")).await }
     tag_user(iam, ctx, input) { iam.tag(ctx, IamKind::User, "TagUser", &input).await }
     tag_role(iam, ctx, input) { iam.tag(ctx, IamKind::Role, "TagRole", &input).await }
+    put_user_permissions_boundary(iam, ctx, input) { iam.set_boundary(ctx, IamKind::User, "PutUserPermissionsBoundary", &input, true).await }
+    delete_user_permissions_boundary(iam, ctx, input) { iam.set_boundary(ctx, IamKind::User, "DeleteUserPermissionsBoundary", &input, false).await }
+    put_role_permissions_boundary(iam, ctx, input) { iam.set_boundary(ctx, IamKind::Role, "PutRolePermissionsBoundary", &input, true).await }
+    delete_role_permissions_boundary(iam, ctx, input) { iam.set_boundary(ctx, IamKind::Role, "DeleteRolePermissionsBoundary", &input, false).await }
     put_user_policy(iam, ctx, input) { iam.put_inline(ctx, IamKind::User, "PutUserPolicy", &input).await }
     put_role_policy(iam, ctx, input) { iam.put_inline(ctx, IamKind::Role, "PutRolePolicy", &input).await }
     put_group_policy(iam, ctx, input) { iam.put_inline(ctx, IamKind::Group, "PutGroupPolicy", &input).await }

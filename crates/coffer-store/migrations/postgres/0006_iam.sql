@@ -14,6 +14,8 @@ CREATE TABLE iam_entities (
     trust_policy         TEXT,
     max_session_duration BIGINT,
     description          TEXT,
+    -- ARN of the managed policy that bounds the permissions of a user or role.
+    permissions_boundary TEXT,
     row_version          BIGINT NOT NULL,
     PRIMARY KEY (account_id, kind, name)
 );

@@ -19,6 +19,7 @@ fn entity(account: &str, kind: IamKind, name: &str) -> IamEntityRecord {
         trust_policy: (kind == IamKind::Role).then(|| "{\"trust\":1}".to_owned()),
         max_session_duration: (kind == IamKind::Role).then_some(3600),
         description: None,
+        permissions_boundary: None,
         row_version: 1,
     }
 }
@@ -208,6 +209,35 @@ pub async fn contract(s: &Store) {
             .unwrap()
             .is_empty(),
         "a group named like a member inherits nothing"
+    );
+
+    // A permissions boundary is a managed policy's default version.
+    assert_eq!(
+        s.permissions_boundary(A, IamKind::Role, "alice")
+            .await
+            .unwrap(),
+        None
+    );
+    let mut bounded = s
+        .get_entity(A, IamKind::Role, "alice")
+        .await
+        .unwrap()
+        .unwrap();
+    bounded.permissions_boundary = Some(arn.clone());
+    s.update_entity(&bounded).await.unwrap();
+    assert_eq!(
+        s.permissions_boundary(A, IamKind::Role, "alice")
+            .await
+            .unwrap(),
+        Some(doc(10))
+    );
+    assert_eq!(
+        s.get_entity(A, IamKind::Role, "alice")
+            .await
+            .unwrap()
+            .unwrap()
+            .permissions_boundary,
+        Some(arn.clone())
     );
 
     // A new default version changes what every holder gets; compare-and-set on the policy.
