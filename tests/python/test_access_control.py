@@ -501,3 +501,28 @@ def test_permissions_boundary_limits_identity_policies(server):
     assert "permissions boundary" in str(e.value)
     iam.delete_user_permissions_boundary(UserName="bounded")
     user_ssm.put_parameter(Name="/bounded/b", Value="b", Type="String")
+
+
+def test_issued_secrets_do_not_reach_the_audit_trail_or_disk(start_server):
+    server = start_server()
+    iam = server.client("iam")
+    iam.create_user(UserName="audited")
+    key = iam.create_access_key(UserName="audited")["AccessKey"]
+    iam.create_role(
+        RoleName="audited-role",
+        AssumeRolePolicyDocument=json.dumps(
+            {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{A}:root"}, "Action": "sts:AssumeRole"}]}
+        ),
+    )
+    creds = server.client("sts").assume_role(RoleArn=f"arn:aws:iam::{A}:role/audited-role", RoleSessionName="audit")["Credentials"]
+    events = server.client("cloudtrail").lookup_events(MaxResults=50)["Events"]
+    names = {e["EventName"] for e in events}
+    assert {"CreateAccessKey", "AssumeRole"} <= names
+    trail = json.dumps([e.get("CloudTrailEvent", "") for e in events])
+    assert key["SecretAccessKey"] not in trail
+    assert creds["SecretAccessKey"] not in trail
+    for path in server.data_dir.rglob("*"):
+        if path.is_file():
+            data = path.read_bytes()
+            assert key["SecretAccessKey"].encode() not in data, path
+            assert creds["SecretAccessKey"].encode() not in data, path
