@@ -530,3 +530,27 @@ def test_issued_secrets_do_not_reach_the_audit_trail_or_disk(start_server):
             data = path.read_bytes()
             assert key["SecretAccessKey"].encode() not in data, path
             assert creds["SecretAccessKey"].encode() not in data, path
+
+
+def test_aws_managed_policies(server):
+    iam = server.client("iam")
+    arn = "arn:aws:iam::aws:policy/SecretsManagerReadWrite"
+    assert iam.get_policy(PolicyArn=arn)["Policy"]["PolicyName"] == "SecretsManagerReadWrite"
+    assert arn in {p["Arn"] for p in iam.list_policies(Scope="AWS")["Policies"]}
+    doc = iam.get_policy_version(PolicyArn=arn, VersionId="v1")["PolicyVersion"]["Document"]
+    assert "secretsmanager:*" in doc["Statement"][0]["Action"]
+    iam.create_group(GroupName="secret-admins")
+    iam.attach_group_policy(GroupName="secret-admins", PolicyArn=arn)
+    iam.create_user(UserName="secret-admin")
+    iam.add_user_to_group(GroupName="secret-admins", UserName="secret-admin")
+    key = iam.create_access_key(UserName="secret-admin")["AccessKey"]
+    client(server, "secretsmanager", key).create_secret(Name="managed-policy/app", SecretString="x")
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        client(server, "ssm", key).get_parameter(Name="/anything")
+    assert error_code(e.value) == "AccessDeniedException"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.delete_policy(PolicyArn=arn)
+    assert error_code(e.value) == "InvalidInput"
+    with pytest.raises(botocore.exceptions.ClientError) as e:
+        iam.attach_user_policy(UserName="secret-admin", PolicyArn="arn:aws:iam::aws:policy/NoSuchPolicy")
+    assert error_code(e.value) == "NoSuchEntity"

@@ -98,7 +98,12 @@ pub fn request(ctx: &RequestContext, action: &str, resource: &str) -> Request {
 
 fn parse_all(docs: &[String]) -> Vec<Policy> {
     // Stored documents were checked when written; one that no longer parses grants nothing.
-    docs.iter().filter_map(|d| Policy::parse(d).ok()).collect()
+    docs.iter()
+        .filter_map(|d| match d.strip_prefix("aws-managed:") {
+            Some(arn) => crate::iam::aws_managed::document(arn).and_then(|d| Policy::parse(d).ok()),
+            None => Policy::parse(d).ok(),
+        })
+        .collect()
 }
 
 impl Authz {

@@ -228,7 +228,8 @@ pub trait IamStore: Send + Sync {
 
     /// Every identity-policy document in force for an entity, in one read: its inline policies,
     /// the default versions of its attached managed policies and, for a user, those of its
-    /// groups.
+    /// groups. Attached AWS managed policies (`arn:aws:iam::aws:policy/...`, which the store
+    /// does not hold) come back as `aws-managed:ARN`, for the caller to resolve.
     async fn effective_policies(
         &self,
         account: &str,
@@ -303,7 +304,17 @@ SELECT v.document FROM iam_group_members m
   JOIN iam_managed_policies p ON p.account_id = a.account_id AND p.arn = a.policy_arn
   JOIN iam_policy_versions v ON v.account_id = p.account_id AND v.policy_name = p.name
    AND v.version_id = p.default_version
- WHERE m.account_id = $1 AND $2 = 'user' AND m.user_name = $3";
+ WHERE m.account_id = $1 AND $2 = 'user' AND m.user_name = $3
+UNION ALL
+SELECT 'aws-managed:' || a.policy_arn FROM iam_attachments a
+ WHERE a.account_id = $1 AND a.owner_kind = $2 AND a.owner_name = $3
+   AND a.policy_arn LIKE 'arn:aws:iam::aws:policy/%'
+UNION ALL
+SELECT 'aws-managed:' || a.policy_arn FROM iam_group_members m
+  JOIN iam_attachments a ON a.account_id = m.account_id AND a.owner_kind = 'group'
+   AND a.owner_name = m.group_name
+ WHERE m.account_id = $1 AND $2 = 'user' AND m.user_name = $3
+   AND a.policy_arn LIKE 'arn:aws:iam::aws:policy/%'";
 
 /// The [`IamStore`] implementation for a backend whose module has `backend(sqlx::Error)` and
 /// whose store has a `pool` field; `$row` is its row type.

@@ -16,6 +16,8 @@ use coffer_store::{
 };
 use serde_json::{Value, json};
 
+pub mod aws_managed;
+
 #[derive(Clone)]
 pub struct Iam {
     store: Store,
@@ -427,6 +429,11 @@ impl Iam {
         if kind != IamKind::Group
             && let Some(b) = input.get("PermissionsBoundary").and_then(Value::as_str)
         {
+            if b.starts_with(aws_managed::PREFIX) {
+                return Err(IamError::InvalidInput(
+                    "coffer: a permissions boundary must be a customer managed policy.".to_owned(),
+                ));
+            }
             self.managed(ctx, b).await?;
             e.permissions_boundary = Some(b.to_owned());
         }
@@ -571,6 +578,11 @@ impl Iam {
     ) -> R {
         let arn = str_of(input, "PermissionsBoundary");
         if set {
+            if arn.starts_with(aws_managed::PREFIX) {
+                return Err(IamError::InvalidInput(
+                    "coffer: a permissions boundary must be a customer managed policy.".to_owned(),
+                ));
+            }
             self.managed(ctx, arn).await?;
         }
         for _ in 0..8 {
@@ -684,6 +696,22 @@ impl Iam {
         ctx: &RequestContext,
         arn: &str,
     ) -> Result<ManagedPolicyRecord, IamError> {
+        if aws_managed::document(arn).is_some() {
+            let name = arn.rsplit('/').next().unwrap_or_default();
+            return Ok(ManagedPolicyRecord {
+                account_id: "aws".to_owned(),
+                name: name.to_owned(),
+                id: format!("ANPAAWSMANAGED{}", name.len()),
+                path: "/".to_owned(),
+                arn: arn.to_owned(),
+                description: String::new(),
+                default_version: "v1".to_owned(),
+                next_version: 2,
+                created_at: 0,
+                updated_at: 0,
+                row_version: 1,
+            });
+        }
         self.store
             .get_managed_policy(ctx.account(), arn)
             .await?
@@ -988,8 +1016,14 @@ handlers! {
     get_policy_version(iam, ctx, input) {
         let arn = str_of(&input, "PolicyArn");
         iam.allow(ctx, "GetPolicyVersion", arn).await?;
-        let p = iam.managed(ctx, arn).await?;
         let id = str_of(&input, "VersionId");
+        if let Some(doc) = aws_managed::document(arn) {
+            if id != "v1" {
+                return Err(IamError::NoSuchEntity(format!("Policy {arn} version {id} does not exist or is not attachable.")));
+            }
+            return Ok(json!({"PolicyVersion": {"Document": url_encode(doc), "VersionId": "v1", "IsDefaultVersion": true, "CreateDate": iso(0)}}));
+        }
+        let p = iam.managed(ctx, arn).await?;
         let v = iam.store.get_policy_version(ctx.account(), &p.name, id).await?
             .ok_or_else(|| IamError::NoSuchEntity(format!("Policy {arn} version {id} does not exist or is not attachable.")))?;
         Ok(json!({"PolicyVersion": {
@@ -1003,6 +1037,9 @@ handlers! {
     list_policy_versions(iam, ctx, input) {
         let arn = str_of(&input, "PolicyArn");
         iam.allow(ctx, "ListPolicyVersions", arn).await?;
+        if aws_managed::document(arn).is_some() {
+            return page(&input, vec![json!({"VersionId": "v1", "IsDefaultVersion": true, "CreateDate": iso(0)})], "Versions");
+        }
         let p = iam.managed(ctx, arn).await?;
         let vs = iam.store.list_policy_versions(ctx.account(), &p.name).await?;
         let items = vs.iter().rev().map(|v| json!({
@@ -1015,11 +1052,21 @@ handlers! {
 
     list_policies(iam, ctx, input) {
         iam.allow(ctx, "ListPolicies", "*").await?;
-        // Only customer managed policies exist (Scope All and Local list the same).
-        if str_of(&input, "Scope") == "AWS" {
-            return page(&input, Vec::new(), "Policies");
-        }
+        let scope = str_of(&input, "Scope");
+        let only_attached = input.get("OnlyAttached").and_then(Value::as_bool) == Some(true);
         let mut items = Vec::new();
+        if scope != "Local" {
+            for (_, arn) in aws_managed::all() {
+                let n = iam.store.count_policy_attachments(ctx.account(), &arn).await?;
+                if only_attached && n == 0 {
+                    continue;
+                }
+                items.push(policy_json(&iam.managed(ctx, &arn).await?, n));
+            }
+        }
+        if scope == "AWS" {
+            return page(&input, items, "Policies");
+        }
         for p in iam.store.list_managed_policies(ctx.account()).await? {
             let n = iam.store.count_policy_attachments(ctx.account(), &p.arn).await?;
             if input.get("OnlyAttached").and_then(Value::as_bool) == Some(true) && n == 0 {
@@ -1033,6 +1080,9 @@ handlers! {
     delete_policy(iam, ctx, input) {
         let arn = str_of(&input, "PolicyArn");
         iam.allow(ctx, "DeletePolicy", arn).await?;
+        if arn.starts_with(aws_managed::PREFIX) {
+            return Err(IamError::InvalidInput("AWS managed policies cannot be deleted.".to_owned()));
+        }
         iam.managed(ctx, arn).await?;
         if iam.store.count_policy_attachments(ctx.account(), arn).await? > 0 {
             return Err(IamError::DeleteConflict("Cannot delete a policy attached to entities.".to_owned()));
@@ -1044,6 +1094,9 @@ handlers! {
     create_policy_version(iam, ctx, input) {
         let arn = str_of(&input, "PolicyArn");
         iam.allow(ctx, "CreatePolicyVersion", arn).await?;
+        if arn.starts_with(aws_managed::PREFIX) {
+            return Err(IamError::InvalidInput("AWS managed policies cannot be changed.".to_owned()));
+        }
         let doc = str_of(&input, "PolicyDocument");
         check_document(doc)?;
         for _ in 0..8 {
