@@ -9,16 +9,20 @@
 //! - [`traits`]: [`MetaStore`], [`IdentityStore`], [`KmsStore`], and [`Backend`] = all of them.
 //! - [`secrets`]: [`SecretStore`], Secrets Manager's secrets, versions and staging labels.
 //! - [`parameters`]: [`ParameterStore`], SSM parameters.
+//! - [`rotation`]: [`RotationStore`], Secrets Manager rotations in progress, their history and
+//!   the rotation functions reached over HTTP.
 //! - [`sqlite`]: the embedded default (WAL, `synchronous=FULL`, migrations at open).
 
 pub mod parameters;
 pub mod records;
+pub mod rotation;
 pub mod secrets;
 pub mod sqlite;
 pub mod traits;
 
 pub use parameters::*;
 pub use records::*;
+pub use rotation::*;
 pub use secrets::*;
 pub use traits::{Backend, IdentityStore, KmsStore, MetaStore, Page};
 

@@ -123,10 +123,20 @@ pub trait KmsStore: Send + Sync {
 
 /// Everything a backend implements.
 pub trait Backend:
-    MetaStore + IdentityStore + KmsStore + crate::SecretStore + crate::ParameterStore
+    MetaStore
+    + IdentityStore
+    + KmsStore
+    + crate::SecretStore
+    + crate::ParameterStore
+    + crate::RotationStore
 {
 }
 impl<T> Backend for T where
-    T: MetaStore + IdentityStore + KmsStore + crate::SecretStore + crate::ParameterStore
+    T: MetaStore
+        + IdentityStore
+        + KmsStore
+        + crate::SecretStore
+        + crate::ParameterStore
+        + crate::RotationStore
 {
 }

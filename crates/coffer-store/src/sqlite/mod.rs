@@ -4,6 +4,7 @@
 mod identity;
 mod kms;
 mod parameters;
+mod rotation;
 mod secrets;
 
 use crate::{MetaStore, Result, StoreError};

@@ -4,6 +4,7 @@
 
 mod foundation;
 mod parameters;
+mod rotation;
 mod secrets;
 
 use coffer_store::*;
@@ -13,6 +14,7 @@ async fn contract(s: &Store) {
     foundation::contract(s).await;
     secrets::contract(s).await;
     parameters::contract(s).await;
+    rotation::contract(s).await;
 }
 
 #[tokio::test]
