@@ -44,9 +44,19 @@ pub struct Services {
 }
 
 impl Services {
+    /// Use `functions` for Secrets Manager's built-in rotators and HTTP rotation functions.
+    pub fn with_rotation_functions(
+        mut self,
+        functions: Arc<dyn secretsmanager::rotation::FunctionHost>,
+    ) -> Self {
+        self.secretsmanager = self.secretsmanager.with_functions(functions);
+        self
+    }
+
     pub fn new(store: Store, master: Arc<MasterKey>) -> Self {
         let kms = kms::Kms::new(store.clone(), master.clone());
-        let secretsmanager = secretsmanager::SecretsManager::new(store.clone(), kms.clone());
+        let secretsmanager =
+            secretsmanager::SecretsManager::new(store.clone(), kms.clone(), master.clone());
         Self {
             identity: identity::Identity::new(store.clone(), master),
             ssm: ssm::Ssm::new(store, kms.clone(), secretsmanager.clone()),
@@ -59,7 +69,8 @@ impl Services {
 
 impl Services {
     /// Background work that falls due with time: purging secrets whose recovery window ended,
-    /// expiring parameters and sending their policy notifications.
+    /// rotating secrets whose rotation window came (and retrying failed rotations), expiring
+    /// parameters and sending their policy notifications.
     /// Every step is idempotent, so running it on several nodes at once is harmless (the
     /// PostgreSQL work elects one node to do it).
     pub async fn housekeeping(&self, now: i64) {
@@ -67,6 +78,11 @@ impl Services {
             Ok(0) => {}
             Ok(n) => tracing::info!(purged = n, "purged secrets whose recovery window ended"),
             Err(e) => tracing::error!(error = ?e, "secret purge failed; will retry"),
+        }
+        match self.secretsmanager.rotation_housekeeping(now).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(rotated = n, "rotated secrets on schedule"),
+            Err(e) => tracing::error!(error = ?e, "secret rotation scheduler failed; will retry"),
         }
         if let Err(e) = self.ssm.housekeeping(now).await {
             tracing::error!(error = ?e, "parameter expiration failed; will retry");
