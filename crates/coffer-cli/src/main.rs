@@ -1,7 +1,9 @@
 //! The `coffer` binary.
 //!
 //! - `coffer server`: serve the AWS APIs (see [`server`]).
+//! - `coffer audit verify`: check the audit trail offline (see [`audit`]).
 
+mod audit;
 mod server;
 
 use clap::{Parser, Subcommand};
@@ -21,15 +23,19 @@ struct Cli {
 enum Command {
     /// Run the server.
     Server(server::ServerArgs),
+    /// Work with the audit trail.
+    Audit(audit::AuditArgs),
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Server(args) => server::main(args),
+        Command::Server(args) => server::main(args).map(|()| true),
+        Command::Audit(args) => audit::main(args),
     };
     match result {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(true) => std::process::ExitCode::SUCCESS,
+        Ok(false) => std::process::ExitCode::FAILURE,
         Err(e) => {
             #[allow(clippy::print_stderr)] // the last word to a user whose server did not start
             {

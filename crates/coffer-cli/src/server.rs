@@ -23,7 +23,8 @@ pub struct ServerArgs {
     /// key id selects that account.
     #[arg(long, env = "COFFER_DEV")]
     dev: bool,
-    /// Store URL [default: sqlite://DATA_DIR/coffer.db].
+    /// Store URL: sqlite://PATH or postgres://USER:PASSWORD@HOST:PORT/DB
+    /// [default: sqlite://DATA_DIR/coffer.db].
     #[arg(long = "store", env = "COFFER_STORE_URL")]
     store_url: Option<String>,
     /// The default account [default: 000000000000].
@@ -66,7 +67,7 @@ struct StoreConfig {
     url: Option<String>,
 }
 
-fn env_secret(name: &str) -> Option<SecretBytes> {
+pub(crate) fn env_secret(name: &str) -> Option<SecretBytes> {
     std::env::var_os(name).map(|v| SecretBytes::new(v.into_encoded_bytes()))
 }
 

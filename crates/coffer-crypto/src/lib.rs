@@ -5,12 +5,14 @@
 //!   never touches a secret value directly.
 //! - [`blob`]: the KMS ciphertext blob: names the key ARN and material version it was made with,
 //!   binds the encryption context as associated data.
+//! - [`chain`]: the audit trail's hash chain and HMAC-signed digests.
 //! - [`random`]: CSPRNG output for key material, data keys and `GenerateRandom`.
 //!
 //! Every plaintext leaves this crate inside [`coffer_types::SecretBytes`].
 
 pub mod aead;
 pub mod blob;
+pub mod chain;
 pub mod master;
 pub mod random;
 

@@ -41,6 +41,14 @@ impl MasterKey {
     }
 
     /// A value to store beside the data: [`MasterKey::verify_check`] succeeds only with this key.
+    /// A 256-bit key for `purpose`, derived from the master key (HMAC-SHA256), for uses that
+    /// need a key of their own but nothing stored (the audit digest signatures).
+    pub fn derive(&self, purpose: &str) -> SecretBytes {
+        let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, self.expose());
+        let tag = aws_lc_rs::hmac::sign(&key, format!("coffer-derive-v1\0{purpose}").as_bytes());
+        SecretBytes::new(tag.as_ref().to_vec())
+    }
+
     pub fn check_value(&self) -> Result<Vec<u8>, CryptoError> {
         aead::seal(self.0.expose(), CHECK_PLAINTEXT, CHECK_AAD)
     }

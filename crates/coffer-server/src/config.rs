@@ -8,7 +8,7 @@ use std::path::PathBuf;
 pub struct ServerConfig {
     pub listen: SocketAddr,
     pub data_dir: PathBuf,
-    /// `sqlite://PATH`; `None` means `sqlite://DATA_DIR/coffer.db`.
+    /// `sqlite://PATH` or `postgres://...`; `None` means `sqlite://DATA_DIR/coffer.db`.
     pub store_url: Option<String>,
     /// Accept any well-formed signature without verifying it.
     pub dev: bool,

@@ -11,6 +11,24 @@ use std::path::{Path, PathBuf};
 pub const MASTER_KEY_FILE: &str = "master.key";
 pub const CREDENTIALS_FILE: &str = "credentials";
 
+/// The master key of an existing data directory, for offline tools: `COFFER_MASTER_KEY` if given,
+/// else the key file. Never creates one.
+pub fn existing_master_key(dir: &Path, from_env: Option<SecretBytes>) -> anyhow::Result<MasterKey> {
+    if let Some(bytes) = from_env {
+        return MasterKey::from_bytes(bytes)
+            .context("COFFER_MASTER_KEY must be the base64 of exactly 32 bytes");
+    }
+    let path = dir.join(MASTER_KEY_FILE);
+    let bytes = std::fs::read(&path).with_context(|| {
+        format!(
+            "cannot read {}: point --data-dir at the server's data directory, or set COFFER_MASTER_KEY",
+            path.display()
+        )
+    })?;
+    MasterKey::from_bytes(SecretBytes::new(bytes))
+        .with_context(|| format!("{} must hold exactly 32 bytes", path.display()))
+}
+
 /// Create (or tighten) the directory and load or create the master key.
 pub fn prepare(dir: &Path, from_env: Option<SecretBytes>) -> anyhow::Result<MasterKey> {
     std::fs::create_dir_all(dir)

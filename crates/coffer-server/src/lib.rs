@@ -50,11 +50,37 @@ async fn health() -> axum::Json<serde_json::Value> {
 
 /// How often time-driven work (purges, expirations) runs.
 const HOUSEKEEPING_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+/// How often a node asks whether it leads the background jobs. With several nodes on one
+/// PostgreSQL this bounds how long the jobs go unowned after their leader dies: a node that
+/// becomes leader runs them at once.
+const LEADERSHIP_CHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+/// The leadership name of the background jobs (one lease covers all of them).
+const HOUSEKEEPING_JOB: &str = "housekeeping";
 
-async fn housekeeping(services: Services) {
-    let mut tick = tokio::time::interval(HOUSEKEEPING_EVERY);
+/// Run [`Services::housekeeping`] every [`HOUSEKEEPING_EVERY`] while this node leads the
+/// background jobs (always, on SQLite; one node at a time on PostgreSQL).
+async fn housekeeping(services: Services, store: coffer_store::Store) {
+    let mut tick = tokio::time::interval(LEADERSHIP_CHECK_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_run: Option<std::time::Instant> = None;
     loop {
         tick.tick().await;
+        match store.try_lead(HOUSEKEEPING_JOB).await {
+            Ok(true) => {}
+            Ok(false) => {
+                last_run = None;
+                continue;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot tell whether this node leads background jobs; skipping them");
+                last_run = None;
+                continue;
+            }
+        }
+        if last_run.is_some_and(|t| t.elapsed() < HOUSEKEEPING_EVERY) {
+            continue;
+        }
+        last_run = Some(std::time::Instant::now());
         services.housekeeping(coffer_service::now_millis()).await;
     }
 }
@@ -68,8 +94,8 @@ pub async fn run(
     let store_url = cfg.store_url();
     let store = coffer_store::open(&store_url)
         .await
-        .with_context(|| format!("opening store {store_url}"))?;
-    let services = Services::new(store, Arc::new(master));
+        .with_context(|| format!("opening store {}", coffer_store::redacted_url(&store_url)))?;
+    let services = Services::new(store.clone(), Arc::new(master));
     let generated = services
         .identity
         .bootstrap(
@@ -90,7 +116,7 @@ pub async fn run(
             path.display()
         );
     }
-    let background = tokio::spawn(housekeeping(services.clone()));
+    let background = tokio::spawn(housekeeping(services.clone(), store));
     let state = Arc::new(AppState {
         auth: auth::Authenticator::new(services.identity.clone(), cfg.dev, cfg.account_id.clone()),
         services,
@@ -111,9 +137,12 @@ pub async fn run(
         dev = cfg.dev,
         "coffer serving on http://{local}"
     );
-    axum::serve(listener, app(state))
-        .with_graceful_shutdown(shutdown)
-        .await?;
+    axum::serve(
+        listener,
+        app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown)
+    .await?;
     background.abort();
     tracing::info!("coffer stopped");
     Ok(())

@@ -30,7 +30,7 @@ pub struct NewAccessKey {
 #[derive(Debug, thiserror::Error)]
 pub enum IdentityError {
     #[error(
-        "the master key does not match this data directory (it was initialised with another key); start with the original master key"
+        "the master key does not match the store (it was initialised with another key): start with the original master key (DATA_DIR/master.key or COFFER_MASTER_KEY; every node sharing a PostgreSQL store needs the same one)"
     )]
     WrongMasterKey,
     #[error(
@@ -138,18 +138,27 @@ impl Identity {
             {
                 return Err(IdentityError::BadAccessKeyId(id));
             }
-            match self.store.get_access_key(&id).await? {
-                None => {
-                    self.insert_admin_key(account, &id, &secret, now).await?;
-                }
-                Some(existing) => {
-                    let stored = self
-                        .master
-                        .unwrap(&existing.wrapped_secret, &wrap_purpose(&id))?;
-                    if stored != secret || existing.account_id != account.as_str() {
-                        return Err(IdentityError::RootKeyMismatch(id));
+            let existing = match self.store.get_access_key(&id).await? {
+                Some(existing) => existing,
+                None => match self.insert_admin_key(account, &id, &secret, now).await {
+                    Ok(()) => return Ok(None),
+                    // Another node sharing the store installed it at the same moment: it must
+                    // be the same key, checked below like any existing one.
+                    Err(IdentityError::Store(StoreError::Conflict)) => {
+                        self.store.get_access_key(&id).await?.ok_or_else(|| {
+                            IdentityError::Store(StoreError::Backend(format!(
+                                "access key {id} conflicted but is not stored"
+                            )))
+                        })?
                     }
-                }
+                    Err(e) => return Err(e),
+                },
+            };
+            let stored = self
+                .master
+                .unwrap(&existing.wrapped_secret, &wrap_purpose(&id))?;
+            if stored != secret || existing.account_id != account.as_str() {
+                return Err(IdentityError::RootKeyMismatch(id));
             }
             return Ok(None);
         }

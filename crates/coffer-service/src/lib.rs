@@ -11,11 +11,14 @@
 //! - [`model`]: the botocore models, used to validate inputs the way AWS does.
 //! - [`wire`]: JSON wire types (base64 blobs, epoch-second timestamps).
 //! - [`identity`]: accounts, administrator keys, credential lookup for SigV4.
-//! - [`kms`], [`secretsmanager`], [`ssm`], [`sts`]: the services.
+//! - [`kms`], [`secretsmanager`], [`ssm`], [`sts`], [`cloudtrail`]: the services.
+//! - [`audit`]: the audit trail every call is recorded in before it is answered.
 //! - [`Services`]: all of them, built once at start-up.
 
 #[macro_use]
 mod registry;
+pub mod audit;
+pub mod cloudtrail;
 pub mod context;
 pub mod error;
 pub mod identity;
@@ -41,6 +44,8 @@ pub struct Services {
     pub secretsmanager: secretsmanager::SecretsManager,
     pub ssm: ssm::Ssm,
     pub sts: sts::Sts,
+    pub cloudtrail: cloudtrail::CloudTrail,
+    pub audit: audit::Auditor,
 }
 
 impl Services {
@@ -58,6 +63,8 @@ impl Services {
         let secretsmanager =
             secretsmanager::SecretsManager::new(store.clone(), kms.clone(), master.clone());
         Self {
+            audit: audit::Auditor::new(store.clone(), &master),
+            cloudtrail: cloudtrail::CloudTrail::new(store.clone()),
             identity: identity::Identity::new(store.clone(), master),
             ssm: ssm::Ssm::new(store, kms.clone(), secretsmanager.clone()),
             kms,
@@ -72,7 +79,7 @@ impl Services {
     /// rotating secrets whose rotation window came (and retrying failed rotations), expiring
     /// parameters and sending their policy notifications.
     /// Every step is idempotent, so running it on several nodes at once is harmless (the
-    /// PostgreSQL work elects one node to do it).
+    /// server runs it only on the node that leads, `coffer_store::MetaStore::try_lead`).
     pub async fn housekeeping(&self, now: i64) {
         match self.secretsmanager.housekeeping(now).await {
             Ok(0) => {}
@@ -83,6 +90,9 @@ impl Services {
             Ok(0) => {}
             Ok(n) => tracing::info!(rotated = n, "rotated secrets on schedule"),
             Err(e) => tracing::error!(error = ?e, "secret rotation scheduler failed; will retry"),
+        }
+        if let Err(e) = self.audit.sign_digest().await {
+            tracing::error!(error = %e, "signing the audit digest failed; will retry");
         }
         if let Err(e) = self.ssm.housekeeping(now).await {
             tracing::error!(error = ?e, "parameter expiration failed; will retry");

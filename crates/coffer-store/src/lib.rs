@@ -11,15 +11,22 @@
 //! - [`parameters`]: [`ParameterStore`], SSM parameters.
 //! - [`rotation`]: [`RotationStore`], Secrets Manager rotations in progress, their history and
 //!   the rotation functions reached over HTTP.
+//! - [`audit`]: [`AuditStore`], the hash-chained audit trail and its lookups.
 //! - [`sqlite`]: the embedded default (WAL, `synchronous=FULL`, migrations at open).
+//! - [`postgres`]: several stateless nodes on one PostgreSQL (migrations at open under an
+//!   advisory lock; advisory-lock leadership for background jobs).
 
+pub mod audit;
+mod audit_sql;
 pub mod parameters;
+pub mod postgres;
 pub mod records;
 pub mod rotation;
 pub mod secrets;
 pub mod sqlite;
 pub mod traits;
 
+pub use audit::*;
 pub use parameters::*;
 pub use records::*;
 pub use rotation::*;
@@ -44,15 +51,59 @@ pub enum StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
-/// Open the store named by `url` (`sqlite://PATH`), creating and migrating it if needed.
+/// Open the store named by `url`, creating and migrating it if needed: `sqlite://PATH`, or
+/// `postgres://USER@HOST:PORT/DB` (also `postgresql://`; tables go in the first schema of the
+/// search path, which `?options[search_path]=NAME` chooses).
 pub async fn open(url: &str) -> Result<Store> {
     if let Some(path) = url.strip_prefix("sqlite://") {
         Ok(Arc::new(
             sqlite::SqliteStore::open(std::path::Path::new(path)).await?,
         ))
+    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        Ok(Arc::new(postgres::PostgresStore::open(url).await?))
     } else {
-        Err(StoreError::Backend(format!(
-            "unsupported store URL {url:?}: use sqlite://PATH"
-        )))
+        // Not echoing the URL: a PostgreSQL URL mistyped as something else may hold a password.
+        Err(StoreError::Backend(
+            "unsupported store URL: use sqlite://PATH or postgres://USER@HOST:PORT/DATABASE"
+                .to_owned(),
+        ))
+    }
+}
+
+/// `url` with any password replaced by `***`, for logs and error messages: a PostgreSQL URL may
+/// carry the database password (`postgres://user:PASSWORD@host/db`).
+pub fn redacted_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    // The userinfo ends at the last '@' before the path: a password may itself contain '@'.
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    let Some(at) = rest[..authority_end].rfind('@') else {
+        return url.to_owned();
+    };
+    match rest[..at].split_once(':') {
+        Some((user, _password)) => format!("{scheme}://{user}:***{}", &rest[at..]),
+        None => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redacted_url;
+
+    #[test]
+    fn passwords_are_redacted() {
+        assert_eq!(
+            redacted_url("postgres://coffer:s3cr@t@db:5432/coffer?options[search_path]=x"),
+            "postgres://coffer:***@db:5432/coffer?options[search_path]=x"
+        );
+        assert_eq!(
+            redacted_url("postgres://coffer@db/coffer"),
+            "postgres://coffer@db/coffer"
+        );
+        assert_eq!(
+            redacted_url("sqlite:///var/lib/coffer/coffer.db"),
+            "sqlite:///var/lib/coffer/coffer.db"
+        );
     }
 }

@@ -17,6 +17,11 @@ pub struct Page<T> {
 pub trait MetaStore: Send + Sync {
     /// Record the master-key check value unless one is recorded; return the one in force.
     async fn init_master_key_check(&self, check: &[u8]) -> Result<Vec<u8>>;
+    /// Whether this node is, from now until its next call, the one node running background job
+    /// `job` (purges, expirations, schedules). Call it before every run: leadership is lost when
+    /// the node's lease on the database is, and another node then takes the job over.
+    /// A single-node backend always leads.
+    async fn try_lead(&self, job: &str) -> Result<bool>;
 }
 
 /// Accounts and the access keys that authenticate requests.
@@ -129,6 +134,7 @@ pub trait Backend:
     + crate::SecretStore
     + crate::ParameterStore
     + crate::RotationStore
+    + crate::AuditStore
 {
 }
 impl<T> Backend for T where
@@ -138,5 +144,6 @@ impl<T> Backend for T where
         + crate::SecretStore
         + crate::ParameterStore
         + crate::RotationStore
+        + crate::AuditStore
 {
 }

@@ -2,11 +2,14 @@
 //! <https://smithy.io/2.0/aws/protocols/aws-json-1_1-protocol.html>
 
 use super::HttpRequest;
+use super::audit::Draft;
 use crate::AppState;
 use crate::wire_error::{Protocol, WireError};
 use axum::body::Body;
 use axum::http::{HeaderValue, Response, header};
+use coffer_service::cloudtrail::CloudTrail;
 use coffer_service::kms::Kms;
+use coffer_service::model::Service;
 use coffer_service::secretsmanager::SecretsManager;
 use coffer_service::ssm::Ssm;
 
@@ -44,8 +47,16 @@ impl JsonService {
             Self::Kms => Kms::has_operation(op),
             Self::SecretsManager => SecretsManager::has_operation(op),
             Self::Ssm => Ssm::has_operation(op),
-            // Implemented by later work; until then every operation is unknown.
-            Self::CloudTrail => false,
+            Self::CloudTrail => CloudTrail::has_operation(op),
+        }
+    }
+
+    fn model(self) -> Service {
+        match self {
+            Self::Kms => Service::Kms,
+            Self::SecretsManager => Service::SecretsManager,
+            Self::Ssm => Service::Ssm,
+            Self::CloudTrail => Service::CloudTrail,
         }
     }
 }
@@ -64,7 +75,17 @@ pub async fn handle(
     target: &str,
     request_id: &str,
 ) -> Response<Body> {
-    match run(state, req, target, request_id).await {
+    let mut draft = None;
+    let result = run(state, req, target, request_id, &mut draft).await;
+    // Fail closed: no answer leaves before its audit record is durable.
+    let result = match draft {
+        Some(d) => d
+            .finish(state, result.as_ref().map(|_| ()))
+            .await
+            .and(result),
+        None => result,
+    };
+    match result {
         Ok(body) => {
             let mut resp = Response::new(Body::from(body));
             let h = resp.headers_mut();
@@ -86,14 +107,17 @@ async fn run(
     req: &HttpRequest<'_>,
     target: &str,
     request_id: &str,
+    draft: &mut Option<Draft>,
 ) -> Result<Vec<u8>, WireError> {
     let (prefix, op) = target
         .rsplit_once('.')
         .ok_or_else(|| unknown_operation(target))?;
     let service = JsonService::from_prefix(prefix).ok_or_else(|| unknown_operation(target))?;
+    let d = draft.insert(Draft::new(req, service.model(), op, request_id));
     let ctx = req
         .authenticate(state, service.signing_name(), request_id, Protocol::Json)
         .await?;
+    d.authenticated(&ctx);
     if !service.has_operation(op) {
         return Err(unknown_operation(target));
     }
@@ -108,6 +132,7 @@ async fn run(
             )
         })?
     };
+    d.input(&input);
     let services = &state.services;
     let failed = |e: &dyn coffer_service::ServiceError| WireError::from_service(e, request_id);
     let output = match service {
@@ -126,8 +151,13 @@ async fn run(
             .dispatch(&ctx, op, input)
             .await
             .map_err(|e| failed(&e)),
-        JsonService::CloudTrail => Err(unknown_operation(target)),
+        JsonService::CloudTrail => services
+            .cloudtrail
+            .dispatch(&ctx, op, input)
+            .await
+            .map_err(|e| failed(&e)),
     }?;
+    d.output(&output);
     serde_json::to_vec(&output).map_err(|e| {
         tracing::error!(request_id, error = %e, "encoding response");
         WireError::new(

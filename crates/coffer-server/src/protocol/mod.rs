@@ -2,6 +2,7 @@
 //! dispatch, render. Which protocol: `X-Amz-Target` means awsJson 1.1 ([`json`]); otherwise the
 //! query protocol ([`query`]) of the service named in the credential scope.
 
+pub mod audit;
 pub mod json;
 pub mod query;
 

@@ -2,6 +2,7 @@
 //! <https://smithy.io/2.0/aws/protocols/aws-query-protocol.html>
 
 use super::HttpRequest;
+use super::audit::Draft;
 use crate::AppState;
 use crate::wire_error::{Protocol, WireError};
 use axum::body::Body;
@@ -36,7 +37,17 @@ pub async fn handle(state: &AppState, req: &HttpRequest<'_>, request_id: &str) -
         _ => ("sts", STS_XMLNS),
     };
     let protocol = Protocol::Query { xmlns };
-    match run(state, req, service, request_id, protocol).await {
+    let mut draft = None;
+    let result = run(state, req, service, request_id, protocol, &mut draft).await;
+    // Fail closed: no answer leaves before its audit record is durable.
+    let result = match draft {
+        Some(d) => d
+            .finish(state, result.as_ref().map(|_| ()))
+            .await
+            .and(result),
+        None => result,
+    };
+    match result {
         Ok((op, output)) => {
             let mut xml = String::with_capacity(512);
             let _ = write!(xml, "<{op}Response xmlns=\"{xmlns}\"><{op}Result>");
@@ -64,10 +75,23 @@ async fn run(
     service: &str,
     request_id: &str,
     protocol: Protocol,
+    draft: &mut Option<Draft>,
 ) -> Result<(String, serde_json::Value), WireError> {
+    let action = action_of(req);
+    let d = draft.insert(Draft::new(
+        req,
+        if service == "iam" {
+            Service::Iam
+        } else {
+            Service::Sts
+        },
+        action.as_deref().unwrap_or(""),
+        request_id,
+    ));
     let ctx = req
         .authenticate(state, service, request_id, protocol)
         .await?;
+    d.authenticated(&ctx);
     let mut params: Vec<(String, String)> =
         serde_urlencoded::from_str(req.parts.uri.query().unwrap_or("")).unwrap_or_default();
     params.retain(|(k, _)| !k.starts_with("X-Amz-"));
@@ -102,17 +126,33 @@ async fn run(
                 .map_err(|e| {
                     WireError::from_service(&from_validation::<StsError>(e), request_id)
                 })?;
-            state
+            d.input(&input);
+            let output = state
                 .services
                 .sts
                 .dispatch(&ctx, &op, input)
                 .await
-                .map_err(|e| WireError::from_service(&e, request_id))?
+                .map_err(|e| WireError::from_service(&e, request_id))?;
+            d.output(&output);
+            output
         }
         // IAM arrives with access control; until then no IAM action exists.
         _ => return Err(invalid()),
     };
     Ok((op, output))
+}
+
+/// The `Action` parameter, from the query string or the form body, for the audit record before
+/// anything is verified.
+fn action_of(req: &HttpRequest<'_>) -> Option<String> {
+    let from = |text: &[u8]| {
+        serde_urlencoded::from_bytes::<Vec<(String, String)>>(text)
+            .ok()?
+            .into_iter()
+            .find(|(k, _)| k == "Action")
+            .map(|(_, v)| v)
+    };
+    from(req.parts.uri.query().unwrap_or("").as_bytes()).or_else(|| from(req.body))
 }
 
 /// Render a JSON output document as query-protocol XML: members as elements, lists as `<member>`.

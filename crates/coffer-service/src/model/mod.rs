@@ -18,6 +18,7 @@
 
 mod pattern;
 mod query;
+mod redact;
 mod shape;
 mod validate;
 
@@ -28,6 +29,7 @@ use std::sync::LazyLock;
 
 use serde_json::Value;
 
+pub use redact::HIDDEN;
 use shape::Model;
 
 /// The services whose models are embedded.
@@ -255,6 +257,25 @@ impl ServiceModel {
             .get(operation)
             .ok_or_else(|| ValidationError::Serialization("Unknown operation.".to_owned()))?;
         query::to_json(&self.model, op.input, params)
+    }
+
+    /// `input` with every sensitive value and blob replaced by CloudTrail's marker and unknown
+    /// members dropped, for the audit trail. `None` if the operation is unknown.
+    pub fn redact_input(&self, operation: &str, input: &Value) -> Option<Value> {
+        let op = self.model.operations.get(operation)?;
+        Some(match op.input {
+            Some(id) => redact::redact(&self.model, id, input, 0),
+            None => Value::Object(serde_json::Map::new()),
+        })
+    }
+
+    /// The same for an operation's output document.
+    pub fn redact_output(&self, operation: &str, output: &Value) -> Option<Value> {
+        let op = self.model.operations.get(operation)?;
+        Some(match op.output {
+            Some(id) => redact::redact(&self.model, id, output, 0),
+            None => Value::Null,
+        })
     }
 
     /// `(shape name, pattern)` for every model pattern the `regex` crate could not compile;

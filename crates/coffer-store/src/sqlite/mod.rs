@@ -1,6 +1,7 @@
 //! The embedded SQLite backend: one file in the data directory, WAL journal, `synchronous=FULL`
 //! (a write acknowledged to a client survives power loss), foreign keys on.
 
+mod audit;
 mod identity;
 mod kms;
 mod parameters;
@@ -100,5 +101,10 @@ impl MetaStore for SqliteStore {
             .map_err(backend)?;
         tx.commit().await.map_err(backend)?;
         row.try_get("value").map_err(backend)
+    }
+
+    /// One process owns a SQLite file (nodes do not share it), so it always leads.
+    async fn try_lead(&self, _job: &str) -> Result<bool> {
+        Ok(true)
     }
 }

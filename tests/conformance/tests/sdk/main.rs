@@ -4,5 +4,6 @@
 
 mod common;
 mod kms;
+mod multinode;
 mod secretsmanager;
 mod ssm;

@@ -54,11 +54,16 @@ impl Server {
             data_dir,
             _tmp: Some(tmp),
         };
-        s.spawn(&[]);
+        s.spawn(&[], &[]);
         s
     }
 
     pub fn start_with(args: &[&str]) -> Self {
+        Self::start_with_env(args, &[])
+    }
+
+    /// Start with extra flags and environment variables (a shared store and master key).
+    pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Self {
         let tmp = tempfile::tempdir().unwrap();
         let data_dir = tmp.path().join("data");
         let mut s = Self {
@@ -68,11 +73,11 @@ impl Server {
             data_dir,
             _tmp: Some(tmp),
         };
-        s.spawn(args);
+        s.spawn(args, env);
         s
     }
 
-    fn spawn(&mut self, extra: &[&str]) {
+    fn spawn(&mut self, extra: &[&str], env: &[(&str, &str)]) {
         self.port = free_port();
         let log = std::fs::OpenOptions::new()
             .create(true)
@@ -89,6 +94,7 @@ impl Server {
             .env("COFFER_ROOT_ACCESS_KEY_ID", ACCESS_KEY)
             .env("COFFER_ROOT_SECRET_ACCESS_KEY", SECRET_KEY)
             .env("COFFER_LOG", "debug")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(log.try_clone().unwrap())
             .stderr(log)
@@ -132,7 +138,7 @@ impl Server {
     /// Stop with SIGTERM (graceful) and start again on the same data dir.
     pub fn restart(&mut self) {
         self.stop();
-        self.spawn(&[]);
+        self.spawn(&[], &[]);
     }
 
     pub fn stop(&mut self) {

@@ -1,0 +1,210 @@
+//! One API call as a CloudTrail record.
+//! <https://docs.aws.amazon.com/awscloudtrail/latest/userguide/cloudtrail-event-reference-record-contents.html>
+
+use crate::Principal;
+use crate::model::{Service, model};
+use coffer_store::{AuditResource, NewAuditEvent};
+use serde_json::{Value, json};
+
+/// Everything the server knows about a call once it is answered.
+#[derive(Debug, Clone)]
+pub struct Call {
+    pub service: Service,
+    pub operation: String,
+    /// From the signature's scope; empty when the call was not authenticated.
+    pub region: String,
+    pub source_ip: String,
+    pub user_agent: Option<String>,
+    pub principal: Option<Principal>,
+    /// The access key the request named, authenticated or not.
+    pub access_key_id: Option<String>,
+    pub request_id: String,
+    /// Unix millis.
+    pub time: i64,
+    /// The input document, as received (redacted here, never stored raw).
+    pub input: Option<Value>,
+    /// The output document of a successful call.
+    pub output: Option<Value>,
+    /// `(code, message)` of a failed call.
+    pub error: Option<(String, String)>,
+}
+
+/// AWS's read-only classification: reads and cryptographic operations that change nothing.
+pub fn read_only(operation: &str) -> bool {
+    const PREFIXES: &[&str] = &["Get", "Describe", "List", "Lookup", "BatchGet", "Validate"];
+    const CRYPTO: &[&str] = &[
+        "Encrypt",
+        "Decrypt",
+        "ReEncrypt",
+        "GenerateDataKey",
+        "GenerateDataKeyWithoutPlaintext",
+        "GenerateRandom",
+    ];
+    PREFIXES.iter().any(|p| operation.starts_with(p)) || CRYPTO.contains(&operation)
+}
+
+fn event_source(service: Service) -> String {
+    format!("{}.amazonaws.com", service.name())
+}
+
+/// The resources a call names, from its input and output, for LookupEvents' ResourceName and
+/// ResourceType attributes.
+fn resources(
+    service: Service,
+    input: Option<&Value>,
+    output: Option<&Value>,
+) -> Vec<AuditResource> {
+    let (kind, input_keys, output_keys): (&str, &[&str], &[&str]) = match service {
+        Service::SecretsManager => (
+            "AWS::SecretsManager::Secret",
+            &["SecretId", "Name", "SecretIdList"],
+            &["ARN", "Name"],
+        ),
+        Service::Ssm => (
+            "AWS::SSM::Parameter",
+            &["Name", "Names", "Path", "ResourceId"],
+            &[],
+        ),
+        Service::Kms => ("AWS::KMS::Key", &["KeyId", "TargetKeyId"], &[]),
+        Service::Sts | Service::Iam | Service::CloudTrail => return Vec::new(),
+    };
+    let mut names: Vec<String> = Vec::new();
+    let mut take = |v: Option<&Value>| match v {
+        Some(Value::String(s)) => names.push(s.clone()),
+        Some(Value::Array(items)) => {
+            names.extend(items.iter().filter_map(|i| i.as_str().map(str::to_owned)))
+        }
+        _ => {}
+    };
+    for k in input_keys {
+        take(input.and_then(|i| i.get(*k)));
+    }
+    for k in output_keys {
+        take(output.and_then(|o| o.get(*k)));
+    }
+    if service == Service::Kms {
+        take(
+            output
+                .and_then(|o| o.get("KeyMetadata"))
+                .and_then(|m| m.get("Arn")),
+        );
+    }
+    let mut out: Vec<AuditResource> = Vec::new();
+    for name in names {
+        if !out.iter().any(|r| r.name == name) {
+            out.push(AuditResource {
+                resource_type: kind.to_owned(),
+                name,
+            });
+        }
+    }
+    out
+}
+
+/// The CloudTrail `userIdentity` and LookupEvents' `Username`.
+fn identity(call: &Call) -> (Value, Option<String>) {
+    match &call.principal {
+        Some(p) if p.arn.ends_with(":root") => (
+            json!({
+                "type": "Root",
+                "principalId": p.user_id,
+                "arn": p.arn,
+                "accountId": p.account_id.as_str(),
+                "accessKeyId": p.access_key_id,
+            }),
+            Some("root".to_owned()),
+        ),
+        Some(p) => {
+            let name = p.arn.rsplit('/').next().map(str::to_owned);
+            (
+                json!({
+                    "type": "IAMUser",
+                    "principalId": p.user_id,
+                    "arn": p.arn,
+                    "accountId": p.account_id.as_str(),
+                    "accessKeyId": p.access_key_id,
+                    "userName": name,
+                }),
+                name,
+            )
+        }
+        None => (
+            json!({"type": "Unknown", "accessKeyId": call.access_key_id}),
+            None,
+        ),
+    }
+}
+
+/// The stored form of `call`: the CloudTrail record with secrets removed, and its indexed
+/// columns.
+pub fn record(call: &Call) -> NewAuditEvent {
+    let m = model(call.service);
+    let params = call
+        .input
+        .as_ref()
+        .and_then(|i| m.redact_input(&call.operation, i));
+    let read_only = read_only(&call.operation);
+    // As CloudTrail does, responses of read-only calls are not recorded (they are the values).
+    let response = if read_only {
+        None
+    } else {
+        call.output
+            .as_ref()
+            .and_then(|o| m.redact_output(&call.operation, o))
+    };
+    let (user_identity, username) = identity(call);
+    let event_id = uuid::Uuid::new_v4().to_string();
+    let account = call
+        .principal
+        .as_ref()
+        .map(|p| p.account_id.as_str().to_owned())
+        .unwrap_or_default();
+    let resources = resources(call.service, params.as_ref(), response.as_ref());
+    let time = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(call.time) * 1_000_000)
+        .ok()
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
+        .unwrap_or_default();
+    let mut doc = json!({
+        "eventVersion": "1.08",
+        "userIdentity": user_identity,
+        "eventTime": time,
+        "eventSource": event_source(call.service),
+        "eventName": call.operation,
+        "awsRegion": call.region,
+        "sourceIPAddress": call.source_ip,
+        "userAgent": call.user_agent,
+        "requestParameters": params,
+        "responseElements": response,
+        "requestID": call.request_id,
+        "eventID": event_id,
+        "readOnly": read_only,
+        "resources": resources.iter().map(|r| json!({"type": r.resource_type, "ARN": r.name})).collect::<Vec<_>>(),
+        "eventType": "AwsApiCall",
+        "managementEvent": true,
+        "recipientAccountId": account,
+        "eventCategory": "Management",
+    });
+    if let (Some((code, message)), Some(obj)) = (&call.error, doc.as_object_mut()) {
+        obj.insert("errorCode".to_owned(), json!(code));
+        obj.insert("errorMessage".to_owned(), json!(message));
+    }
+    NewAuditEvent {
+        event_id,
+        event_time: call.time,
+        account_id: account,
+        event_source: event_source(call.service),
+        event_name: call.operation.clone(),
+        read_only,
+        username,
+        access_key_id: call
+            .principal
+            .as_ref()
+            .map(|p| p.access_key_id.clone())
+            .or_else(|| call.access_key_id.clone()),
+        resources,
+        event_json: doc.to_string(),
+    }
+}

@@ -1,0 +1,140 @@
+//! The audit trail: every call that reaches authentication becomes a CloudTrail-style record,
+//! durable before its response is sent.
+//!
+//! Requests hand their record to one writer task per node and wait. The writer appends everything
+//! that queued while the previous append was on disk in one transaction — one fsync for the batch
+//! (group commit) — so waiting costs a request about one commit, not one commit per request. If
+//! the append fails, every request in the batch fails with its service's internal error: nothing is
+//! answered unrecorded. Records extend one hash chain ([`coffer_crypto::chain`]); housekeeping
+//! (every 30 s, on the leading node) signs a digest of the head whenever it moved, with a key
+//! derived from the master key, which `coffer audit verify` checks. Records appended after the
+//! last digest are protected by the chain but could be cut off the end unnoticed: that window is
+//! the housekeeping period.
+
+pub mod event;
+pub mod verify;
+
+pub use event::{Call, read_only};
+
+use coffer_crypto::MasterKey;
+use coffer_store::{AuditDigest, NewAuditEvent, Store};
+use coffer_types::SecretBytes;
+use std::sync::{Arc, OnceLock};
+use tokio::sync::{mpsc, oneshot};
+
+/// At most this many records per append.
+const BATCH: usize = 512;
+/// Requests waiting for the writer before new ones are turned away.
+const QUEUE: usize = 16_384;
+
+/// Why a record could not be made durable.
+#[derive(Debug, thiserror::Error)]
+#[error("audit trail unavailable: {0}")]
+pub struct AuditUnavailable(pub String);
+
+type Pending = (NewAuditEvent, oneshot::Sender<Result<(), String>>);
+
+/// The audit trail's front door, shared by every request.
+#[derive(Clone)]
+pub struct Auditor {
+    store: Store,
+    digest_key: Arc<SecretBytes>,
+    writer: Arc<OnceLock<mpsc::Sender<Pending>>>,
+}
+
+impl std::fmt::Debug for Auditor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Auditor").finish_non_exhaustive()
+    }
+}
+
+/// The key digests are signed with.
+pub fn digest_key(master: &MasterKey) -> SecretBytes {
+    master.derive("audit-digest")
+}
+
+fn link(prev: &[u8], seq: i64, record: &[u8]) -> Vec<u8> {
+    coffer_crypto::chain::link(prev, seq, record).to_vec()
+}
+
+impl Auditor {
+    pub fn new(store: Store, master: &MasterKey) -> Self {
+        Self {
+            store,
+            digest_key: Arc::new(digest_key(master)),
+            writer: Arc::new(OnceLock::new()),
+        }
+    }
+
+    /// Record `call` durably. Returns once the record is committed.
+    pub async fn record(&self, call: &Call) -> Result<(), AuditUnavailable> {
+        let event = event::record(call);
+        let sender = self.writer.get_or_init(|| {
+            let (tx, rx) = mpsc::channel(QUEUE);
+            tokio::spawn(writer(self.store.clone(), rx));
+            tx
+        });
+        let (done, wait) = oneshot::channel();
+        sender
+            .try_send((event, done))
+            .map_err(|e| AuditUnavailable(format!("writer queue: {e}")))?;
+        match wait.await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(AuditUnavailable(e)),
+            Err(_) => Err(AuditUnavailable("writer stopped".to_owned())),
+        }
+    }
+}
+
+async fn writer(store: Store, mut rx: mpsc::Receiver<Pending>) {
+    let mut batch: Vec<Pending> = Vec::with_capacity(BATCH);
+    while rx.recv_many(&mut batch, BATCH).await > 0 {
+        let events: Vec<NewAuditEvent> = batch.iter().map(|(e, _)| e.clone()).collect();
+        let result = store
+            .append_audit(&events, &link)
+            .await
+            .map_err(|e| e.to_string());
+        if let Err(e) = &result {
+            tracing::error!(error = %e, records = events.len(), "audit append failed; failing the requests");
+        }
+        for (_, done) in batch.drain(..) {
+            let _ = done.send(result.clone().map(|_| ()));
+        }
+    }
+}
+
+impl Auditor {
+    /// Sign a digest of the chain's head if it moved since the last one (housekeeping).
+    pub async fn sign_digest(&self) -> Result<Option<i64>, coffer_store::StoreError> {
+        sign_head(&self.store, &self.digest_key).await
+    }
+}
+
+/// Sign a digest of the chain's head unless one exists for it. Returns its sequence number.
+pub async fn sign_head(
+    store: &Store,
+    key: &SecretBytes,
+) -> Result<Option<i64>, coffer_store::StoreError> {
+    let Some((seq, hash)) = store.audit_head().await? else {
+        return Ok(None);
+    };
+    let last = store.last_audit_digest().await?.map(|d| d.seq);
+    if last == Some(seq) {
+        return Ok(None);
+    }
+    let time = crate::now_millis();
+    let signature = coffer_crypto::chain::sign_digest(key.expose(), seq, &hash, time).to_vec();
+    match store
+        .put_audit_digest(&AuditDigest {
+            seq,
+            hash,
+            time,
+            signature,
+        })
+        .await
+    {
+        // Another node signed this head already.
+        Err(coffer_store::StoreError::Conflict) | Ok(()) => Ok(Some(seq)),
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,208 @@
+//! The PostgreSQL backend: several stateless coffer nodes on one database.
+//!
+//! Same tables, constraints and guarantees as the SQLite backend (`migrations/postgres` mirrors
+//! `migrations/sqlite`): every trait method is one transaction, names are unique by constraint,
+//! mutable rows are compare-and-set on `row_version`. Under PostgreSQL's default READ COMMITTED
+//! isolation a compare-and-set `UPDATE ... WHERE row_version = $n` waits for a concurrent writer of
+//! the same row and then re-checks its condition, so of two nodes racing on one secret exactly one
+//! wins and the other sees `Conflict`, re-reads and retries in the service layer.
+//!
+//! Tables live in the first schema of the connection's `search_path` (`public` by default; choose
+//! another with `?options[search_path]=NAME` in the URL), so several deployments or test runs can
+//! share one database.
+
+mod audit;
+mod identity;
+mod kms;
+mod lead;
+mod parameter_rows;
+mod parameters;
+mod rotation;
+mod secrets;
+
+#[cfg(test)]
+mod plans;
+/// The contract suite's private-schema helper, for unit tests that need a live PostgreSQL.
+#[cfg(test)]
+#[allow(dead_code, clippy::unwrap_used, clippy::print_stderr)]
+#[path = "../../tests/contract/pg.rs"]
+mod test_pg;
+
+use crate::records::Tag;
+use crate::{MetaStore, Result, StoreError};
+use async_trait::async_trait;
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
+use sqlx::{ConnectOptions, Connection, PgConnection, PgPool, Row};
+use std::str::FromStr;
+use std::time::Duration;
+
+/// A pool over one PostgreSQL database and schema.
+#[derive(Debug)]
+pub struct PostgresStore {
+    pool: PgPool,
+    leases: lead::Leases,
+}
+
+/// Map a database error onto the store's two kinds.
+///
+/// Unique violations (23505) are `Conflict`, as on SQLite. So are serialization failures (40001)
+/// and deadlocks (40P01): PostgreSQL rolled the transaction back whole, and the caller's answer to
+/// both is the one it has for a lost compare-and-set, re-read and retry.
+pub(crate) fn backend(e: sqlx::Error) -> StoreError {
+    if let sqlx::Error::Database(db) = &e
+        && (db.is_unique_violation() || matches!(db.code().as_deref(), Some("40001" | "40P01")))
+    {
+        return StoreError::Conflict;
+    }
+    StoreError::Backend(e.to_string())
+}
+
+/// Read column `name` of `row`, as a store error on failure.
+pub(crate) fn col<'r, T>(row: &'r PgRow, name: &str) -> Result<T>
+where
+    T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
+{
+    row.try_get(name).map_err(backend)
+}
+
+/// Tags as the JSON text SQLite's backend stores too (`[{"Key":..,"Value":..}]`), so a
+/// deployment copied between backends keeps them byte for byte.
+pub(crate) fn tags_to_json(tags: &[Tag]) -> String {
+    serde_json::Value::Array(
+        tags.iter()
+            .map(|t| serde_json::json!({"Key": t.key, "Value": t.value}))
+            .collect(),
+    )
+    .to_string()
+}
+
+pub(crate) fn tags_from_json(text: &str) -> Result<Vec<Tag>> {
+    let bad = || StoreError::Backend("malformed tag list".to_owned());
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|_| bad())?;
+    value
+        .as_array()
+        .ok_or_else(bad)?
+        .iter()
+        .map(|t| {
+            Ok(Tag {
+                key: t["Key"].as_str().ok_or_else(bad)?.to_owned(),
+                value: t["Value"].as_str().ok_or_else(bad)?.to_owned(),
+            })
+        })
+        .collect()
+}
+
+/// `usize` limits as the BIGINT PostgreSQL's LIMIT takes.
+pub(crate) fn limit(n: usize) -> i64 {
+    i64::try_from(n).unwrap_or(i64::MAX)
+}
+
+/// A stable 64-bit key for `pg_advisory_lock`, from a name (FNV-1a). Names include the schema,
+/// so deployments sharing a database do not share locks. Computed here rather than with
+/// PostgreSQL's `hashtext`, which is internal and not promised stable across major versions.
+pub(crate) fn lock_key(name: &str) -> i64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in name.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    i64::from_ne_bytes(h.to_ne_bytes())
+}
+
+impl PostgresStore {
+    /// Connect to `url` (`postgres://` or `postgresql://`) and run pending migrations.
+    ///
+    /// TLS is negotiated as the URL's `sslmode` says (rustls; `prefer` by default, `require` to
+    /// insist, `verify-full` with `sslrootcert=PATH` to check the server's certificate too).
+    ///
+    /// Migrations run on a dedicated connection holding a session advisory lock named after the
+    /// schema, so nodes starting together apply them one at a time (the others wait, then find
+    /// nothing left to do). sqlx's migrator takes its own `pg_advisory_lock` too, but keyed on the
+    /// database name only and not released if a migration fails mid-way on a pooled connection;
+    /// ours is released by closing the connection whatever happened, and does not serialise
+    /// deployments in other schemas.
+    pub async fn open(url: &str) -> Result<Self> {
+        let mut options = PgConnectOptions::from_str(url)
+            .map_err(|e| StoreError::Backend(format!("invalid PostgreSQL URL: {e}")))?;
+        // Named in pg_stat_activity, unless the URL names the node itself.
+        if options.get_application_name().is_none() {
+            options = options.application_name("coffer");
+        }
+
+        let mut conn = options.connect().await.map_err(backend)?;
+        let schema: Option<String> = sqlx::query_scalar("SELECT current_schema()")
+            .fetch_one(&mut conn)
+            .await
+            .map_err(backend)?;
+        let schema = schema.ok_or_else(|| {
+            StoreError::Backend(
+                "no schema of the search_path exists: create it (CREATE SCHEMA ...) or fix \
+                 options[search_path] in the store URL"
+                    .to_owned(),
+            )
+        })?;
+        let migrated = migrate(&mut conn, &schema).await;
+        // Closing ends the session, releasing the advisory lock even if migrating failed.
+        let _ = conn.close().await;
+        migrated?;
+
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .min_connections(1)
+            .acquire_timeout(Duration::from_secs(10))
+            .connect_with(options.clone())
+            .await
+            .map_err(backend)?;
+        Ok(Self {
+            pool,
+            leases: lead::Leases::new(options, &schema),
+        })
+    }
+
+    /// Close every connection, giving up any leadership held.
+    pub async fn close(&self) {
+        self.leases.release_all().await;
+        self.pool.close().await;
+    }
+}
+
+async fn migrate(conn: &mut PgConnection, schema: &str) -> Result<()> {
+    let key = lock_key(&format!("coffer:migrate:{schema}"));
+    sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(key)
+        .execute(&mut *conn)
+        .await
+        .map_err(backend)?;
+    // `run_direct` on the connection holding our lock: `Migrator::run(&mut conn)` would go
+    // through `Acquire`, whose higher-ranked bounds make this future non-`Send`.
+    sqlx::migrate!("./migrations/postgres")
+        .run_direct(None, conn, false)
+        .await
+        .map_err(|e| StoreError::Backend(format!("migration failed: {e}")))
+}
+
+#[async_trait]
+impl MetaStore for PostgresStore {
+    async fn init_master_key_check(&self, check: &[u8]) -> Result<Vec<u8>> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        // ON CONFLICT DO NOTHING waits for a concurrent first writer to commit; the SELECT, a new
+        // statement under READ COMMITTED, then sees whichever value won.
+        sqlx::query(
+            "INSERT INTO meta (name, value) VALUES ('master_key_check', $1) ON CONFLICT (name) DO NOTHING",
+        )
+        .bind(check)
+        .execute(&mut *tx)
+        .await
+        .map_err(backend)?;
+        let row = sqlx::query("SELECT value FROM meta WHERE name = 'master_key_check'")
+            .fetch_one(&mut *tx)
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        col(&row, "value")
+    }
+
+    async fn try_lead(&self, job: &str) -> Result<bool> {
+        self.leases.try_lead(job).await
+    }
+}

@@ -1,0 +1,132 @@
+//! Contract: the audit trail.
+
+use coffer_store::*;
+
+fn event(n: usize, account: &str, name: &str, resource: &str) -> NewAuditEvent {
+    NewAuditEvent {
+        event_id: format!("e{n}"),
+        event_time: 1_000 + n as i64,
+        account_id: account.into(),
+        event_source: "secretsmanager.amazonaws.com".into(),
+        event_name: name.into(),
+        read_only: name.starts_with("Get"),
+        username: Some("root".into()),
+        access_key_id: Some(format!("AKIA{account}")),
+        resources: vec![AuditResource {
+            resource_type: "AWS::SecretsManager::Secret".into(),
+            name: resource.into(),
+        }],
+        event_json: format!("{{\"n\":{n}}}"),
+    }
+}
+
+/// A toy link: the test checks the store threads `prev` and `seq` through, not the hash.
+fn link(prev: &[u8], seq: i64, json: &[u8]) -> Vec<u8> {
+    let mut v = prev.iter().take(8).copied().collect::<Vec<u8>>();
+    v.extend(seq.to_be_bytes());
+    v.extend(json.iter().take(8));
+    v
+}
+
+pub async fn contract(s: &Store) {
+    assert_eq!(s.audit_head().await.unwrap(), None);
+    let first = [
+        event(1, "111111111111", "GetSecretValue", "app/db"),
+        event(2, "111111111111", "PutSecretValue", "app/db"),
+        event(3, "222222222222", "GetSecretValue", "other"),
+    ];
+    assert_eq!(s.append_audit(&first, &link).await.unwrap(), [1, 2, 3]);
+    assert_eq!(
+        s.append_audit(&[event(4, "111111111111", "DeleteSecret", "x")], &link)
+            .await
+            .unwrap(),
+        [4]
+    );
+    // A duplicate event id is refused and appends nothing.
+    assert!(
+        s.append_audit(&[event(5, "1", "A", "a"), event(4, "1", "B", "b")], &link)
+            .await
+            .is_err()
+    );
+    let (seq, hash) = s.audit_head().await.unwrap().unwrap();
+    assert_eq!(seq, 4);
+    let all = s.scan_audit(0, 10).await.unwrap();
+    assert_eq!(all.len(), 4);
+    assert_eq!(all[0].prev_hash, vec![0u8; 32]);
+    for w in all.windows(2) {
+        assert_eq!(w[1].prev_hash, w[0].hash, "links thread through");
+        assert_eq!(
+            w[1].hash,
+            link(&w[0].hash, w[1].seq, w[1].event.event_json.as_bytes())
+        );
+    }
+    assert_eq!(all[3].hash, hash);
+    assert_eq!(all[0].event, first[0]);
+    assert_eq!(s.scan_audit(2, 1).await.unwrap()[0].seq, 3);
+
+    // Lookups: one account, newest first, one attribute, time range, cursor.
+    fn q(attribute: Option<&AuditAttribute>, before: Option<i64>) -> AuditQuery<'_> {
+        AuditQuery {
+            account_id: "111111111111",
+            start: None,
+            end: None,
+            attribute,
+            before_seq: before,
+            limit: 10,
+        }
+    }
+    let seqs = |v: Vec<AuditRecord>| v.iter().map(|r| r.seq).collect::<Vec<_>>();
+    assert_eq!(
+        seqs(s.lookup_audit(&q(None, None)).await.unwrap()),
+        [4, 2, 1]
+    );
+    assert_eq!(
+        seqs(s.lookup_audit(&q(None, Some(4))).await.unwrap()),
+        [2, 1]
+    );
+    let by_name = AuditAttribute::ResourceName("app/db".into());
+    assert_eq!(
+        seqs(s.lookup_audit(&q(Some(&by_name), None)).await.unwrap()),
+        [2, 1]
+    );
+    let read_only = AuditAttribute::ReadOnly(true);
+    assert_eq!(
+        seqs(s.lookup_audit(&q(Some(&read_only), None)).await.unwrap()),
+        [1]
+    );
+    let event_name = AuditAttribute::EventName("DeleteSecret".into());
+    assert_eq!(
+        seqs(s.lookup_audit(&q(Some(&event_name), None)).await.unwrap()),
+        [4]
+    );
+    let key = AuditAttribute::AccessKeyId("AKIA222222222222".into());
+    assert!(
+        s.lookup_audit(&q(Some(&key), None))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let mut ranged = q(None, None);
+    ranged.start = Some(1_002);
+    ranged.end = Some(1_003);
+    assert_eq!(seqs(s.lookup_audit(&ranged).await.unwrap()), [2]);
+
+    let d = AuditDigest {
+        seq: 4,
+        hash: hash.clone(),
+        time: 5,
+        signature: vec![7; 32],
+    };
+    assert_eq!(s.last_audit_digest().await.unwrap(), None);
+    s.put_audit_digest(&d).await.unwrap();
+    let earlier = AuditDigest {
+        seq: 2,
+        ..d.clone()
+    };
+    s.put_audit_digest(&earlier).await.unwrap();
+    assert_eq!(
+        s.list_audit_digests().await.unwrap(),
+        vec![earlier, d.clone()]
+    );
+    assert_eq!(s.last_audit_digest().await.unwrap(), Some(d));
+}
