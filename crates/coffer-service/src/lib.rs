@@ -12,11 +12,13 @@
 //! - [`wire`]: JSON wire types (base64 blobs, epoch-second timestamps).
 //! - [`identity`]: accounts, administrator keys, credential lookup for SigV4.
 //! - [`kms`], [`secretsmanager`], [`ssm`], [`sts`], [`cloudtrail`]: the services.
+//! - [`admin`]: coffer's own administrative operations (`coffer.admin.*`).
 //! - [`audit`]: the audit trail every call is recorded in before it is answered.
 //! - [`Services`]: all of them, built once at start-up.
 
 #[macro_use]
 mod registry;
+pub mod admin;
 pub mod audit;
 pub mod cloudtrail;
 pub mod context;
@@ -46,6 +48,7 @@ pub struct Services {
     pub sts: sts::Sts,
     pub cloudtrail: cloudtrail::CloudTrail,
     pub audit: audit::Auditor,
+    pub admin: admin::Admin,
 }
 
 impl Services {
@@ -55,6 +58,11 @@ impl Services {
         functions: Arc<dyn secretsmanager::rotation::FunctionHost>,
     ) -> Self {
         self.secretsmanager = self.secretsmanager.with_functions(functions);
+        self.admin = admin::Admin::new(
+            self.admin.store(),
+            self.admin.master(),
+            self.secretsmanager.clone(),
+        );
         self
     }
 
@@ -63,6 +71,7 @@ impl Services {
         let secretsmanager =
             secretsmanager::SecretsManager::new(store.clone(), kms.clone(), master.clone());
         Self {
+            admin: admin::Admin::new(store.clone(), master.clone(), secretsmanager.clone()),
             audit: audit::Auditor::new(store.clone(), &master),
             cloudtrail: cloudtrail::CloudTrail::new(store.clone()),
             identity: identity::Identity::new(store.clone(), master),

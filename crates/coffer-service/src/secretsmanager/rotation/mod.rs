@@ -169,6 +169,22 @@ impl FunctionHost for GenericOnly {
     }
 }
 
+/// The names of the built-in rotators: AWS's RDS rotation templates and the generic rotator.
+pub const BUILTIN_NAMES: &[&str] = &[
+    "SecretsManagerRDSPostgreSQLRotationSingleUser",
+    "SecretsManagerRDSPostgreSQLRotationMultiUser",
+    "SecretsManagerRDSMySQLRotationSingleUser",
+    "SecretsManagerRDSMySQLRotationMultiUser",
+    "SecretsManagerRDSMariaDBRotationSingleUser",
+    "SecretsManagerRDSMariaDBRotationMultiUser",
+    GENERIC_ROTATOR,
+];
+
+/// True if `name` is reserved for a built-in rotator.
+pub fn is_builtin_name(name: &str) -> bool {
+    BUILTIN_NAMES.contains(&name)
+}
+
 /// The generic rotator by name, for hosts that add their own built-ins.
 pub fn generic_builtin(name: &str) -> Option<Arc<dyn RotationFunction>> {
     generic::builtin(name)
