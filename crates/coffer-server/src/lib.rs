@@ -95,7 +95,10 @@ pub async fn run(
     let store = coffer_store::open(&store_url)
         .await
         .with_context(|| format!("opening store {}", coffer_store::redacted_url(&store_url)))?;
-    let services = Services::new(store.clone(), Arc::new(master));
+    // AWS's RDS rotation templates built in, and rotation functions reached over HTTP.
+    let rotation = coffer_rotation::Host::new().map_err(anyhow::Error::msg)?;
+    let services =
+        Services::new(store.clone(), Arc::new(master)).with_rotation_functions(Arc::new(rotation));
     let generated = services
         .identity
         .bootstrap(
