@@ -2,7 +2,9 @@
 //!
 //! - `coffer server`: serve the AWS APIs (see [`server`]).
 //! - `coffer audit verify`: check the audit trail offline (see [`audit`]).
+//! - `coffer admin ...`: coffer's own administrative calls to a server (see [`admin`]).
 
+mod admin;
 mod audit;
 mod server;
 
@@ -25,6 +27,8 @@ enum Command {
     Server(server::ServerArgs),
     /// Work with the audit trail.
     Audit(audit::AuditArgs),
+    /// Administer a running server (rotation functions, rotation state).
+    Admin(admin::AdminArgs),
 }
 
 fn main() -> std::process::ExitCode {
@@ -32,6 +36,7 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Server(args) => server::main(args).map(|()| true),
         Command::Audit(args) => audit::main(args),
+        Command::Admin(args) => admin::main(args),
     };
     match result {
         Ok(true) => std::process::ExitCode::SUCCESS,
