@@ -5,5 +5,6 @@
 mod common;
 mod kms;
 mod multinode;
+mod rotation;
 mod secretsmanager;
 mod ssm;
