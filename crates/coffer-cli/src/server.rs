@@ -63,6 +63,11 @@ struct FileConfig {
 #[serde(deny_unknown_fields)]
 struct AuditConfig {
     retention_days: Option<u32>,
+    /// Alert rules (`[[audit.alerts]]`).
+    #[serde(default)]
+    alerts: Vec<coffer_service::audit::alerts::AlertRule>,
+    /// Webhook alerts are POSTed to; its HMAC secret comes from COFFER_ALERT_WEBHOOK_SECRET.
+    webhook_url: Option<String>,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -145,6 +150,14 @@ pub fn main(args: ServerArgs) -> anyhow::Result<()> {
             .or(file.max_body_bytes)
             .unwrap_or(1024 * 1024),
         audit_retention_days: args.audit_retention_days.or(file.audit.retention_days),
+        alert_rules: file.audit.alerts,
+        alert_webhook: file
+            .audit
+            .webhook_url
+            .map(|url| coffer_server::alerts::Webhook {
+                url,
+                secret: env_secret("COFFER_ALERT_WEBHOOK_SECRET"),
+            }),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -20,6 +20,10 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// Audit records older than this many days are pruned; `None` keeps them all.
     pub audit_retention_days: Option<u32>,
+    /// Alert rules evaluated on every audited call.
+    pub alert_rules: Vec<coffer_service::audit::alerts::AlertRule>,
+    /// Where alerts go besides the log.
+    pub alert_webhook: Option<crate::alerts::Webhook>,
 }
 
 impl ServerConfig {

@@ -10,6 +10,7 @@
 //! - [`app`]: the router, callable without a socket.
 //! - [`run`]: bind, serve, shut down gracefully.
 
+pub mod alerts;
 pub mod auth;
 pub mod config;
 pub mod datadir;
@@ -97,6 +98,20 @@ pub async fn run(
         .with_context(|| format!("opening store {}", coffer_store::redacted_url(&store_url)))?;
     let mut services = Services::new(store.clone(), Arc::new(master));
     services.audit = services.audit.with_retention(cfg.audit_retention_days);
+    if !cfg.alert_rules.is_empty() {
+        let sink: Option<Arc<dyn coffer_service::audit::alerts::AlertSink>> =
+            match &cfg.alert_webhook {
+                Some(hook) => Some(Arc::new(alerts::WebhookSink::start(hook.clone())?)),
+                None => None,
+            };
+        services.audit =
+            services
+                .audit
+                .with_alerts(coffer_service::audit::alerts::AlertEngine::new(
+                    cfg.alert_rules.clone(),
+                    sink,
+                ));
+    }
     let generated = services
         .identity
         .bootstrap(
