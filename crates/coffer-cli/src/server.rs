@@ -40,6 +40,9 @@ pub struct ServerArgs {
     /// the trail still verifies) [default: keep everything].
     #[arg(long, env = "COFFER_AUDIT_RETENTION_DAYS")]
     audit_retention_days: Option<u32>,
+    /// Do not record audit events. Only with --dev, to measure what auditing costs.
+    #[arg(long, hide = true)]
+    unsafe_disable_audit: bool,
 }
 
 /// The TOML file. Every field is optional.
@@ -150,6 +153,7 @@ pub fn main(args: ServerArgs) -> anyhow::Result<()> {
             .or(file.max_body_bytes)
             .unwrap_or(1024 * 1024),
         audit_retention_days: args.audit_retention_days.or(file.audit.retention_days),
+        unsafe_disable_audit: args.unsafe_disable_audit,
         alert_rules: file.audit.alerts,
         alert_webhook: file
             .audit

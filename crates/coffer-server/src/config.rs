@@ -24,6 +24,8 @@ pub struct ServerConfig {
     pub alert_rules: Vec<coffer_service::audit::alerts::AlertRule>,
     /// Where alerts go besides the log.
     pub alert_webhook: Option<crate::alerts::Webhook>,
+    /// Benchmarks only, `--dev` only: do not record audit events.
+    pub unsafe_disable_audit: bool,
 }
 
 impl ServerConfig {

@@ -98,6 +98,14 @@ pub async fn run(
         .with_context(|| format!("opening store {}", coffer_store::redacted_url(&store_url)))?;
     let mut services = Services::new(store.clone(), Arc::new(master));
     services.audit = services.audit.with_retention(cfg.audit_retention_days);
+    if cfg.unsafe_disable_audit {
+        anyhow::ensure!(
+            cfg.dev,
+            "--unsafe-disable-audit is for measuring the cost of auditing and needs --dev"
+        );
+        tracing::warn!("auditing is OFF (--unsafe-disable-audit): benchmark use only");
+        services.audit = services.audit.disabled_for_benchmarks();
+    }
     if !cfg.alert_rules.is_empty() {
         let sink: Option<Arc<dyn coffer_service::audit::alerts::AlertSink>> =
             match &cfg.alert_webhook {

@@ -44,6 +44,9 @@ pub struct Auditor {
     /// Records older than this are pruned, by whole digest periods.
     retention_ms: Option<i64>,
     alerts: Option<Arc<alerts::AlertEngine>>,
+    /// Only for measuring what auditing costs, and only in `--dev` mode (the server refuses it
+    /// otherwise): records are not written.
+    disabled: bool,
 }
 
 impl std::fmt::Debug for Auditor {
@@ -69,7 +72,15 @@ impl Auditor {
             writer: Arc::new(OnceLock::new()),
             retention_ms: None,
             alerts: None,
+            disabled: false,
         }
+    }
+
+    /// Turn recording off. The server allows this only together with `--dev`, to benchmark the
+    /// cost of auditing; never in a deployment.
+    pub fn disabled_for_benchmarks(mut self) -> Self {
+        self.disabled = true;
+        self
     }
 
     /// Evaluate `engine`'s rules on every recorded call.
@@ -86,6 +97,9 @@ impl Auditor {
 
     /// Record `call` durably. Returns once the record is committed.
     pub async fn record(&self, call: &Call) -> Result<(), AuditUnavailable> {
+        if self.disabled {
+            return Ok(());
+        }
         let event = event::record(call);
         let observed = self.alerts.as_ref().map(|_| {
             let names: Vec<String> = event.resources.iter().map(|r| r.name.clone()).collect();
