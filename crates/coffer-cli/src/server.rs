@@ -36,6 +36,13 @@ pub struct ServerArgs {
     /// Largest request body accepted, in bytes [default: 1048576].
     #[arg(long, env = "COFFER_MAX_BODY_BYTES")]
     max_body_bytes: Option<usize>,
+    /// Keep audit records this many days (pruned by whole signed-digest periods, so the rest of
+    /// the trail still verifies) [default: keep everything].
+    #[arg(long, env = "COFFER_AUDIT_RETENTION_DAYS")]
+    audit_retention_days: Option<u32>,
+    /// Do not record audit events. Only with --dev, to measure what auditing costs.
+    #[arg(long, hide = true)]
+    unsafe_disable_audit: bool,
 }
 
 /// The TOML file. Every field is optional.
@@ -51,6 +58,19 @@ struct FileConfig {
     log: LogConfig,
     #[serde(default)]
     store: StoreConfig,
+    #[serde(default)]
+    audit: AuditConfig,
+}
+
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuditConfig {
+    retention_days: Option<u32>,
+    /// Alert rules (`[[audit.alerts]]`).
+    #[serde(default)]
+    alerts: Vec<coffer_service::audit::alerts::AlertRule>,
+    /// Webhook alerts are POSTed to; its HMAC secret comes from COFFER_ALERT_WEBHOOK_SECRET.
+    webhook_url: Option<String>,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -132,6 +152,16 @@ pub fn main(args: ServerArgs) -> anyhow::Result<()> {
             .max_body_bytes
             .or(file.max_body_bytes)
             .unwrap_or(1024 * 1024),
+        audit_retention_days: args.audit_retention_days.or(file.audit.retention_days),
+        unsafe_disable_audit: args.unsafe_disable_audit,
+        alert_rules: file.audit.alerts,
+        alert_webhook: file
+            .audit
+            .webhook_url
+            .map(|url| coffer_server::alerts::Webhook {
+                url,
+                secret: env_secret("COFFER_ALERT_WEBHOOK_SECRET"),
+            }),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()

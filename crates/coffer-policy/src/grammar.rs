@@ -27,6 +27,10 @@ const STATEMENT_KEYS: &[&str] = &[
 ];
 const PRINCIPAL_KEYS: &[&str] = &["AWS", "Service", "Federated", "CanonicalUser"];
 
+pub(crate) fn syntax_problem(message: String) -> Problem {
+    problem(message)
+}
+
 fn problem(message: impl Into<String>) -> Problem {
     Problem {
         check: SYNTAX,
@@ -145,6 +149,10 @@ fn check_statement(i: usize, s: &Map<String, Value>, out: &mut Vec<Problem>) {
             out.push(problem(format!(
                 "{at}: Condition must map operators to {{key: value or values}}."
             )));
+        } else if let Err(e) = crate::conditions::parse_block(c, true) {
+            // Operators and values IAM would refuse: an unknown operator, a date that is not
+            // a date, ... (the same reading `Policy::parse` does, so the two always agree).
+            out.push(problem(format!("{at}: {e}")));
         }
     }
 }

@@ -18,6 +18,14 @@ pub struct ServerConfig {
     /// Master key given by the environment instead of the key file.
     pub master_key: Option<SecretBytes>,
     pub max_body_bytes: usize,
+    /// Audit records older than this many days are pruned; `None` keeps them all.
+    pub audit_retention_days: Option<u32>,
+    /// Alert rules evaluated on every audited call.
+    pub alert_rules: Vec<coffer_service::audit::alerts::AlertRule>,
+    /// Where alerts go besides the log.
+    pub alert_webhook: Option<crate::alerts::Webhook>,
+    /// Benchmarks only, `--dev` only: do not record audit events.
+    pub unsafe_disable_audit: bool,
 }
 
 impl ServerConfig {

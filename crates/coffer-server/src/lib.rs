@@ -10,6 +10,7 @@
 //! - [`app`]: the router, callable without a socket.
 //! - [`run`]: bind, serve, shut down gracefully.
 
+pub mod alerts;
 pub mod auth;
 pub mod config;
 pub mod datadir;
@@ -97,8 +98,31 @@ pub async fn run(
         .with_context(|| format!("opening store {}", coffer_store::redacted_url(&store_url)))?;
     // AWS's RDS rotation templates built in, and rotation functions reached over HTTP.
     let rotation = coffer_rotation::Host::new().map_err(anyhow::Error::msg)?;
-    let services =
+    let mut services =
         Services::new(store.clone(), Arc::new(master)).with_rotation_functions(Arc::new(rotation));
+    services.audit = services.audit.with_retention(cfg.audit_retention_days);
+    if cfg.unsafe_disable_audit {
+        anyhow::ensure!(
+            cfg.dev,
+            "--unsafe-disable-audit is for measuring the cost of auditing and needs --dev"
+        );
+        tracing::warn!("auditing is OFF (--unsafe-disable-audit): benchmark use only");
+        services.audit = services.audit.disabled_for_benchmarks();
+    }
+    if !cfg.alert_rules.is_empty() {
+        let sink: Option<Arc<dyn coffer_service::audit::alerts::AlertSink>> =
+            match &cfg.alert_webhook {
+                Some(hook) => Some(Arc::new(alerts::WebhookSink::start(hook.clone())?)),
+                None => None,
+            };
+        services.audit =
+            services
+                .audit
+                .with_alerts(coffer_service::audit::alerts::AlertEngine::new(
+                    cfg.alert_rules.clone(),
+                    sink,
+                ));
+    }
     let generated = services
         .identity
         .bootstrap(

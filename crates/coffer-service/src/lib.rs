@@ -100,8 +100,10 @@ impl Services {
             Ok(n) => tracing::info!(rotated = n, "rotated secrets on schedule"),
             Err(e) => tracing::error!(error = ?e, "secret rotation scheduler failed; will retry"),
         }
-        if let Err(e) = self.audit.sign_digest().await {
-            tracing::error!(error = %e, "signing the audit digest failed; will retry");
+        match self.audit.housekeeping(now).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(pruned = n, "pruned audit records past their retention"),
+            Err(e) => tracing::error!(error = %e, "audit digest or retention failed; will retry"),
         }
         if let Err(e) = self.ssm.housekeeping(now).await {
             tracing::error!(error = ?e, "parameter expiration failed; will retry");

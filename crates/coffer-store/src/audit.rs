@@ -93,6 +93,10 @@ pub trait AuditStore: Send + Sync {
     /// Every digest, oldest first.
     async fn list_audit_digests(&self) -> Result<Vec<AuditDigest>>;
     async fn lookup_audit(&self, query: &AuditQuery<'_>) -> Result<Vec<AuditRecord>>;
+    /// Retention: remove every record up to and including `through_seq` (which must be a digest's
+    /// sequence number: that digest stays, as the signed anchor the remaining chain starts from)
+    /// and the digests before it. Returns how many records went.
+    async fn prune_audit(&self, through_seq: i64) -> Result<u64>;
     /// Records in chain order after `after_seq` (for verification and export).
     async fn scan_audit(&self, after_seq: i64, limit: usize) -> Result<Vec<AuditRecord>>;
 }

@@ -11,6 +11,7 @@
 //! last digest are protected by the chain but could be cut off the end unnoticed: that window is
 //! the housekeeping period.
 
+pub mod alerts;
 pub mod event;
 pub mod verify;
 
@@ -40,6 +41,12 @@ pub struct Auditor {
     store: Store,
     digest_key: Arc<SecretBytes>,
     writer: Arc<OnceLock<mpsc::Sender<Pending>>>,
+    /// Records older than this are pruned, by whole digest periods.
+    retention_ms: Option<i64>,
+    alerts: Option<Arc<alerts::AlertEngine>>,
+    /// Only for measuring what auditing costs, and only in `--dev` mode (the server refuses it
+    /// otherwise): records are not written.
+    disabled: bool,
 }
 
 impl std::fmt::Debug for Auditor {
@@ -63,12 +70,41 @@ impl Auditor {
             store,
             digest_key: Arc::new(digest_key(master)),
             writer: Arc::new(OnceLock::new()),
+            retention_ms: None,
+            alerts: None,
+            disabled: false,
         }
+    }
+
+    /// Turn recording off. The server allows this only together with `--dev`, to benchmark the
+    /// cost of auditing; never in a deployment.
+    pub fn disabled_for_benchmarks(mut self) -> Self {
+        self.disabled = true;
+        self
+    }
+
+    /// Evaluate `engine`'s rules on every recorded call.
+    pub fn with_alerts(mut self, engine: alerts::AlertEngine) -> Self {
+        self.alerts = Some(Arc::new(engine));
+        self
+    }
+
+    /// Keep records for `days` (by whole digest periods); `None` keeps everything.
+    pub fn with_retention(mut self, days: Option<u32>) -> Self {
+        self.retention_ms = days.map(|d| i64::from(d) * 86_400_000);
+        self
     }
 
     /// Record `call` durably. Returns once the record is committed.
     pub async fn record(&self, call: &Call) -> Result<(), AuditUnavailable> {
+        if self.disabled {
+            return Ok(());
+        }
         let event = event::record(call);
+        let observed = self.alerts.as_ref().map(|_| {
+            let names: Vec<String> = event.resources.iter().map(|r| r.name.clone()).collect();
+            (event.event_json.clone(), names)
+        });
         let sender = self.writer.get_or_init(|| {
             let (tx, rx) = mpsc::channel(QUEUE);
             tokio::spawn(writer(self.store.clone(), rx));
@@ -79,7 +115,12 @@ impl Auditor {
             .try_send((event, done))
             .map_err(|e| AuditUnavailable(format!("writer queue: {e}")))?;
         match wait.await {
-            Ok(Ok(())) => Ok(()),
+            Ok(Ok(())) => {
+                if let (Some(engine), Some((json, names))) = (&self.alerts, observed) {
+                    engine.observe(call, &json, &names);
+                }
+                Ok(())
+            }
             Ok(Err(e)) => Err(AuditUnavailable(e)),
             Err(_) => Err(AuditUnavailable("writer stopped".to_owned())),
         }
@@ -107,6 +148,28 @@ impl Auditor {
     /// Sign a digest of the chain's head if it moved since the last one (housekeeping).
     pub async fn sign_digest(&self) -> Result<Option<i64>, coffer_store::StoreError> {
         sign_head(&self.store, &self.digest_key).await
+    }
+
+    /// Housekeeping: sign a digest, then apply retention — prune through the newest digest older
+    /// than the retention period, which stays as the anchor the rest of the chain verifies from.
+    pub async fn housekeeping(&self, now: i64) -> Result<u64, coffer_store::StoreError> {
+        self.sign_digest().await?;
+        let Some(keep) = self.retention_ms else {
+            return Ok(0);
+        };
+        let cutoff = now - keep;
+        let anchor = self
+            .store
+            .list_audit_digests()
+            .await?
+            .into_iter()
+            .filter(|d| d.time < cutoff)
+            .map(|d| d.seq)
+            .max();
+        match anchor {
+            Some(seq) => self.store.prune_audit(seq).await,
+            None => Ok(0),
+        }
     }
 }
 

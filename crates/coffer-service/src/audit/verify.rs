@@ -53,6 +53,26 @@ pub async fn verify(store: &Store, master: &MasterKey) -> Result<Report, coffer_
     }
     let mut prev = GENESIS.to_vec();
     let mut expected_seq = 1;
+    // After retention pruned the oldest records, the chain starts from a signed digest: the
+    // anchor, whose hash the first remaining record must follow.
+    if let Some(first) = store.scan_audit(0, 1).await?.first()
+        && first.seq > 1
+    {
+        match digests.get(&(first.seq - 1)) {
+            Some(anchor) => {
+                prev = anchor.hash.clone();
+                expected_seq = first.seq;
+            }
+            None => {
+                report.problem = Some(format!(
+                    "record {} ({}): the trail starts here without a signed digest before it: records were removed",
+                    first.seq, first.event.event_id
+                ));
+                return Ok(report);
+            }
+        }
+    }
+    let first_seq = expected_seq;
     loop {
         let page = store.scan_audit(expected_seq - 1, 1_000).await?;
         if page.is_empty() {
@@ -89,12 +109,12 @@ pub async fn verify(store: &Store, master: &MasterKey) -> Result<Report, coffer_
             report.records += 1;
         }
     }
+    let end = first_seq + report.records - 1;
     if let Some((&last, _)) = digests.iter().next_back()
-        && last > report.records
+        && last > end
     {
         report.problem = Some(format!(
-            "a signed digest covers record {last} but the trail ends at record {}: records were removed",
-            report.records
+            "a signed digest covers record {last} but the trail ends at record {end}: records were removed"
         ));
     }
     Ok(report)
@@ -146,6 +166,12 @@ mod tests {
         let other = MasterKey::generate().unwrap();
         let forged = verify(&store, &other).await.unwrap();
         assert!(forged.problem.unwrap().contains("bad signature"));
+        // Retention keeps the chain verifiable from its anchor digest.
+        auditor.record(&call(5)).await.unwrap();
+        assert_eq!(auditor.sign_digest().await.unwrap(), Some(6));
+        assert_eq!(store.prune_audit(5).await.unwrap(), 5);
+        let pruned = verify(&store, &master).await.unwrap();
+        assert_eq!((pruned.records, pruned.problem), (1, None));
         // Cutting the tail off a signed chain is noticed.
         let raw = sqlx_free_delete(&dir.path().join("c.db"));
         assert!(raw, "could not tamper");
@@ -162,7 +188,7 @@ mod tests {
     fn sqlx_free_delete(path: &std::path::Path) -> bool {
         std::process::Command::new("sqlite3")
             .arg(path)
-            .arg("DELETE FROM audit_events WHERE seq = 5; UPDATE audit_head SET seq = 4;")
+            .arg("DELETE FROM audit_events WHERE seq = 6; UPDATE audit_head SET seq = 5;")
             .status()
             .is_ok_and(|s| s.success())
     }

@@ -184,6 +184,28 @@ impl AuditStore for SqliteStore {
         self.with_resources(rows).await
     }
 
+    async fn prune_audit(&self, through_seq: i64) -> Result<u64> {
+        let mut tx = self.pool.begin().await.map_err(backend)?;
+        sqlx::query("DELETE FROM audit_resources WHERE seq <= ?")
+            .bind(through_seq)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        let gone = sqlx::query("DELETE FROM audit_events WHERE seq <= ?")
+            .bind(through_seq)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?
+            .rows_affected();
+        sqlx::query("DELETE FROM audit_digests WHERE seq < ?")
+            .bind(through_seq)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        tx.commit().await.map_err(backend)?;
+        Ok(gone)
+    }
+
     async fn scan_audit(&self, after_seq: i64, limit: usize) -> Result<Vec<AuditRecord>> {
         let rows = sqlx::query("SELECT * FROM audit_events WHERE seq > ? ORDER BY seq LIMIT ?")
             .bind(after_seq)

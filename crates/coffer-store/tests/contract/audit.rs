@@ -129,4 +129,20 @@ pub async fn contract(s: &Store) {
         vec![earlier, d.clone()]
     );
     assert_eq!(s.last_audit_digest().await.unwrap(), Some(d));
+
+    // Retention removes whole digest periods; the anchor digest stays.
+    assert_eq!(s.prune_audit(2).await.unwrap(), 2);
+    assert_eq!(s.scan_audit(0, 10).await.unwrap()[0].seq, 3);
+    assert_eq!(s.list_audit_digests().await.unwrap().len(), 2);
+    assert!(
+        s.lookup_audit(&q(Some(&by_name), None))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        s.audit_head().await.unwrap().unwrap().0,
+        4,
+        "the head is untouched"
+    );
 }
