@@ -1,7 +1,10 @@
 //! The `coffer` binary.
 //!
 //! - `coffer server`: serve the AWS APIs (see [`server`]).
+//! - `coffer agent`, `coffer sync`, `coffer resolve`, `coffer run`: the client side (see
+//!   [`client`]), for coffer or AWS alike.
 
+mod client;
 mod server;
 
 use clap::{Parser, Subcommand};
@@ -21,17 +24,31 @@ struct Cli {
 enum Command {
     /// Run the server.
     Server(server::ServerArgs),
+    /// Local caching endpoint compatible with AWS's Parameters and Secrets Lambda extension and
+    /// Secrets Manager Agent (GET /secretsmanager/get, /systemsmanager/parameters/get).
+    Agent(client::AgentArgs),
+    /// Write secrets and parameters to files from a Secrets Store CSI objects list, and keep
+    /// them up to date.
+    Sync(client::SyncArgs),
+    /// Replace CloudFormation {{resolve:...}} references in a template.
+    Resolve(client::ResolveArgs),
+    /// Run a command with its secrets in a private directory (and, if asked, its environment).
+    Run(client::RunArgs),
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Server(args) => server::main(args),
+        Command::Server(args) => server::main(args).map(|()| 0),
+        Command::Agent(args) => client::agent_main(args),
+        Command::Sync(args) => client::sync_main(args),
+        Command::Resolve(args) => client::resolve_main(args),
+        Command::Run(args) => client::run_main(args),
     };
     match result {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+        Ok(code) => std::process::ExitCode::from(code),
         Err(e) => {
-            #[allow(clippy::print_stderr)] // the last word to a user whose server did not start
+            #[allow(clippy::print_stderr)] // the last word to a user whose command failed
             {
                 eprintln!("coffer: {e:#}");
             }
