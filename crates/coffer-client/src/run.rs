@@ -97,9 +97,15 @@ pub async fn run(client: &AwsClient, opts: RunOptions) -> Result<i32> {
     }
 
     let parent = opts.tmp_parent.clone().unwrap_or_else(default_parent);
-    // tempfile makes the directory 0700; it is removed when `dir` drops, on every path out.
-    let dir = tempfile::Builder::new()
-        .prefix("coffer-run-")
+    // Created 0700 (whatever the umask); removed when `dir` drops, on every path out.
+    let mut builder = tempfile::Builder::new();
+    builder.prefix("coffer-run-");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        builder.permissions(std::fs::Permissions::from_mode(0o700));
+    }
+    let dir = builder
         .tempdir_in(&parent)
         .map_err(|e| {
             Error::Config(format!(
