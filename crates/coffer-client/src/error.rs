@@ -107,9 +107,12 @@ impl fmt::Display for ServiceError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} failed: {} (HTTP {}): {}",
-            self.operation, self.code, self.status, self.message
+            "{} failed: {} (HTTP {})",
+            self.operation, self.code, self.status
         )?;
+        if !self.message.is_empty() {
+            write!(f, ": {}", self.message)?;
+        }
         if let Some(id) = &self.request_id {
             write!(f, " [request id {id}]")?;
         }

@@ -247,6 +247,10 @@ pub async fn resolve_one(client: &AwsClient, reference: &Reference) -> Result<Se
 /// Replace every reference in `template`; all or nothing. Each distinct reference is fetched once.
 pub async fn resolve_template(client: &AwsClient, template: &str) -> Result<SecretBytes> {
     let found = find_references(template)?;
+    if !found.is_empty() {
+        // A credential problem is one problem, not one per reference.
+        client.check_credentials().await?;
+    }
     let mut values: HashMap<&str, SecretBytes> = HashMap::new();
     let mut failures = Vec::new();
     for f in &found {

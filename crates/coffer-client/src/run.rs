@@ -80,6 +80,7 @@ pub async fn run(client: &AwsClient, opts: RunOptions) -> Result<i32> {
         }
     }
 
+    client.check_credentials().await?;
     let mut env_values = Vec::with_capacity(opts.env.len());
     let mut failures = Vec::new();
     for (name, reference) in &opts.env {
@@ -105,14 +106,12 @@ pub async fn run(client: &AwsClient, opts: RunOptions) -> Result<i32> {
         use std::os::unix::fs::PermissionsExt;
         builder.permissions(std::fs::Permissions::from_mode(0o700));
     }
-    let dir = builder
-        .tempdir_in(&parent)
-        .map_err(|e| {
-            Error::Config(format!(
-                "cannot create a private directory in {}: {e} (choose another with --tmpdir)",
-                parent.display()
-            ))
-        })?;
+    let dir = builder.tempdir_in(&parent).map_err(|e| {
+        Error::Config(format!(
+            "cannot create a private directory in {}: {e} (choose another with --tmpdir)",
+            parent.display()
+        ))
+    })?;
     if let Some(objects) = &opts.objects {
         let sync_opts = SyncOptions {
             dir: dir.path().to_path_buf(),

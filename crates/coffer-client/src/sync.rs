@@ -272,6 +272,9 @@ pub async fn run(
     shutdown: impl std::future::Future<Output = ()>,
 ) -> Result<()> {
     fsutil::ensure_dir(&opts.dir)?;
+    if opts.once {
+        client.check_credentials().await?;
+    }
     let mut state = SyncState::default();
     tokio::pin!(shutdown);
     loop {
