@@ -1,22 +1,19 @@
 //! `AwsClient`: SigV4-signed awsJson 1.1 calls to Secrets Manager and SSM at any AWS-compatible
-//! endpoint (coffer or AWS), over one pooled HTTP client (rustls with aws-lc-rs).
+//! endpoint (coffer or AWS), over one pooled HTTP client ([`crate::http`]).
 
 use crate::config::{self, ClientOptions, ResolvedConfig, Service};
 use crate::credentials::CredentialsProvider;
 use crate::env::Env;
 use crate::error::{Error, Result, ServiceError};
+use crate::http::HttpClient;
 use aws_sigv4::http_request::{SignableBody, SignableRequest, SigningSettings, sign};
 use aws_sigv4::sign::v4;
 use bytes::Bytes;
-use rustls::pki_types::CertificateDer;
-use rustls::pki_types::pem::PemObject;
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 /// Attempts for a call that fails transiently (unreachable, 5xx, throttled).
 const MAX_ATTEMPTS: u32 = 3;
-/// The most a response body may hold (Secrets Manager values are at most 64 KiB).
-const MAX_RESPONSE_BYTES: usize = 8 * 1024 * 1024;
 
 #[derive(Debug, Clone)]
 pub struct AwsClient {
@@ -25,50 +22,9 @@ pub struct AwsClient {
 
 #[derive(Debug)]
 struct Inner {
-    http: reqwest::Client,
+    http: HttpClient,
     credentials: CredentialsProvider,
     config: ResolvedConfig,
-}
-
-/// The HTTP client: rustls on aws-lc-rs (the one TLS stack of the workspace), the system's root
-/// certificates plus `AWS_CA_BUNDLE`, proxies from `HTTPS_PROXY`/`NO_PROXY`.
-pub fn http_client(env: &Env, user_agent: &str) -> Result<reqwest::Client> {
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let mut roots = rustls::RootCertStore::empty();
-    let native = rustls_native_certs::load_native_certs();
-    for cert in native.certs {
-        let _ = roots.add(cert);
-    }
-    if let Some(bundle) = env.get("AWS_CA_BUNDLE") {
-        let certs = CertificateDer::pem_file_iter(&bundle)
-            .map_err(|e| Error::Config(format!("cannot read AWS_CA_BUNDLE {bundle}: {e}")))?;
-        for cert in certs {
-            let cert = cert.map_err(|e| {
-                Error::Config(format!(
-                    "AWS_CA_BUNDLE {bundle} holds a bad certificate: {e}"
-                ))
-            })?;
-            roots.add(cert).map_err(|e| {
-                Error::Config(format!(
-                    "AWS_CA_BUNDLE {bundle} holds a bad certificate: {e}"
-                ))
-            })?;
-        }
-    }
-    let tls = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .map_err(|e| Error::Config(format!("TLS setup failed: {e}")))?
-        .with_root_certificates(roots)
-        .with_no_client_auth();
-    reqwest::Client::builder()
-        .use_preconfigured_tls(tls)
-        .user_agent(user_agent)
-        .connect_timeout(Duration::from_secs(5))
-        .timeout(Duration::from_secs(30))
-        .pool_idle_timeout(Duration::from_secs(50))
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(|e| Error::Config(format!("HTTP client setup failed: {e}")))
 }
 
 impl AwsClient {
@@ -89,7 +45,7 @@ impl AwsClient {
         let ua = format!("coffer/{} {purpose}", env!("CARGO_PKG_VERSION"));
         Ok(Self {
             inner: Arc::new(Inner {
-                http: http_client(env, &ua)?,
+                http: HttpClient::new(env, &ua)?,
                 credentials,
                 config,
             }),
@@ -144,7 +100,7 @@ impl AwsClient {
         let creds = self.inner.credentials.get(&self.inner.http).await?;
         let endpoint = self.endpoint(service);
         let url = format!("{endpoint}/");
-        let parsed = reqwest::Url::parse(&url)
+        let parsed = url::Url::parse(&url)
             .map_err(|e| Error::Config(format!("bad endpoint {endpoint}: {e}")))?;
         let host = match (parsed.host_str(), parsed.port()) {
             (Some(h), Some(p)) => format!("{h}:{p}"),
@@ -185,75 +141,17 @@ impl AwsClient {
             .body(body.clone())
             .map_err(|e| Error::Config(format!("bad request: {e}")))?;
         instructions.apply_to_request_http1x(&mut req);
-        let req = reqwest::Request::try_from(req)
-            .map_err(|e| Error::Config(format!("bad request: {e}")))?;
-
-        let resp = self.inner.http.execute(req).await.map_err(|e| {
-            let what = if e.is_timeout() {
-                "did not answer in time"
-            } else {
-                "could not be reached"
-            };
-            Error::Transport(format!(
-                "{operation}: {endpoint} {what} ({}); check the endpoint URL and that the server is running",
-                error_chain(&e)
-            ))
-        })?;
-        let status = resp.status().as_u16();
-        let request_id = resp
-            .headers()
-            .get("x-amzn-requestid")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let error_type = resp
-            .headers()
-            .get("x-amzn-errortype")
-            .and_then(|v| v.to_str().ok())
-            .map(str::to_owned);
-        let body = read_limited(resp, operation).await?;
+        let resp = self.inner.http.send(req, operation).await?;
+        let status = resp.status;
+        let request_id = resp.header("x-amzn-requestid");
+        let error_type = resp.header("x-amzn-errortype");
+        let body = resp.body;
         if (200..300).contains(&status) {
             return Ok(body);
         }
         Err(Error::Service(Box::new(parse_error(
             operation, status, request_id, error_type, body,
         ))))
-    }
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut src = e.source();
-    while let Some(s) = src {
-        let msg = s.to_string();
-        if !out.contains(&msg) {
-            out.push_str(": ");
-            out.push_str(&msg);
-        }
-        src = s.source();
-    }
-    out
-}
-
-async fn read_limited(mut resp: reqwest::Response, operation: &str) -> Result<Bytes> {
-    let mut buf = bytes::BytesMut::new();
-    loop {
-        match resp.chunk().await {
-            Ok(Some(chunk)) => {
-                if buf.len() + chunk.len() > MAX_RESPONSE_BYTES {
-                    return Err(Error::Transport(format!(
-                        "{operation}: the response is larger than {MAX_RESPONSE_BYTES} bytes"
-                    )));
-                }
-                buf.extend_from_slice(&chunk);
-            }
-            Ok(None) => return Ok(buf.freeze()),
-            Err(e) => {
-                return Err(Error::Transport(format!(
-                    "{operation}: reading the response failed: {}",
-                    error_chain(&e)
-                )));
-            }
-        }
     }
 }
 

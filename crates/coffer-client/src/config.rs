@@ -74,7 +74,7 @@ impl ResolvedConfig {
 
 /// An endpoint URL as given, checked and without a trailing `/`.
 pub fn normalize_endpoint(raw: &str, what: &str) -> Result<String> {
-    let url = reqwest::Url::parse(raw.trim()).map_err(|e| {
+    let url = url::Url::parse(raw.trim()).map_err(|e| {
         Error::Config(format!(
             "{what} {raw:?} is not a URL ({e}): write it like http://127.0.0.1:4566"
         ))

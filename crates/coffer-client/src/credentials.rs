@@ -12,6 +12,7 @@
 use crate::config::{ResolvedConfig, Service};
 use crate::env::Env;
 use crate::error::{Error, Result};
+use crate::http::HttpClient;
 use crate::profile::Profile;
 use aws_credential_types::Credentials;
 use std::path::PathBuf;
@@ -214,7 +215,7 @@ impl CredentialsProvider {
     }
 
     /// Current credentials; temporary ones are renewed shortly before they expire.
-    pub async fn get(&self, http: &reqwest::Client) -> Result<Credentials> {
+    pub async fn get(&self, http: &HttpClient) -> Result<Credentials> {
         match &self.source {
             Source::Static { creds, .. } => Ok(creds.clone()),
             Source::WebIdentity(w) => {
@@ -251,7 +252,7 @@ impl CredentialsProvider {
 }
 
 impl WebIdentity {
-    async fn assume(&self, http: &reqwest::Client) -> Result<Credentials> {
+    async fn assume(&self, http: &HttpClient) -> Result<Credentials> {
         let token = std::fs::read_to_string(&self.token_file).map_err(|e| {
             Error::Credentials(format!(
                 "cannot read the web identity token file {}: {e}",
@@ -267,26 +268,21 @@ impl WebIdentity {
         ])
         .map_err(|e| Error::Credentials(format!("cannot encode the STS request: {e}")))?;
         let url = format!("{}/", self.sts_endpoint);
-        let resp = http
-            .post(&url)
+        let req = http::Request::builder()
+            .method("POST")
+            .uri(&url)
             .header(
                 http::header::CONTENT_TYPE,
                 "application/x-www-form-urlencoded; charset=utf-8",
             )
-            .body(form)
-            .send()
+            .body(bytes::Bytes::from(form))
+            .map_err(|e| Error::Config(format!("bad STS endpoint {}: {e}", self.sts_endpoint)))?;
+        let resp = http
+            .send(req, "STS AssumeRoleWithWebIdentity")
             .await
-            .map_err(|e| {
-                Error::Credentials(format!(
-                    "cannot reach STS at {} for AssumeRoleWithWebIdentity: {e}",
-                    self.sts_endpoint
-                ))
-            })?;
-        let status = resp.status().as_u16();
-        let body = resp
-            .bytes()
-            .await
-            .map_err(|e| Error::Credentials(format!("reading the STS answer: {e}")))?;
+            .map_err(|e| Error::Credentials(e.to_string()))?;
+        let status = resp.status;
+        let body = resp.body;
         let text = String::from_utf8_lossy(&body);
         if status != 200 {
             let code = xml_text(&text, "Code").unwrap_or_else(|| format!("HTTP {status}"));

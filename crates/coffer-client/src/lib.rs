@@ -17,6 +17,7 @@ pub mod credentials;
 pub mod env;
 pub mod error;
 pub mod fsutil;
+pub mod http;
 pub mod objects;
 pub mod profile;
 pub mod resolve;
