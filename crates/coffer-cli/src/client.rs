@@ -188,7 +188,7 @@ pub struct SyncArgs {
     /// Directory to write the files to (created 0700 if missing).
     #[arg(long, value_name = "DIR")]
     dir: PathBuf,
-    /// Time between rounds: 30s, 5m, 1h [default: 30s].
+    /// Time between rounds: 30s, 5m, 1h.
     #[arg(long, value_name = "DURATION", default_value = "30s")]
     interval: String,
     /// Sync once and exit (init containers); all or nothing.
