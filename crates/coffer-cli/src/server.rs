@@ -169,7 +169,7 @@ pub fn main(args: ServerArgs) -> anyhow::Result<()> {
     runtime.block_on(coffer_server::run(cfg, shutdown_signal()))
 }
 
-fn init_logging(format: Option<&str>, level: Option<&str>) -> anyhow::Result<()> {
+pub(crate) fn init_logging(format: Option<&str>, level: Option<&str>) -> anyhow::Result<()> {
     let filter = std::env::var("COFFER_LOG")
         .ok()
         .or_else(|| level.map(str::to_owned))
@@ -198,7 +198,7 @@ fn restrict_umask() {
 }
 
 /// Resolves on SIGINT or SIGTERM, starting a graceful shutdown.
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };
