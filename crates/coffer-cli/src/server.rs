@@ -148,6 +148,20 @@ pub fn main(args: ServerArgs) -> anyhow::Result<()> {
         account_id,
         root_key,
         master_key,
+        master_passphrase: match std::env::var_os("COFFER_MASTER_PASSPHRASE_FILE") {
+            Some(path) => Some(SecretBytes::new(
+                std::fs::read(&path)
+                    .with_context(|| {
+                        format!(
+                            "cannot read COFFER_MASTER_PASSPHRASE_FILE {}",
+                            path.display()
+                        )
+                    })?
+                    .trim_ascii_end()
+                    .to_vec(),
+            )),
+            None => env_secret("COFFER_MASTER_PASSPHRASE"),
+        },
         max_body_bytes: args
             .max_body_bytes
             .or(file.max_body_bytes)

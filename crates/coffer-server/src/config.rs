@@ -17,6 +17,9 @@ pub struct ServerConfig {
     pub root_key: Option<(String, SecretBytes)>,
     /// Master key given by the environment instead of the key file.
     pub master_key: Option<SecretBytes>,
+    /// Derive the master key from this passphrase (PBKDF2, salt stored with the data) instead of
+    /// the key file; `master_key` wins if both are given.
+    pub master_passphrase: Option<SecretBytes>,
     pub max_body_bytes: usize,
     /// Audit records older than this many days are pruned; `None` keeps them all.
     pub audit_retention_days: Option<u32>,

@@ -91,11 +91,37 @@ pub async fn run(
     cfg: ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let master = datadir::prepare(&cfg.data_dir, cfg.master_key.clone())?;
+    let passphrase = cfg
+        .master_passphrase
+        .as_ref()
+        .filter(|_| cfg.master_key.is_none());
+    let master = match passphrase {
+        None => Some(datadir::prepare(&cfg.data_dir, cfg.master_key.clone())?),
+        Some(_) => {
+            datadir::ensure_dir(&cfg.data_dir)?;
+            None
+        }
+    };
     let store_url = cfg.store_url();
     let store = coffer_store::open(&store_url)
         .await
         .with_context(|| format!("opening store {}", coffer_store::redacted_url(&store_url)))?;
+    let master = match (master, passphrase) {
+        (Some(m), _) => m,
+        (None, Some(p)) => {
+            // The salt is per deployment and lives with the data, so every node derives the same
+            // key from the same passphrase; the check value below catches a wrong passphrase.
+            let fresh = coffer_crypto::random::secret_bytes(16)?;
+            let salt = store.init_meta("master_key_salt", fresh.expose()).await?;
+            coffer_crypto::MasterKey::from_passphrase(p.expose(), &salt).with_context(|| {
+                format!(
+                    "COFFER_MASTER_PASSPHRASE must be at least {} bytes",
+                    coffer_crypto::master::MIN_PASSPHRASE_LEN
+                )
+            })?
+        }
+        (None, None) => anyhow::bail!("no master key"),
+    };
     // AWS's RDS rotation templates built in, and rotation functions reached over HTTP.
     let rotation = coffer_rotation::Host::new().map_err(anyhow::Error::msg)?;
     let mut services =
