@@ -29,7 +29,7 @@ pub struct ConnectionArgs {
 }
 
 impl ConnectionArgs {
-    fn options(&self) -> ClientOptions {
+    pub(crate) fn options(&self) -> ClientOptions {
         ClientOptions {
             endpoint_url: self.endpoint_url.clone(),
             region: self.region.clone(),

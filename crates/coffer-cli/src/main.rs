@@ -3,11 +3,13 @@
 //! - `coffer server`: serve the AWS APIs (see [`server`]).
 //! - `coffer audit verify`: check the audit trail offline (see [`audit`]).
 //! - `coffer admin ...`: coffer's own administrative calls to a server (see [`admin`]).
+//! - `coffer bench`: a load generator (see [`bench`]).
 //! - `coffer agent`, `coffer sync`, `coffer resolve`, `coffer run`: the client side (see
 //!   [`client`]), for coffer or AWS alike.
 
 mod admin;
 mod audit;
+mod bench;
 mod client;
 mod server;
 
@@ -42,6 +44,8 @@ enum Command {
     Resolve(client::ResolveArgs),
     /// Run a command with its secrets in a private directory (and, if asked, its environment).
     Run(client::RunArgs),
+    /// Load-test an endpoint (coffer, AWS or another AWS-compatible one).
+    Bench(bench::BenchArgs),
 }
 
 /// A command's verdict as an exit status.
@@ -59,6 +63,7 @@ fn main() -> std::process::ExitCode {
         Command::Sync(args) => client::sync_main(args),
         Command::Resolve(args) => client::resolve_main(args),
         Command::Run(args) => client::run_main(args),
+        Command::Bench(args) => bench::main(args),
     };
     match result {
         Ok(code) => std::process::ExitCode::from(code),

@@ -91,7 +91,8 @@ impl AwsClient {
         }
     }
 
-    async fn call_once(
+    /// One attempt, no retries (load generators measure every answer as it came).
+    pub async fn call_once(
         &self,
         service: Service,
         operation: &'static str,

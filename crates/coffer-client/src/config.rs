@@ -23,6 +23,7 @@ pub enum Service {
     SecretsManager,
     Ssm,
     Sts,
+    Kms,
 }
 
 impl Service {
@@ -32,6 +33,7 @@ impl Service {
             Service::SecretsManager => "secretsmanager",
             Service::Ssm => "ssm",
             Service::Sts => "sts",
+            Service::Kms => "kms",
         }
     }
 
@@ -41,6 +43,7 @@ impl Service {
             Service::SecretsManager => "secretsmanager",
             Service::Ssm => "AmazonSSM",
             Service::Sts => "",
+            Service::Kms => "TrentService",
         }
     }
 
@@ -49,6 +52,7 @@ impl Service {
             Service::SecretsManager => "SECRETS_MANAGER",
             Service::Ssm => "SSM",
             Service::Sts => "STS",
+            Service::Kms => "KMS",
         }
     }
 }
@@ -59,6 +63,7 @@ pub struct ResolvedConfig {
     pub secretsmanager: String,
     pub ssm: String,
     pub sts: String,
+    pub kms: String,
     pub profile: Option<Profile>,
 }
 
@@ -68,6 +73,7 @@ impl ResolvedConfig {
             Service::SecretsManager => &self.secretsmanager,
             Service::Ssm => &self.ssm,
             Service::Sts => &self.sts,
+            Service::Kms => &self.kms,
         }
     }
 }
@@ -163,6 +169,7 @@ pub fn resolve(opts: &ClientOptions, env: &Env) -> Result<ResolvedConfig> {
         secretsmanager: endpoint(Service::SecretsManager)?,
         ssm: endpoint(Service::Ssm)?,
         sts: endpoint(Service::Sts)?,
+        kms: endpoint(Service::Kms)?,
         region,
         profile,
     })

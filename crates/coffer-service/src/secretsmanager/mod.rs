@@ -45,6 +45,9 @@ pub struct SecretsManager {
     master: Arc<MasterKey>,
     /// Built-in rotators and the HTTP client for rotation functions.
     functions: Arc<dyn rotation::FunctionHost>,
+    /// Writers to one secret on this node queue here instead of racing their compare-and-set
+    /// (which stays, for writers on other nodes).
+    write_locks: Arc<stages::WriteLocks>,
 }
 
 impl std::fmt::Debug for SecretsManager {
@@ -101,6 +104,7 @@ impl SecretsManager {
             kms,
             master,
             functions: Arc::new(rotation::GenericOnly),
+            write_locks: Arc::new(stages::WriteLocks::default()),
         }
     }
 
