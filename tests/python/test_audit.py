@@ -210,3 +210,66 @@ def test_export_writes_cloudtrail_files(audited, tmp_path):
         capture_output=True, text=True, timeout=60,
     )
     assert bad.returncode != 0 and "RFC 3339" in bad.stderr
+
+
+def test_alerts_reach_the_webhook_signed(start_server, tmp_path):
+    import hashlib
+    import hmac
+    import threading
+    from http.server import BaseHTTPRequestHandler, HTTPServer
+
+    received: list[tuple[dict, str]] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self):  # noqa: N802 (http.server's naming)
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append((json.loads(body), self.headers.get("X-Coffer-Signature", ""), body))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    hook = HTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=hook.serve_forever, daemon=True).start()
+    config = tmp_path / "coffer.toml"
+    config.write_text(
+        f"""
+[audit]
+webhook_url = "http://127.0.0.1:{hook.server_port}/alerts"
+
+[[audit.alerts]]
+name = "prod-read-from-unknown-network"
+event_names = ["GetSecretValue"]
+resources = ["prod/"]
+allowed_networks = ["10.0.0.0/8"]
+
+[[audit.alerts]]
+name = "denied-burst"
+error_codes = ["AccessDeniedException"]
+burst = {{ count = 3, window_seconds = 60 }}
+"""
+    )
+    server = start_server(extra_args=["--config", str(config)], env={"COFFER_ALERT_WEBHOOK_SECRET": "hook-secret"})
+    sm = server.client("secretsmanager")
+    sm.create_secret(Name="prod/db", SecretString=SECRET)
+    sm.create_secret(Name="dev/db", SecretString=SECRET)
+    sm.get_secret_value(SecretId="dev/db")
+    sm.get_secret_value(SecretId="prod/db")
+    for _ in range(3):
+        with pytest.raises(sm.exceptions.ClientError):
+            sm.get_secret_value(SecretId="arn:aws:secretsmanager:us-east-1:111111111111:secret:theirs-AbCdEf")
+    deadline = time.monotonic() + 10
+    while len(received) < 2 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    hook.shutdown()
+    rules = sorted(a["rule"] for a, _, _ in received)
+    assert rules == ["denied-burst", "prod-read-from-unknown-network"], received
+    for alert, sig, body in received:
+        expected = "sha256=" + hmac.new(b"hook-secret", body, hashlib.sha256).hexdigest()
+        assert hmac.compare_digest(sig, expected)
+        assert SECRET not in body.decode()
+    read = next(a for a, _, _ in received if a["rule"] == "prod-read-from-unknown-network")
+    assert read["event"]["eventName"] == "GetSecretValue" and read["event"]["requestParameters"]["SecretId"] == "prod/db"
+    assert next(a for a, _, _ in received if a["rule"] == "denied-burst")["count"] == 3
+    assert "audit alert" in server.log_text()

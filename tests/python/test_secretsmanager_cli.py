@@ -175,37 +175,40 @@ def test_seed_secrets_manager_commands(aws: AwsCli, seed_key: dict, seed_server:
 
 
 def test_seed_rotation_and_replication_commands_fail_cleanly(aws: AwsCli, seed_key: dict, seed_server: CofferServer):
-    """RotateSecret and ReplicateSecretToRegions belong to other issues. Today coffer answers them
-    with AWS's UnknownOperationException (HTTP 400): the CLI exits non-zero with that error, the
-    server stays up and the secret is unchanged. When those operations land, replace this test with
-    the real flows."""
+    """The seed's rotation commands on a secret that is not a database secret: RotateSecret is
+    accepted (rotation is asynchronous, as on AWS), the built-in PostgreSQL rotator fails at
+    createSecret, AWSCURRENT stays, and --rotate-immediately is refused because that rotation is not
+    complete (test_rotation_cli.py rotates a real database). ReplicateSecretToRegions belongs to
+    another issue: AWS's UnknownOperationException, the server stays up."""
     name = "prod/payments-api/rotation-" + uuid.uuid4().hex[:6]
     aws.json("secretsmanager", "create-secret", "--name", name, "--secret-string", "x", "--kms-key-id", SEED_KEY_ARN)
-    before = aws.json("secretsmanager", "describe-secret", "--secret-id", name)
-    seed_commands = [
-        (
-            "secretsmanager", "rotate-secret",
-            "--secret-id", name,
-            "--rotation-lambda-arn",
-            "arn:aws:lambda:us-east-1:012345678901:function:SecretsManagerRDSPostgreSQLRotationSingleUser",
-            "--rotation-rules", "AutomaticallyAfterDays=30",
-        ),
-        ("secretsmanager", "rotate-secret", "--secret-id", name, "--rotate-immediately"),
-        (
-            "secretsmanager", "replicate-secret-to-regions",
-            "--secret-id", name,
-            "--add-replica-regions",
-            "Region=us-west-2,KmsKeyId=arn:aws:kms:us-west-2:012345678901:key/mrk-replica-key",
-        ),
-    ]
-    for args in seed_commands:
-        code, out, err = aws(*args)
-        assert code != 0, f"{args[1]} succeeded: {out}"
-        assert error_of(err) == "UnknownOperationException", err
-        assert seed_server.running
-    after = aws.json("secretsmanager", "describe-secret", "--secret-id", name)
-    assert after == before
-    assert "RotationEnabled" not in after or after["RotationEnabled"] is False
+    before = aws.json("secretsmanager", "get-secret-value", "--secret-id", name)
+    out = aws.json(
+        "secretsmanager", "rotate-secret",
+        "--secret-id", name,
+        "--rotation-lambda-arn",
+        "arn:aws:lambda:us-east-1:012345678901:function:SecretsManagerRDSPostgreSQLRotationSingleUser",
+        "--rotation-rules", "AutomaticallyAfterDays=30",
+    )
+    assert out["Name"] == name and out["VersionId"]
+    code, _, err = aws("secretsmanager", "rotate-secret", "--secret-id", name, "--rotate-immediately")
+    assert code != 0
+    assert error_of(err) == "InvalidRequestException", err
+    assert "A previous rotation isn't complete. That rotation will be reattempted." in err
+    code, out, err = aws(
+        "secretsmanager", "replicate-secret-to-regions",
+        "--secret-id", name,
+        "--add-replica-regions",
+        "Region=us-west-2,KmsKeyId=arn:aws:kms:us-west-2:012345678901:key/mrk-replica-key",
+    )
+    assert code != 0, f"replicate-secret-to-regions succeeded: {out}"
+    assert error_of(err) == "UnknownOperationException", err
+    assert seed_server.running
+    after = aws.json("secretsmanager", "get-secret-value", "--secret-id", name)
+    assert after["VersionId"] == before["VersionId"] and after["SecretString"] == "x"
+    described = aws.json("secretsmanager", "describe-secret", "--secret-id", name)
+    assert described["RotationEnabled"] is True
+    assert described["RotationRules"] == {"AutomaticallyAfterDays": 30}
 
 
 def test_cli_binary_secret_and_versions(aws: AwsCli, tmp_path: Path):

@@ -1,109 +1,146 @@
-//! `coffer admin`: deployment administration through the server's `CofferAdmin` API
-//! (awsJson 1.1, SigV4-signed for `iam` with the credentials of the default account's root).
+//! `coffer admin ...` (accounts: `create-account`, `list-accounts`; rotation functions):
+//! coffer's own administrative operations, sent to a running server as
+//! awsJson 1.1 calls with `X-Amz-Target: coffer.admin.<Operation>`, SigV4-signed for the service
+//! name `coffer` with the account administrator's key (the server refuses anyone else).
 //!
-//! Credentials come as for the AWS CLI: `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`
-//! (`AWS_SESSION_TOKEN`), else the profile `AWS_PROFILE` (default `default`) of
-//! `AWS_SHARED_CREDENTIALS_FILE` (default `~/.aws/credentials`). Plain `http://` endpoints only.
+//! Credentials, region and endpoint come as for the aws CLI: `AWS_ACCESS_KEY_ID` /
+//! `AWS_SECRET_ACCESS_KEY`, else the shared credentials file (`AWS_SHARED_CREDENTIALS_FILE`,
+//! default `~/.aws/credentials`, profile `AWS_PROFILE` or `default`); `--region`, `AWS_REGION`,
+//! `AWS_DEFAULT_REGION`, else `us-east-1`; `--endpoint-url`, `AWS_ENDPOINT_URL`, else
+//! `http://127.0.0.1:4566`.
 
-use anyhow::{Context, bail};
-use clap::{Args, Subcommand};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use anyhow::{Context as _, bail};
+use coffer_types::SecretBytes;
+use serde_json::{Value, json};
 
-#[derive(Debug, Args)]
+#[derive(Debug, clap::Args)]
 pub struct AdminArgs {
+    /// The coffer server [default: $AWS_ENDPOINT_URL or http://127.0.0.1:4566].
+    #[arg(long, global = true)]
+    endpoint_url: Option<String>,
+    /// Region [default: $AWS_REGION, $AWS_DEFAULT_REGION or us-east-1].
+    #[arg(long, global = true)]
+    region: Option<String>,
+    /// Profile in the shared credentials file [default: $AWS_PROFILE or default].
+    #[arg(long, global = true)]
+    profile: Option<String>,
     #[command(subcommand)]
     command: AdminCommand,
 }
 
-#[derive(Debug, Subcommand)]
+#[derive(Debug, clap::Subcommand)]
 enum AdminCommand {
-    /// Create an account and print its administrator's access key as JSON.
+    /// Create an account (root of the default account only). Prints its administrator's access
+    /// key as JSON {"AccountId", "AccessKeyId", "SecretAccessKey"}, once.
     CreateAccount {
+        /// Twelve digits.
         #[arg(long)]
         account_id: String,
-        #[command(flatten)]
-        endpoint: Endpoint,
     },
-    /// List the accounts as JSON.
-    ListAccounts {
-        #[command(flatten)]
-        endpoint: Endpoint,
+    /// List the accounts (root of the default account only).
+    ListAccounts,
+    /// Register a rotation function reached over HTTP. Prints its signing key, once.
+    CreateRotationFunction {
+        /// The function name RotationLambdaARNs use: arn:aws:lambda:REGION:ACCOUNT:function:NAME.
+        #[arg(long)]
+        function_name: String,
+        /// Where coffer POSTs the rotation events.
+        #[arg(long)]
+        url: String,
+        /// How long one step may take [default: 30; at most 900].
+        #[arg(long)]
+        timeout_seconds: Option<i64>,
+    },
+    /// List the rotation functions reached over HTTP.
+    ListRotationFunctions,
+    /// Remove a rotation function.
+    DeleteRotationFunction {
+        #[arg(long)]
+        function_name: String,
+    },
+    /// A secret's rotation: the one in progress (step, attempts, last error, next attempt) and
+    /// the recent history.
+    DescribeRotation {
+        #[arg(long)]
+        secret_id: String,
     },
 }
 
-#[derive(Debug, Args)]
-struct Endpoint {
-    /// The server (default `AWS_ENDPOINT_URL`, else http://127.0.0.1:4566).
-    #[arg(long)]
-    endpoint_url: Option<String>,
+struct Credentials {
+    access_key_id: String,
+    secret: SecretBytes,
 }
 
-struct Creds {
-    id: String,
-    secret: String,
-    token: Option<String>,
-}
-
-fn credentials() -> anyhow::Result<Creds> {
-    if let (Ok(id), Ok(secret)) = (
+fn credentials(profile: Option<&str>) -> anyhow::Result<Credentials> {
+    if let (Ok(id), Some(secret)) = (
         std::env::var("AWS_ACCESS_KEY_ID"),
-        std::env::var("AWS_SECRET_ACCESS_KEY"),
+        std::env::var_os("AWS_SECRET_ACCESS_KEY"),
     ) {
-        return Ok(Creds {
-            id,
-            secret,
-            token: std::env::var("AWS_SESSION_TOKEN").ok(),
+        return Ok(Credentials {
+            access_key_id: id,
+            secret: SecretBytes::new(secret.into_encoded_bytes()),
         });
     }
-    let file = std::env::var("AWS_SHARED_CREDENTIALS_FILE").unwrap_or_else(|_| {
+    let path = match std::env::var_os("AWS_SHARED_CREDENTIALS_FILE") {
+        Some(p) => std::path::PathBuf::from(p),
+        None => std::path::PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
+            .join(".aws/credentials"),
+    };
+    let profile = profile
+        .map(str::to_owned)
+        .or_else(|| std::env::var("AWS_PROFILE").ok())
+        .unwrap_or_else(|| "default".to_owned());
+    let text = std::fs::read_to_string(&path).with_context(|| {
         format!(
-            "{}/.aws/credentials",
-            std::env::var("HOME").unwrap_or_default()
+            "no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or write {}",
+            path.display()
         )
-    });
-    let profile = std::env::var("AWS_PROFILE").unwrap_or_else(|_| "default".to_owned());
-    let text = std::fs::read_to_string(&file)
-        .with_context(|| format!("no AWS_ACCESS_KEY_ID and no credentials file {file}"))?;
-    let (mut id, mut secret, mut token, mut inside) = (None, None, None, false);
+    })?;
+    let mut section = String::new();
+    let (mut id, mut secret) = (None, None);
     for line in text.lines() {
         let line = line.trim();
         if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            inside = name.trim() == profile;
-        } else if inside && let Some((k, v)) = line.split_once('=') {
-            let v = Some(v.trim().to_owned());
+            section = name.trim().to_owned();
+        } else if section == profile
+            && let Some((k, v)) = line.split_once('=')
+        {
             match k.trim() {
-                "aws_access_key_id" => id = v,
-                "aws_secret_access_key" => secret = v,
-                "aws_session_token" => token = v,
+                "aws_access_key_id" => id = Some(v.trim().to_owned()),
+                "aws_secret_access_key" => {
+                    secret = Some(SecretBytes::new(v.trim().as_bytes().to_vec()));
+                }
                 _ => {}
             }
         }
     }
     match (id, secret) {
-        (Some(id), Some(secret)) => Ok(Creds { id, secret, token }),
-        _ => bail!("profile {profile} in {file} has no access key"),
+        (Some(access_key_id), Some(secret)) => Ok(Credentials {
+            access_key_id,
+            secret,
+        }),
+        _ => bail!("profile {profile} in {} has no access key", path.display()),
     }
 }
 
+/// Sign and send one `coffer.admin.<op>` call; the answer's JSON, or the error as text.
 async fn call(
-    endpoint: &Endpoint,
+    endpoint: &str,
+    region: &str,
+    creds: &Credentials,
     op: &str,
-    body: serde_json::Value,
-) -> anyhow::Result<serde_json::Value> {
-    let url = endpoint
-        .endpoint_url
-        .clone()
-        .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok())
-        .unwrap_or_else(|| "http://127.0.0.1:4566".to_owned());
-    let Some(host) = url.strip_prefix("http://") else {
-        bail!("coffer admin speaks plain http:// only (got {url})");
+    body: &Value,
+) -> anyhow::Result<Value> {
+    use aws_lc_rs::digest;
+    let body = serde_json::to_vec(body)?;
+    let url: reqwest::Url = endpoint
+        .parse()
+        .with_context(|| format!("invalid endpoint URL {endpoint}"))?;
+    let host = match (url.host_str(), url.port()) {
+        (Some(h), Some(p)) => format!("{h}:{p}"),
+        (Some(h), None) => h.to_owned(),
+        _ => bail!("the endpoint URL {endpoint} has no host"),
     };
-    let host = host.trim_end_matches('/').to_owned();
-    let region = std::env::var("AWS_REGION")
-        .or_else(|_| std::env::var("AWS_DEFAULT_REGION"))
-        .unwrap_or_else(|_| "us-east-1".to_owned());
-    let creds = credentials()?;
-    let body = body.to_string();
     let now = time::OffsetDateTime::now_utc();
     let amz_date = format!(
         "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
@@ -115,95 +152,103 @@ async fn call(
         now.second()
     );
     let date = &amz_date[..8];
-    let target = format!("CofferAdmin.{op}");
-    let mut headers: Vec<(&str, &str)> = vec![
-        ("content-type", "application/x-amz-json-1.1"),
-        ("host", &host),
-        ("x-amz-date", &amz_date),
-        ("x-amz-target", &target),
+    let target = format!("coffer.admin.{op}");
+    let content_type = "application/x-amz-json-1.1";
+    let headers = [
+        ("content-type", content_type),
+        ("host", host.as_str()),
+        ("x-amz-date", amz_date.as_str()),
+        ("x-amz-target", target.as_str()),
     ];
-    if let Some(t) = &creds.token {
-        headers.push(("x-amz-security-token", t));
-    }
-    let payload = hex_sha256(body.as_bytes());
-    let req = coffer_sigv4::Request {
-        method: "POST",
-        path: "/",
-        query: "",
-        headers: &headers,
-        payload_sha256_hex: &payload,
-    };
     let signed: Vec<String> = headers.iter().map(|(n, _)| (*n).to_owned()).collect();
-    let canonical = coffer_sigv4::canonical_request(&req, &signed)
-        .map_err(|e| anyhow::anyhow!("signing: {e:?}"))?;
-    let scope = format!("{date}/{region}/iam/aws4_request");
+    let payload = hex::encode(digest::digest(&digest::SHA256, &body).as_ref());
+    let path = url.path().to_owned();
+    let canonical = coffer_sigv4::canonical_request(
+        &coffer_sigv4::Request {
+            method: "POST",
+            path: &path,
+            query: "",
+            headers: &headers,
+            payload_sha256_hex: &payload,
+        },
+        &signed,
+    )
+    .map_err(|e| anyhow::anyhow!("signing: {}", e.message()))?;
+    let scope = format!("{date}/{region}/coffer/aws4_request");
     let sts = coffer_sigv4::string_to_sign(&amz_date, &scope, &canonical);
-    let key = coffer_sigv4::derive_signing_key(creds.secret.as_bytes(), date, &region, "iam");
-    let signature = coffer_sigv4::sign(&key, &sts);
+    let key = coffer_sigv4::derive_signing_key(creds.secret.expose(), date, region, "coffer");
     let authorization = format!(
-        "AWS4-HMAC-SHA256 Credential={}/{scope}, SignedHeaders={}, Signature={signature}",
-        creds.id,
-        signed.join(";")
+        "AWS4-HMAC-SHA256 Credential={}/{scope}, SignedHeaders={}, Signature={}",
+        creds.access_key_id,
+        signed.join(";"),
+        coffer_sigv4::sign(&key, &sts)
     );
-    let mut request = format!("POST / HTTP/1.1\r\nauthorization: {authorization}\r\n");
-    for (n, v) in &headers {
-        request.push_str(&format!("{n}: {v}\r\n"));
-    }
-    request.push_str(&format!(
-        "content-length: {}\r\nconnection: close\r\n\r\n{body}",
-        body.len()
-    ));
-    let mut stream = tokio::net::TcpStream::connect(&host)
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let client = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_secs(60))
+        .build()?;
+    let resp = client
+        .post(url)
+        .header("content-type", content_type)
+        .header("x-amz-date", &amz_date)
+        .header("x-amz-target", &target)
+        .header("authorization", authorization)
+        .body(body)
+        .send()
         .await
-        .with_context(|| format!("connecting to {host}"))?;
-    stream.write_all(request.as_bytes()).await?;
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).await?;
-    let text = String::from_utf8_lossy(&response);
-    let (head, rest) = text
-        .split_once("\r\n\r\n")
-        .context("malformed HTTP response")?;
-    let status = head.split_whitespace().nth(1).unwrap_or("");
-    // The server answers with a content length (no chunking for small JSON bodies).
-    let json: serde_json::Value = serde_json::from_str(rest.trim()).unwrap_or_default();
-    if status != "200" {
-        bail!(
-            "{}: {}",
-            json["__type"].as_str().unwrap_or(status),
-            json["message"].as_str().unwrap_or(rest)
-        );
+        .with_context(|| format!("cannot reach coffer at {endpoint}"))?;
+    let status = resp.status();
+    let text = resp.text().await?;
+    let doc: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    if !status.is_success() {
+        let code = doc["__type"].as_str().unwrap_or("error");
+        let message = doc["message"].as_str().unwrap_or(&text);
+        bail!("An error occurred ({code}) when calling the {op} operation: {message}");
     }
-    Ok(json)
-}
-
-fn hex_sha256(data: &[u8]) -> String {
-    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data);
-    d.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+    Ok(doc)
 }
 
 pub fn main(args: AdminArgs) -> anyhow::Result<bool> {
-    let rt = tokio::runtime::Builder::new_current_thread()
+    let endpoint = args
+        .endpoint_url
+        .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok())
+        .unwrap_or_else(|| "http://127.0.0.1:4566".to_owned());
+    let region = args
+        .region
+        .or_else(|| std::env::var("AWS_REGION").ok())
+        .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
+        .unwrap_or_else(|| "us-east-1".to_owned());
+    let creds = credentials(args.profile.as_deref())?;
+    let (op, body) = match args.command {
+        AdminCommand::CreateAccount { account_id } => {
+            ("CreateAccount", json!({"AccountId": account_id}))
+        }
+        AdminCommand::ListAccounts => ("ListAccounts", json!({})),
+        AdminCommand::CreateRotationFunction {
+            function_name,
+            url,
+            timeout_seconds,
+        } => {
+            let mut b = json!({"FunctionName": function_name, "Url": url});
+            if let Some(t) = timeout_seconds {
+                b["TimeoutSeconds"] = json!(t);
+            }
+            ("CreateRotationFunction", b)
+        }
+        AdminCommand::ListRotationFunctions => ("ListRotationFunctions", json!({})),
+        AdminCommand::DeleteRotationFunction { function_name } => (
+            "DeleteRotationFunction",
+            json!({"FunctionName": function_name}),
+        ),
+        AdminCommand::DescribeRotation { secret_id } => {
+            ("DescribeRotation", json!({"SecretId": secret_id}))
+        }
+    };
+    let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let out = rt.block_on(async {
-        match &args.command {
-            AdminCommand::CreateAccount {
-                account_id,
-                endpoint,
-            } => {
-                call(
-                    endpoint,
-                    "CreateAccount",
-                    serde_json::json!({ "AccountId": account_id }),
-                )
-                .await
-            }
-            AdminCommand::ListAccounts { endpoint } => {
-                call(endpoint, "ListAccounts", serde_json::json!({})).await
-            }
-        }
-    })?;
-    #[allow(clippy::print_stdout)]
+    let out = runtime.block_on(call(&endpoint, &region, &creds, op, &body))?;
+    #[allow(clippy::print_stdout)] // the command's answer
     {
         println!("{}", serde_json::to_string_pretty(&out)?);
     }

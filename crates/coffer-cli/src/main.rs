@@ -1,11 +1,17 @@
 //! The `coffer` binary.
 //!
 //! - `coffer server`: serve the AWS APIs (see [`server`]).
-//! - `coffer admin create-account|list-accounts`: accounts (see [`admin`]).
 //! - `coffer audit verify`: check the audit trail offline (see [`audit`]).
+//! - `coffer admin ...`: coffer's own administrative calls to a server: accounts, rotation
+//!   functions (see [`admin`]).
+//! - `coffer bench`: a load generator (see [`bench`]).
+//! - `coffer agent`, `coffer sync`, `coffer resolve`, `coffer run`: the client side (see
+//!   [`client`]), for coffer or AWS alike.
 
 mod admin;
 mod audit;
+mod bench;
+mod client;
 mod server;
 
 use clap::{Parser, Subcommand};
@@ -25,24 +31,45 @@ struct Cli {
 enum Command {
     /// Run the server.
     Server(server::ServerArgs),
-    /// Administer the deployment: accounts.
-    Admin(admin::AdminArgs),
     /// Work with the audit trail.
     Audit(audit::AuditArgs),
+    /// Administer a running server (accounts, rotation functions, rotation state).
+    Admin(admin::AdminArgs),
+    /// Local caching endpoint compatible with AWS's Parameters and Secrets Lambda extension and
+    /// Secrets Manager Agent (GET /secretsmanager/get, /systemsmanager/parameters/get).
+    Agent(client::AgentArgs),
+    /// Write secrets and parameters to files from a Secrets Store CSI objects list, and keep
+    /// them up to date.
+    Sync(client::SyncArgs),
+    /// Replace CloudFormation {{resolve:...}} references in a template.
+    Resolve(client::ResolveArgs),
+    /// Run a command with its secrets in a private directory (and, if asked, its environment).
+    Run(client::RunArgs),
+    /// Load-test an endpoint (coffer, AWS or another AWS-compatible one).
+    Bench(bench::BenchArgs),
+}
+
+/// A command's verdict as an exit status.
+fn exit_code(ok: bool) -> u8 {
+    if ok { 0 } else { 1 }
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
-        Command::Server(args) => server::main(args).map(|()| true),
-        Command::Audit(args) => audit::main(args),
-        Command::Admin(args) => admin::main(args),
+        Command::Server(args) => server::main(args).map(|()| 0),
+        Command::Audit(args) => audit::main(args).map(exit_code),
+        Command::Admin(args) => admin::main(args).map(exit_code),
+        Command::Agent(args) => client::agent_main(args),
+        Command::Sync(args) => client::sync_main(args),
+        Command::Resolve(args) => client::resolve_main(args),
+        Command::Run(args) => client::run_main(args),
+        Command::Bench(args) => bench::main(args),
     };
     match result {
-        Ok(true) => std::process::ExitCode::SUCCESS,
-        Ok(false) => std::process::ExitCode::FAILURE,
+        Ok(code) => std::process::ExitCode::from(code),
         Err(e) => {
-            #[allow(clippy::print_stderr)] // the last word to a user whose server did not start
+            #[allow(clippy::print_stderr)] // the last word to a user whose command failed
             {
                 eprintln!("coffer: {e:#}");
             }

@@ -40,6 +40,9 @@ pub struct ServerArgs {
     /// the trail still verifies) [default: keep everything].
     #[arg(long, env = "COFFER_AUDIT_RETENTION_DAYS")]
     audit_retention_days: Option<u32>,
+    /// Do not record audit events. Only with --dev, to measure what auditing costs.
+    #[arg(long, hide = true)]
+    unsafe_disable_audit: bool,
 }
 
 /// The TOML file. Every field is optional.
@@ -63,6 +66,11 @@ struct FileConfig {
 #[serde(deny_unknown_fields)]
 struct AuditConfig {
     retention_days: Option<u32>,
+    /// Alert rules (`[[audit.alerts]]`).
+    #[serde(default)]
+    alerts: Vec<coffer_service::audit::alerts::AlertRule>,
+    /// Webhook alerts are POSTed to; its HMAC secret comes from COFFER_ALERT_WEBHOOK_SECRET.
+    webhook_url: Option<String>,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -140,11 +148,34 @@ pub fn main(args: ServerArgs) -> anyhow::Result<()> {
         account_id,
         root_key,
         master_key,
+        master_passphrase: match std::env::var_os("COFFER_MASTER_PASSPHRASE_FILE") {
+            Some(path) => Some(SecretBytes::new(
+                std::fs::read(&path)
+                    .with_context(|| {
+                        format!(
+                            "cannot read COFFER_MASTER_PASSPHRASE_FILE {}",
+                            path.display()
+                        )
+                    })?
+                    .trim_ascii_end()
+                    .to_vec(),
+            )),
+            None => env_secret("COFFER_MASTER_PASSPHRASE"),
+        },
         max_body_bytes: args
             .max_body_bytes
             .or(file.max_body_bytes)
             .unwrap_or(1024 * 1024),
         audit_retention_days: args.audit_retention_days.or(file.audit.retention_days),
+        unsafe_disable_audit: args.unsafe_disable_audit,
+        alert_rules: file.audit.alerts,
+        alert_webhook: file
+            .audit
+            .webhook_url
+            .map(|url| coffer_server::alerts::Webhook {
+                url,
+                secret: env_secret("COFFER_ALERT_WEBHOOK_SECRET"),
+            }),
     };
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -152,7 +183,7 @@ pub fn main(args: ServerArgs) -> anyhow::Result<()> {
     runtime.block_on(coffer_server::run(cfg, shutdown_signal()))
 }
 
-fn init_logging(format: Option<&str>, level: Option<&str>) -> anyhow::Result<()> {
+pub(crate) fn init_logging(format: Option<&str>, level: Option<&str>) -> anyhow::Result<()> {
     let filter = std::env::var("COFFER_LOG")
         .ok()
         .or_else(|| level.map(str::to_owned))
@@ -181,7 +212,7 @@ fn restrict_umask() {
 }
 
 /// Resolves on SIGINT or SIGTERM, starting a graceful shutdown.
-async fn shutdown_signal() {
+pub(crate) async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

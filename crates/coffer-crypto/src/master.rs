@@ -12,6 +12,11 @@ const CHECK_PLAINTEXT: &[u8] = b"coffer";
 
 pub struct MasterKey(SecretBytes);
 
+/// PBKDF2 rounds for passphrase-derived master keys (OWASP's 2023 figure for HMAC-SHA256).
+pub const PASSPHRASE_ITERATIONS: u32 = 600_000;
+/// Shortest passphrase accepted.
+pub const MIN_PASSPHRASE_LEN: usize = 16;
+
 impl MasterKey {
     pub fn generate() -> Result<Self, CryptoError> {
         Ok(Self(crate::random::secret_bytes(KEY_LEN)?))
@@ -41,6 +46,25 @@ impl MasterKey {
     }
 
     /// A value to store beside the data: [`MasterKey::verify_check`] succeeds only with this key.
+    /// The master key derived from a passphrase: PBKDF2-HMAC-SHA256 with `PASSPHRASE_ITERATIONS`
+    /// rounds over a per-deployment random salt (stored beside the data; it is not secret).
+    pub fn from_passphrase(passphrase: &[u8], salt: &[u8]) -> Result<Self, CryptoError> {
+        if passphrase.len() < MIN_PASSPHRASE_LEN {
+            return Err(CryptoError::Internal("passphrase too short"));
+        }
+        let mut key = SecretBytes::new(vec![0u8; KEY_LEN]);
+        let rounds = std::num::NonZeroU32::new(PASSPHRASE_ITERATIONS)
+            .ok_or(CryptoError::Internal("iterations"))?;
+        aws_lc_rs::pbkdf2::derive(
+            aws_lc_rs::pbkdf2::PBKDF2_HMAC_SHA256,
+            rounds,
+            salt,
+            passphrase,
+            key.as_mut_vec(),
+        );
+        Self::from_bytes(key)
+    }
+
     /// A 256-bit key for `purpose`, derived from the master key (HMAC-SHA256), for uses that
     /// need a key of their own but nothing stored (the audit digest signatures).
     pub fn derive(&self, purpose: &str) -> SecretBytes {
@@ -85,6 +109,17 @@ mod tests {
         assert!(a.verify_check(&check));
         assert!(!b.verify_check(&check));
         assert!(!format!("{a:?}").contains(&format!("{:?}", &a.expose()[..4])));
+    }
+
+    #[test]
+    fn passphrases_derive_stable_salted_keys() {
+        let a = MasterKey::from_passphrase(b"correct horse battery staple", b"salt-1").unwrap();
+        let again = MasterKey::from_passphrase(b"correct horse battery staple", b"salt-1").unwrap();
+        let salted =
+            MasterKey::from_passphrase(b"correct horse battery staple", b"salt-2").unwrap();
+        assert_eq!(a.expose(), again.expose());
+        assert_ne!(a.expose(), salted.expose());
+        assert!(MasterKey::from_passphrase(b"short", b"salt").is_err());
     }
 
     #[test]

@@ -17,9 +17,18 @@ pub struct ServerConfig {
     pub root_key: Option<(String, SecretBytes)>,
     /// Master key given by the environment instead of the key file.
     pub master_key: Option<SecretBytes>,
+    /// Derive the master key from this passphrase (PBKDF2, salt stored with the data) instead of
+    /// the key file; `master_key` wins if both are given.
+    pub master_passphrase: Option<SecretBytes>,
     pub max_body_bytes: usize,
     /// Audit records older than this many days are pruned; `None` keeps them all.
     pub audit_retention_days: Option<u32>,
+    /// Alert rules evaluated on every audited call.
+    pub alert_rules: Vec<coffer_service::audit::alerts::AlertRule>,
+    /// Where alerts go besides the log.
+    pub alert_webhook: Option<crate::alerts::Webhook>,
+    /// Benchmarks only, `--dev` only: do not record audit events.
+    pub unsafe_disable_audit: bool,
 }
 
 impl ServerConfig {

@@ -29,6 +29,13 @@ pub fn existing_master_key(dir: &Path, from_env: Option<SecretBytes>) -> anyhow:
         .with_context(|| format!("{} must hold exactly 32 bytes", path.display()))
 }
 
+/// Create (or tighten) the data directory, without touching any key file.
+pub fn ensure_dir(dir: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("cannot create data directory {}", dir.display()))?;
+    set_mode(dir, 0o700)
+}
+
 /// Create (or tighten) the directory and load or create the master key.
 pub fn prepare(dir: &Path, from_env: Option<SecretBytes>) -> anyhow::Result<MasterKey> {
     std::fs::create_dir_all(dir)

@@ -10,6 +10,7 @@
 //! - [`app`]: the router, callable without a socket.
 //! - [`run`]: bind, serve, shut down gracefully.
 
+pub mod alerts;
 pub mod auth;
 pub mod config;
 pub mod datadir;
@@ -90,13 +91,64 @@ pub async fn run(
     cfg: ServerConfig,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
-    let master = datadir::prepare(&cfg.data_dir, cfg.master_key.clone())?;
+    let passphrase = cfg
+        .master_passphrase
+        .as_ref()
+        .filter(|_| cfg.master_key.is_none());
+    let master = match passphrase {
+        None => Some(datadir::prepare(&cfg.data_dir, cfg.master_key.clone())?),
+        Some(_) => {
+            datadir::ensure_dir(&cfg.data_dir)?;
+            None
+        }
+    };
     let store_url = cfg.store_url();
     let store = coffer_store::open(&store_url)
         .await
         .with_context(|| format!("opening store {}", coffer_store::redacted_url(&store_url)))?;
-    let mut services = Services::new(store.clone(), Arc::new(master));
+    let master = match (master, passphrase) {
+        (Some(m), _) => m,
+        (None, Some(p)) => {
+            // The salt is per deployment and lives with the data, so every node derives the same
+            // key from the same passphrase; the check value below catches a wrong passphrase.
+            let fresh = coffer_crypto::random::secret_bytes(16)?;
+            let salt = store.init_meta("master_key_salt", fresh.expose()).await?;
+            coffer_crypto::MasterKey::from_passphrase(p.expose(), &salt).with_context(|| {
+                format!(
+                    "COFFER_MASTER_PASSPHRASE must be at least {} bytes",
+                    coffer_crypto::master::MIN_PASSPHRASE_LEN
+                )
+            })?
+        }
+        (None, None) => anyhow::bail!("no master key"),
+    };
+    // AWS's RDS rotation templates built in, and rotation functions reached over HTTP.
+    let rotation = coffer_rotation::Host::new().map_err(anyhow::Error::msg)?;
+    let mut services =
+        Services::new(store.clone(), Arc::new(master)).with_rotation_functions(Arc::new(rotation));
     services.audit = services.audit.with_retention(cfg.audit_retention_days);
+    if cfg.unsafe_disable_audit {
+        anyhow::ensure!(
+            cfg.dev,
+            "--unsafe-disable-audit is for measuring the cost of auditing and needs --dev"
+        );
+        tracing::warn!("auditing is OFF (--unsafe-disable-audit): benchmark use only");
+        services.audit = services.audit.disabled_for_benchmarks();
+    }
+    if !cfg.alert_rules.is_empty() {
+        let sink: Option<Arc<dyn coffer_service::audit::alerts::AlertSink>> =
+            match &cfg.alert_webhook {
+                Some(hook) => Some(Arc::new(alerts::WebhookSink::start(hook.clone())?)),
+                None => None,
+            };
+        services.audit =
+            services
+                .audit
+                .with_alerts(coffer_service::audit::alerts::AlertEngine::new(
+                    cfg.alert_rules.clone(),
+                    sink,
+                ));
+    }
     let generated = services
         .identity
         .bootstrap(

@@ -12,11 +12,13 @@
 //! - [`wire`]: JSON wire types (base64 blobs, epoch-second timestamps).
 //! - [`identity`]: accounts, administrator keys, credential lookup for SigV4.
 //! - [`kms`], [`secretsmanager`], [`ssm`], [`sts`], [`cloudtrail`]: the services.
+//! - [`admin`]: coffer's own administrative operations (`coffer.admin.*`).
 //! - [`audit`]: the audit trail every call is recorded in before it is answered.
 //! - [`Services`]: all of them, built once at start-up.
 
 #[macro_use]
 mod registry;
+pub mod admin;
 pub mod audit;
 pub mod authz;
 pub mod cloudtrail;
@@ -49,14 +51,31 @@ pub struct Services {
     pub sts: sts::Sts,
     pub cloudtrail: cloudtrail::CloudTrail,
     pub audit: audit::Auditor,
+    pub admin: admin::Admin,
 }
 
 impl Services {
+    /// Use `functions` for Secrets Manager's built-in rotators and HTTP rotation functions.
+    pub fn with_rotation_functions(
+        mut self,
+        functions: Arc<dyn secretsmanager::rotation::FunctionHost>,
+    ) -> Self {
+        self.secretsmanager = self.secretsmanager.with_functions(functions);
+        self.admin = admin::Admin::new(
+            self.admin.store(),
+            self.admin.master(),
+            self.secretsmanager.clone(),
+        );
+        self
+    }
+
     pub fn new(store: Store, master: Arc<MasterKey>) -> Self {
         let kms = kms::Kms::new(store.clone(), master.clone());
-        let secretsmanager = secretsmanager::SecretsManager::new(store.clone(), kms.clone());
+        let secretsmanager =
+            secretsmanager::SecretsManager::new(store.clone(), kms.clone(), master.clone());
         let identity = identity::Identity::new(store.clone(), master.clone());
         Self {
+            admin: admin::Admin::new(store.clone(), master.clone(), secretsmanager.clone()),
             audit: audit::Auditor::new(store.clone(), &master),
             cloudtrail: cloudtrail::CloudTrail::new(store.clone()),
             iam: iam::Iam::new(store.clone(), identity.clone()),
@@ -71,7 +90,8 @@ impl Services {
 
 impl Services {
     /// Background work that falls due with time: purging secrets whose recovery window ended,
-    /// expiring parameters and sending their policy notifications.
+    /// rotating secrets whose rotation window came (and retrying failed rotations), expiring
+    /// parameters and sending their policy notifications.
     /// Every step is idempotent, so running it on several nodes at once is harmless (the
     /// server runs it only on the node that leads, `coffer_store::MetaStore::try_lead`).
     pub async fn housekeeping(&self, now: i64) {
@@ -79,6 +99,11 @@ impl Services {
             Ok(0) => {}
             Ok(n) => tracing::info!(purged = n, "purged secrets whose recovery window ended"),
             Err(e) => tracing::error!(error = ?e, "secret purge failed; will retry"),
+        }
+        match self.secretsmanager.rotation_housekeeping(now).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(rotated = n, "rotated secrets on schedule"),
+            Err(e) => tracing::error!(error = ?e, "secret rotation scheduler failed; will retry"),
         }
         match self.audit.housekeeping(now).await {
             Ok(0) => {}

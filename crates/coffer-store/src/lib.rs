@@ -10,6 +10,8 @@
 //! - [`secrets`]: [`SecretStore`], Secrets Manager's secrets, versions and staging labels.
 //! - [`parameters`]: [`ParameterStore`], SSM parameters.
 //! - [`iam`]: [`IamStore`], IAM users, roles, groups, policies and OIDC providers.
+//! - [`rotation`]: [`RotationStore`], Secrets Manager rotations in progress, their history and
+//!   the rotation functions reached over HTTP.
 //! - [`audit`]: [`AuditStore`], the hash-chained audit trail and its lookups.
 //! - [`sqlite`]: the embedded default (WAL, `synchronous=FULL`, migrations at open).
 //! - [`postgres`]: several stateless nodes on one PostgreSQL (migrations at open under an
@@ -21,6 +23,7 @@ pub mod iam;
 pub mod parameters;
 pub mod postgres;
 pub mod records;
+pub mod rotation;
 pub mod secrets;
 pub mod sqlite;
 pub mod traits;
@@ -32,6 +35,7 @@ pub use iam::{
 };
 pub use parameters::*;
 pub use records::*;
+pub use rotation::*;
 pub use secrets::*;
 pub use traits::{Backend, IdentityStore, KmsStore, MetaStore, Page};
 

@@ -16,7 +16,12 @@ pub struct Page<T> {
 #[async_trait]
 pub trait MetaStore: Send + Sync {
     /// Record the master-key check value unless one is recorded; return the one in force.
-    async fn init_master_key_check(&self, check: &[u8]) -> Result<Vec<u8>>;
+    async fn init_master_key_check(&self, check: &[u8]) -> Result<Vec<u8>> {
+        self.init_meta("master_key_check", check).await
+    }
+    /// Record deployment fact `name` unless recorded (the first writer wins, whichever node);
+    /// return the value in force.
+    async fn init_meta(&self, name: &str, value: &[u8]) -> Result<Vec<u8>>;
     /// Whether this node is, from now until its next call, the one node running background job
     /// `job` (purges, expirations, schedules). Call it before every run: leadership is lost when
     /// the node's lease on the database is, and another node then takes the job over.
@@ -133,6 +138,7 @@ pub trait Backend:
     + KmsStore
     + crate::SecretStore
     + crate::ParameterStore
+    + crate::RotationStore
     + crate::AuditStore
     + crate::IamStore
 {
@@ -143,6 +149,7 @@ impl<T> Backend for T where
         + KmsStore
         + crate::SecretStore
         + crate::ParameterStore
+        + crate::RotationStore
         + crate::AuditStore
         + crate::IamStore
 {

@@ -7,6 +7,7 @@ use crate::AppState;
 use crate::wire_error::{Protocol, WireError};
 use axum::body::Body;
 use axum::http::{HeaderValue, Response, header};
+use coffer_service::admin::Admin;
 use coffer_service::cloudtrail::CloudTrail;
 use coffer_service::kms::Kms;
 use coffer_service::model::Service;
@@ -20,6 +21,8 @@ enum JsonService {
     SecretsManager,
     Ssm,
     CloudTrail,
+    /// coffer's own administrative operations (`coffer.admin.*`, signing name `coffer`).
+    Admin,
 }
 
 impl JsonService {
@@ -29,6 +32,7 @@ impl JsonService {
             "secretsmanager" => Some(Self::SecretsManager),
             "AmazonSSM" => Some(Self::Ssm),
             "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101" => Some(Self::CloudTrail),
+            "coffer.admin" => Some(Self::Admin),
             _ => None,
         }
     }
@@ -39,6 +43,7 @@ impl JsonService {
             Self::SecretsManager => "secretsmanager",
             Self::Ssm => "ssm",
             Self::CloudTrail => "cloudtrail",
+            Self::Admin => "coffer",
         }
     }
 
@@ -48,6 +53,7 @@ impl JsonService {
             Self::SecretsManager => SecretsManager::has_operation(op),
             Self::Ssm => Ssm::has_operation(op),
             Self::CloudTrail => CloudTrail::has_operation(op),
+            Self::Admin => Admin::has_operation(op),
         }
     }
 
@@ -57,6 +63,9 @@ impl JsonService {
             Self::SecretsManager => Service::SecretsManager,
             Self::Ssm => Service::Ssm,
             Self::CloudTrail => Service::CloudTrail,
+            // Audited as Secrets Manager events (they administer its rotation functions); having
+            // no model, their parameters are not recorded, so no signing key reaches the trail.
+            Self::Admin => Service::SecretsManager,
         }
     }
 }
@@ -112,7 +121,7 @@ async fn run(
     let (prefix, op) = target
         .rsplit_once('.')
         .ok_or_else(|| unknown_operation(target))?;
-    if prefix == ADMIN_PREFIX {
+    if prefix == ADMIN_PREFIX && ACCOUNT_OPERATIONS.contains(&op) {
         return admin(state, req, op, request_id, draft).await;
     }
     let service = JsonService::from_prefix(prefix).ok_or_else(|| unknown_operation(target))?;
@@ -162,6 +171,11 @@ async fn run(
             .dispatch(&ctx, op, input)
             .await
             .map_err(|e| failed(&e)),
+        JsonService::Admin => services
+            .admin
+            .dispatch(&ctx, op, input)
+            .await
+            .map_err(|e| failed(&e)),
     }?;
     d.output(&output);
     serde_json::to_vec(&output).map_err(|e| {
@@ -174,10 +188,11 @@ async fn run(
     })
 }
 
-/// coffer's own administration API: awsJson 1.1 on the same endpoint, `X-Amz-Target:
-/// CofferAdmin.CreateAccount` / `CofferAdmin.ListAccounts`, signed for the `iam` service, and
-/// allowed only to the root of the deployment's default account.
-const ADMIN_PREFIX: &str = "CofferAdmin";
+/// Account administration among coffer's own operations: `X-Amz-Target:
+/// coffer.admin.CreateAccount` / `coffer.admin.ListAccounts`, signed for `coffer` like the other
+/// `coffer.admin.*` calls, and allowed only to the root of the deployment's default account.
+const ADMIN_PREFIX: &str = "coffer.admin";
+const ACCOUNT_OPERATIONS: &[&str] = &["CreateAccount", "ListAccounts"];
 
 async fn admin(
     state: &AppState,
@@ -188,7 +203,7 @@ async fn admin(
 ) -> Result<Vec<u8>, WireError> {
     let d = draft.insert(Draft::new(req, Service::Iam, op, request_id));
     let ctx = req
-        .authenticate(state, "iam", request_id, Protocol::Json)
+        .authenticate(state, "coffer", request_id, Protocol::Json)
         .await?;
     d.authenticated(&ctx);
     let default = state.auth.default_account();

@@ -11,6 +11,7 @@
 //! last digest are protected by the chain but could be cut off the end unnoticed: that window is
 //! the housekeeping period.
 
+pub mod alerts;
 pub mod event;
 pub mod verify;
 
@@ -42,6 +43,10 @@ pub struct Auditor {
     writer: Arc<OnceLock<mpsc::Sender<Pending>>>,
     /// Records older than this are pruned, by whole digest periods.
     retention_ms: Option<i64>,
+    alerts: Option<Arc<alerts::AlertEngine>>,
+    /// Only for measuring what auditing costs, and only in `--dev` mode (the server refuses it
+    /// otherwise): records are not written.
+    disabled: bool,
 }
 
 impl std::fmt::Debug for Auditor {
@@ -66,7 +71,22 @@ impl Auditor {
             digest_key: Arc::new(digest_key(master)),
             writer: Arc::new(OnceLock::new()),
             retention_ms: None,
+            alerts: None,
+            disabled: false,
         }
+    }
+
+    /// Turn recording off. The server allows this only together with `--dev`, to benchmark the
+    /// cost of auditing; never in a deployment.
+    pub fn disabled_for_benchmarks(mut self) -> Self {
+        self.disabled = true;
+        self
+    }
+
+    /// Evaluate `engine`'s rules on every recorded call.
+    pub fn with_alerts(mut self, engine: alerts::AlertEngine) -> Self {
+        self.alerts = Some(Arc::new(engine));
+        self
     }
 
     /// Keep records for `days` (by whole digest periods); `None` keeps everything.
@@ -77,7 +97,14 @@ impl Auditor {
 
     /// Record `call` durably. Returns once the record is committed.
     pub async fn record(&self, call: &Call) -> Result<(), AuditUnavailable> {
+        if self.disabled {
+            return Ok(());
+        }
         let event = event::record(call);
+        let observed = self.alerts.as_ref().map(|_| {
+            let names: Vec<String> = event.resources.iter().map(|r| r.name.clone()).collect();
+            (event.event_json.clone(), names)
+        });
         let sender = self.writer.get_or_init(|| {
             let (tx, rx) = mpsc::channel(QUEUE);
             tokio::spawn(writer(self.store.clone(), rx));
@@ -88,7 +115,12 @@ impl Auditor {
             .try_send((event, done))
             .map_err(|e| AuditUnavailable(format!("writer queue: {e}")))?;
         match wait.await {
-            Ok(Ok(())) => Ok(()),
+            Ok(Ok(())) => {
+                if let (Some(engine), Some((json, names))) = (&self.alerts, observed) {
+                    engine.observe(call, &json, &names);
+                }
+                Ok(())
+            }
             Ok(Err(e)) => Err(AuditUnavailable(e)),
             Err(_) => Err(AuditUnavailable("writer stopped".to_owned())),
         }

@@ -8,6 +8,7 @@
 //! - [`secrets`]: CreateSecret, UpdateSecret, DescribeSecret, DeleteSecret, RestoreSecret.
 //! - [`values`]: Get/Put/BatchGetSecretValue, ListSecretVersionIds.
 //! - [`list`]: ListSecrets with filters and stable pagination.
+//! - [`rotation`]: RotateSecret, CancelRotateSecret, the four-step protocol, schedules.
 //! - [`tags`], [`policy`], [`password`]: the rest.
 //!
 //! Every write is one store transaction under the secret's `row_version`, retried on conflict,
@@ -18,6 +19,7 @@ mod list;
 mod lookup;
 mod password;
 mod policy;
+pub mod rotation;
 mod seal;
 mod secrets;
 mod stages;
@@ -29,14 +31,23 @@ pub use error::SecretsManagerError;
 use crate::RequestContext;
 use crate::kms::Kms;
 use crate::model::Service;
+use coffer_crypto::MasterKey;
 use coffer_store::Store;
 use coffer_types::SecretBytes;
+use std::sync::Arc;
 
 /// The Secrets Manager service.
 #[derive(Clone)]
 pub struct SecretsManager {
     store: Store,
     kms: Kms,
+    /// Seals the signing keys of HTTP rotation functions.
+    master: Arc<MasterKey>,
+    /// Built-in rotators and the HTTP client for rotation functions.
+    functions: Arc<dyn rotation::FunctionHost>,
+    /// Writers to one secret on this node queue here instead of racing their compare-and-set
+    /// (which stays, for writers on other nodes).
+    write_locks: Arc<stages::WriteLocks>,
 }
 
 impl std::fmt::Debug for SecretsManager {
@@ -64,6 +75,8 @@ operations!(SecretsManager, SecretsManagerError, Service::SecretsManager;
     DeleteResourcePolicy => policy::delete_resource_policy,
     ValidateResourcePolicy => policy::validate_resource_policy,
     GetRandomPassword => password::get_random_password,
+    RotateSecret => rotation::rotate_secret,
+    CancelRotateSecret => rotation::cancel_rotate_secret,
 );
 
 /// A secret version's value as other services read it (Parameter Store's
@@ -85,8 +98,20 @@ pub struct SecretValue {
 const PURGE_BATCH: usize = 500;
 
 impl SecretsManager {
-    pub fn new(store: Store, kms: Kms) -> Self {
-        Self { store, kms }
+    pub fn new(store: Store, kms: Kms, master: Arc<MasterKey>) -> Self {
+        Self {
+            store,
+            kms,
+            master,
+            functions: Arc::new(rotation::GenericOnly),
+            write_locks: Arc::new(stages::WriteLocks::default()),
+        }
+    }
+
+    /// Use `functions` for built-in rotators and HTTP rotation functions.
+    pub fn with_functions(mut self, functions: Arc<dyn rotation::FunctionHost>) -> Self {
+        self.functions = functions;
+        self
     }
 
     /// GetSecretValue for another service: `secret_id` is a name or ARN, with an optional version
@@ -106,6 +131,7 @@ impl SecretsManager {
     }
 
     /// Background work: purge secrets whose recovery window has ended. Returns how many.
+    /// (Rotation's scheduler is [`SecretsManager::rotation_housekeeping`].)
     pub async fn housekeeping(&self, now: i64) -> Result<usize, SecretsManagerError> {
         let due = self.store.secrets_due_for_purge(now, PURGE_BATCH).await?;
         let mut purged = 0;

@@ -129,6 +129,24 @@ pub async fn get_random_password(
     })
 }
 
+/// Characters the built-in rotators leave out of generated passwords, as AWS's rotation
+/// templates do by default (they break connection strings and shell quoting).
+const ROTATION_EXCLUDED: &str = "/@\"'\\";
+
+/// A password for a rotated credential: 32 characters, at least one lowercase, uppercase, digit
+/// and punctuation character, none of [`ROTATION_EXCLUDED`].
+pub(crate) fn rotation_password() -> Result<SecretBytes, E> {
+    let classes: Vec<Vec<char>> = [LOWER, UPPER, DIGITS, PUNCTUATION]
+        .iter()
+        .map(|c| {
+            c.chars()
+                .filter(|c| !ROTATION_EXCLUDED.contains(*c))
+                .collect()
+        })
+        .collect();
+    generate(32, &classes, true)
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

@@ -74,7 +74,12 @@ pub(crate) fn describe(
         last_changed_date: Some(Epoch(s.last_changed_at)),
         last_accessed_date: s.last_accessed_at.map(Epoch),
         deleted_date: s.deleted_at.map(Epoch),
-        next_rotation_date: s.next_rotation_at.map(Epoch),
+        next_rotation_date: s.next_rotation_at.map(|start| {
+            Epoch(
+                super::rotation::schedule::Schedule::stored(s.rotation_rules.as_deref())
+                    .map_or(start, |sched| sched.shown_next(start)),
+            )
+        }),
         tags: (!s.tags.is_empty()).then(|| tags_out(&s.tags)),
         version_ids_to_stages,
         secret_versions_to_stages,

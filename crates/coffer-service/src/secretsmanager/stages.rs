@@ -95,15 +95,48 @@ pub(crate) fn pairs(map: &Labels) -> Vec<(String, String)> {
     map.iter().map(|(l, v)| (l.clone(), v.clone())).collect()
 }
 
+/// Striped per-node locks over secret ids.
+#[derive(Debug)]
+pub(crate) struct WriteLocks([tokio::sync::Mutex<()>; 64]);
+
+impl Default for WriteLocks {
+    fn default() -> Self {
+        Self(std::array::from_fn(|_| tokio::sync::Mutex::new(())))
+    }
+}
+
+impl WriteLocks {
+    /// The lock for writes addressed as `secret_id` (ids naming one secret differently take
+    /// different stripes; the compare-and-set still keeps them correct).
+    pub(crate) async fn lock(&self, secret_id: &str) -> tokio::sync::MutexGuard<'_, ()> {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        secret_id.hash(&mut h);
+        let i = usize::try_from(h.finish() % 64).unwrap_or(0);
+        self.0[i].lock().await
+    }
+}
+
 impl SecretsManager {
     /// Apply an optimistic change; `Ok(false)` means another writer got there first and the
-    /// caller should re-read and try again.
+    /// caller should re-read and try again — after a short random pause, so that writers on
+    /// several nodes do not retry in lockstep.
     pub(crate) async fn commit(&self, change: SecretChange<'_>) -> Result<bool, E> {
         match self.store.update_secret(change).await {
             Ok(()) => Ok(true),
-            Err(StoreError::Conflict) => Ok(false),
+            Err(StoreError::Conflict) => {
+                let mut b = [0u8; 1];
+                let _ = coffer_crypto::random::fill(&mut b);
+                tokio::time::sleep(std::time::Duration::from_micros(200 + u64::from(b[0]) * 40))
+                    .await;
+                Ok(false)
+            }
             Err(e) => Err(e.into()),
         }
+    }
+
+    pub(crate) async fn write_lock(&self, secret_id: &str) -> tokio::sync::MutexGuard<'_, ()> {
+        self.write_locks.lock(secret_id).await
     }
 }
 

@@ -81,6 +81,7 @@ impl SecretsManager {
             value,
             labels,
         } = new;
+        let _queue = self.write_lock(secret_id).await;
         for _ in 0..WRITE_ATTEMPTS {
             let mut secret = self.find(ctx, secret_id, action).await?;
             require_live(&secret)?;

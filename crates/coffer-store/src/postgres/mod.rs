@@ -17,6 +17,7 @@ mod kms;
 mod lead;
 mod parameter_rows;
 mod parameters;
+mod rotation;
 mod secrets;
 
 #[cfg(test)]
@@ -182,18 +183,18 @@ async fn migrate(conn: &mut PgConnection, schema: &str) -> Result<()> {
 
 #[async_trait]
 impl MetaStore for PostgresStore {
-    async fn init_master_key_check(&self, check: &[u8]) -> Result<Vec<u8>> {
+    async fn init_meta(&self, name: &str, value: &[u8]) -> Result<Vec<u8>> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
         // ON CONFLICT DO NOTHING waits for a concurrent first writer to commit; the SELECT, a new
         // statement under READ COMMITTED, then sees whichever value won.
-        sqlx::query(
-            "INSERT INTO meta (name, value) VALUES ('master_key_check', $1) ON CONFLICT (name) DO NOTHING",
-        )
-        .bind(check)
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
-        let row = sqlx::query("SELECT value FROM meta WHERE name = 'master_key_check'")
+        sqlx::query("INSERT INTO meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
+            .bind(name)
+            .bind(value)
+            .execute(&mut *tx)
+            .await
+            .map_err(backend)?;
+        let row = sqlx::query("SELECT value FROM meta WHERE name = $1")
+            .bind(name)
             .fetch_one(&mut *tx)
             .await
             .map_err(backend)?;

@@ -13,7 +13,45 @@ use async_trait::async_trait;
 use sqlx::postgres::PgRow;
 use sqlx::{Postgres, Transaction};
 
-fn secret(row: &PgRow) -> Result<SecretRecord> {
+/// Write a secret's metadata under compare-and-set on `row_version` (taking the row lock);
+/// false if it changed.
+pub(crate) async fn update_meta(
+    tx: &mut Transaction<'_, Postgres>,
+    s: &SecretRecord,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE sm_secrets SET description = $1, kms_key_id = $2, tags = $3, policy = $4,
+            owning_service = $5, primary_region = $6, replication = $7, last_changed_at = $8,
+            last_accessed_at = $9, deleted_at = $10, purge_at = $11, rotation_enabled = $12,
+            rotation_lambda_arn = $13, rotation_rules = $14, last_rotated_at = $15,
+            next_rotation_at = $16, row_version = row_version + 1
+         WHERE arn = $17 AND row_version = $18",
+    )
+    .bind(&s.description)
+    .bind(&s.kms_key_id)
+    .bind(tags_to_json(&s.tags))
+    .bind(&s.policy)
+    .bind(&s.owning_service)
+    .bind(&s.primary_region)
+    .bind(&s.replication)
+    .bind(s.last_changed_at)
+    .bind(s.last_accessed_at)
+    .bind(s.deleted_at)
+    .bind(s.purge_at)
+    .bind(s.rotation_enabled)
+    .bind(&s.rotation_lambda_arn)
+    .bind(&s.rotation_rules)
+    .bind(s.last_rotated_at)
+    .bind(s.next_rotation_at)
+    .bind(&s.arn)
+    .bind(s.row_version)
+    .execute(&mut **tx)
+    .await
+    .map_err(backend)?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub(crate) fn secret(row: &PgRow) -> Result<SecretRecord> {
     let tags: String = col(row, "tags")?;
     Ok(SecretRecord {
         arn: col(row, "arn")?,
@@ -232,36 +270,7 @@ impl SecretStore for PostgresStore {
     async fn update_secret(&self, change: SecretChange<'_>) -> Result<()> {
         let s = change.secret;
         let mut tx = self.pool.begin().await.map_err(backend)?;
-        let done = sqlx::query(
-            "UPDATE sm_secrets SET description = $1, kms_key_id = $2, tags = $3, policy = $4,
-                owning_service = $5, primary_region = $6, replication = $7, last_changed_at = $8,
-                last_accessed_at = $9, deleted_at = $10, purge_at = $11, rotation_enabled = $12,
-                rotation_lambda_arn = $13, rotation_rules = $14, last_rotated_at = $15,
-                next_rotation_at = $16, row_version = row_version + 1
-             WHERE arn = $17 AND row_version = $18",
-        )
-        .bind(&s.description)
-        .bind(&s.kms_key_id)
-        .bind(tags_to_json(&s.tags))
-        .bind(&s.policy)
-        .bind(&s.owning_service)
-        .bind(&s.primary_region)
-        .bind(&s.replication)
-        .bind(s.last_changed_at)
-        .bind(s.last_accessed_at)
-        .bind(s.deleted_at)
-        .bind(s.purge_at)
-        .bind(s.rotation_enabled)
-        .bind(&s.rotation_lambda_arn)
-        .bind(&s.rotation_rules)
-        .bind(s.last_rotated_at)
-        .bind(s.next_rotation_at)
-        .bind(&s.arn)
-        .bind(s.row_version)
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
-        if done.rows_affected() != 1 {
+        if !update_meta(&mut tx, s).await? {
             return Err(StoreError::Conflict);
         }
         if let Some(v) = change.new_version {

@@ -5,6 +5,7 @@ mod audit;
 mod identity;
 mod kms;
 mod parameters;
+mod rotation;
 mod secrets;
 
 use crate::{MetaStore, Result, StoreError};
@@ -87,14 +88,16 @@ fn create_private(_path: &Path) -> std::io::Result<()> {
 
 #[async_trait]
 impl MetaStore for SqliteStore {
-    async fn init_master_key_check(&self, check: &[u8]) -> Result<Vec<u8>> {
+    async fn init_meta(&self, name: &str, value: &[u8]) -> Result<Vec<u8>> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
-        sqlx::query("INSERT INTO meta (name, value) VALUES ('master_key_check', ?) ON CONFLICT (name) DO NOTHING")
-            .bind(check)
+        sqlx::query("INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING")
+            .bind(name)
+            .bind(value)
             .execute(&mut *tx)
             .await
             .map_err(backend)?;
-        let row = sqlx::query("SELECT value FROM meta WHERE name = 'master_key_check'")
+        let row = sqlx::query("SELECT value FROM meta WHERE name = ?")
+            .bind(name)
             .fetch_one(&mut *tx)
             .await
             .map_err(backend)?;

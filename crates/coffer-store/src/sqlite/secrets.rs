@@ -33,7 +33,7 @@ pub(crate) fn tags_from_json(text: &str) -> Result<Vec<Tag>> {
         .collect()
 }
 
-fn secret(row: &SqliteRow) -> Result<SecretRecord> {
+pub(crate) fn secret(row: &SqliteRow) -> Result<SecretRecord> {
     let tags: String = row.try_get("tags").map_err(backend)?;
     Ok(SecretRecord {
         arn: row.try_get("arn").map_err(backend)?,
@@ -127,7 +127,44 @@ async fn stages_of(s: &SqliteStore, arn: &str, version_id: &str) -> Result<Vec<S
         .collect()
 }
 
-fn limit(n: usize) -> i64 {
+/// Write a secret's metadata under compare-and-set on `row_version`; false if it changed.
+pub(crate) async fn update_meta(
+    tx: &mut Transaction<'_, Sqlite>,
+    s: &SecretRecord,
+) -> Result<bool> {
+    let done = sqlx::query(
+        "UPDATE sm_secrets SET description = ?, kms_key_id = ?, tags = ?, policy = ?,
+            owning_service = ?, primary_region = ?, replication = ?, last_changed_at = ?,
+            last_accessed_at = ?, deleted_at = ?, purge_at = ?, rotation_enabled = ?,
+            rotation_lambda_arn = ?, rotation_rules = ?, last_rotated_at = ?,
+            next_rotation_at = ?, row_version = row_version + 1
+         WHERE arn = ? AND row_version = ?",
+    )
+    .bind(&s.description)
+    .bind(&s.kms_key_id)
+    .bind(tags_to_json(&s.tags))
+    .bind(&s.policy)
+    .bind(&s.owning_service)
+    .bind(&s.primary_region)
+    .bind(&s.replication)
+    .bind(s.last_changed_at)
+    .bind(s.last_accessed_at)
+    .bind(s.deleted_at)
+    .bind(s.purge_at)
+    .bind(s.rotation_enabled)
+    .bind(&s.rotation_lambda_arn)
+    .bind(&s.rotation_rules)
+    .bind(s.last_rotated_at)
+    .bind(s.next_rotation_at)
+    .bind(&s.arn)
+    .bind(s.row_version)
+    .execute(&mut **tx)
+    .await
+    .map_err(backend)?;
+    Ok(done.rows_affected() == 1)
+}
+
+pub(crate) fn limit(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
@@ -285,36 +322,7 @@ impl SecretStore for SqliteStore {
     async fn update_secret(&self, change: SecretChange<'_>) -> Result<()> {
         let s = change.secret;
         let mut tx = self.pool.begin().await.map_err(backend)?;
-        let done = sqlx::query(
-            "UPDATE sm_secrets SET description = ?, kms_key_id = ?, tags = ?, policy = ?,
-                owning_service = ?, primary_region = ?, replication = ?, last_changed_at = ?,
-                last_accessed_at = ?, deleted_at = ?, purge_at = ?, rotation_enabled = ?,
-                rotation_lambda_arn = ?, rotation_rules = ?, last_rotated_at = ?,
-                next_rotation_at = ?, row_version = row_version + 1
-             WHERE arn = ? AND row_version = ?",
-        )
-        .bind(&s.description)
-        .bind(&s.kms_key_id)
-        .bind(tags_to_json(&s.tags))
-        .bind(&s.policy)
-        .bind(&s.owning_service)
-        .bind(&s.primary_region)
-        .bind(&s.replication)
-        .bind(s.last_changed_at)
-        .bind(s.last_accessed_at)
-        .bind(s.deleted_at)
-        .bind(s.purge_at)
-        .bind(s.rotation_enabled)
-        .bind(&s.rotation_lambda_arn)
-        .bind(&s.rotation_rules)
-        .bind(s.last_rotated_at)
-        .bind(s.next_rotation_at)
-        .bind(&s.arn)
-        .bind(s.row_version)
-        .execute(&mut *tx)
-        .await
-        .map_err(backend)?;
-        if done.rows_affected() != 1 {
+        if !update_meta(&mut tx, s).await? {
             return Err(StoreError::Conflict);
         }
         if let Some(v) = change.new_version {

@@ -8,6 +8,7 @@ mod foundation;
 mod iam;
 mod parameters;
 mod pg;
+mod rotation;
 mod secrets;
 
 use coffer_store::*;
@@ -17,6 +18,7 @@ async fn contract(s: &Store) {
     foundation::contract(s).await;
     secrets::contract(s).await;
     parameters::contract(s).await;
+    rotation::contract(s).await;
     audit::contract(s).await;
     iam::contract(s).await;
 }

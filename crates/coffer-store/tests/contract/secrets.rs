@@ -5,7 +5,7 @@ use coffer_store::*;
 const A: &str = "000000000000";
 const R: &str = "us-east-1";
 
-fn secret(name: &str, created_at: Millis) -> SecretRecord {
+pub fn secret(name: &str, created_at: Millis) -> SecretRecord {
     SecretRecord {
         arn: format!("arn:aws:secretsmanager:{R}:{A}:secret:{name}-AbCdEf"),
         account_id: A.into(),
@@ -35,7 +35,7 @@ fn secret(name: &str, created_at: Millis) -> SecretRecord {
     }
 }
 
-fn version(id: &str, stages: &[&str]) -> SecretVersionRecord {
+pub fn version(id: &str, stages: &[&str]) -> SecretVersionRecord {
     SecretVersionRecord {
         version_id: id.into(),
         created_at: 10,

@@ -426,7 +426,7 @@ fn signed_kms_request(
 
 async fn send(req: http::Request<String>) -> (u16, serde_json::Value) {
     let req = reqwest::Request::try_from(req).unwrap();
-    let resp = reqwest::Client::new().execute(req).await.unwrap();
+    let resp = crate::common::http_client().execute(req).await.unwrap();
     let status = resp.status().as_u16();
     let text = resp.text().await.unwrap();
     (
@@ -597,7 +597,10 @@ fn wait_exit(child: &mut std::process::Child, secs: u64) -> Option<std::process:
 
 async fn wait_health(port: u16) -> bool {
     for _ in 0..200 {
-        if let Ok(r) = reqwest::get(format!("http://127.0.0.1:{port}/health")).await
+        if let Ok(r) = crate::common::http_client()
+            .get(format!("http://127.0.0.1:{port}/health"))
+            .send()
+            .await
             && r.status() == 200
         {
             return true;

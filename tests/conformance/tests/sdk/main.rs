@@ -6,5 +6,6 @@ mod access;
 mod common;
 mod kms;
 mod multinode;
+mod rotation;
 mod secretsmanager;
 mod ssm;

@@ -1248,7 +1248,7 @@ fn signed_ssm_request(
 
 async fn send(req: http::Request<String>) -> (u16, serde_json::Value) {
     let req = reqwest::Request::try_from(req).unwrap();
-    let resp = reqwest::Client::new().execute(req).await.unwrap();
+    let resp = crate::common::http_client().execute(req).await.unwrap();
     let status = resp.status().as_u16();
     let text = resp.text().await.unwrap();
     (

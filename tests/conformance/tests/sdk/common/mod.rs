@@ -206,3 +206,10 @@ pub fn files_under(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
 pub fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
+
+/// A plain HTTP client for raw requests. The workspace builds reqwest with rustls and no crypto
+/// provider of its own (coffer uses aws-lc-rs everywhere), so install that one first.
+pub fn http_client() -> reqwest::Client {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    reqwest::Client::new()
+}

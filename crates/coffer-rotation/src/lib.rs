@@ -1,0 +1,82 @@
+//! Secrets Manager rotation functions that run outside the service layer: AWS's RDS rotation
+//! templates, built in, and rotation functions reached over HTTP.
+//!
+//! The function name of a RotationLambdaARN picks one:
+//!
+//! | name | rotator |
+//! |---|---|
+//! | `SecretsManagerRDSPostgreSQLRotationSingleUser` | [`postgres`], single user |
+//! | `SecretsManagerRDSPostgreSQLRotationMultiUser` | [`postgres`], alternating users |
+//! | `SecretsManagerRDSMySQLRotationSingleUser`, `SecretsManagerRDSMariaDBRotationSingleUser` | [`mysql`], single user |
+//! | `SecretsManagerRDSMySQLRotationMultiUser`, `SecretsManagerRDSMariaDBRotationMultiUser` | [`mysql`], alternating users |
+//! | `CofferRandomPasswordRotation` | the generic rotator of `coffer-service` |
+//! | any other | a registered HTTP rotation function ([`http`]) |
+//!
+//! The database rotators read the secret's JSON (`engine`, `host`, `port`, `username`,
+//! `password`, `dbname`, `masterarn`), connect with [`CONNECT_TIMEOUT`], change the password
+//! (as a SCRAM-SHA-256 verifier on PostgreSQL and a `mysql_native_password` hash on MariaDB, so
+//! the new password itself never crosses the wire), test it by logging in, and only then let
+//! finishSecret make it current.
+
+pub mod db;
+pub mod http;
+pub mod mysql;
+pub mod postgres;
+
+use coffer_service::secretsmanager::rotation::{
+    FunctionHost, HttpFunction, RotationFunction, generic_builtin,
+};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// How long a rotator waits for a database connection. Generous on purpose: a rotation that
+/// gives up too early (the seed's pitfall) leaves a pending version to retry.
+pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long one database statement may take.
+pub const STATEMENT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Every rotation function coffer can run.
+#[derive(Debug)]
+pub struct Host {
+    client: reqwest::Client,
+}
+
+impl Host {
+    pub fn new() -> Result<Self, String> {
+        // One TLS provider for the process: aws-lc-rs, as everything else in coffer.
+        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| format!("building the HTTP client: {e}"))?;
+        Ok(Self { client })
+    }
+}
+
+impl FunctionHost for Host {
+    fn builtin(&self, name: &str) -> Option<Arc<dyn RotationFunction>> {
+        let f: Arc<dyn RotationFunction> = match name {
+            "SecretsManagerRDSPostgreSQLRotationSingleUser" => {
+                Arc::new(postgres::Postgres { multi_user: false })
+            }
+            "SecretsManagerRDSPostgreSQLRotationMultiUser" => {
+                Arc::new(postgres::Postgres { multi_user: true })
+            }
+            "SecretsManagerRDSMySQLRotationSingleUser"
+            | "SecretsManagerRDSMariaDBRotationSingleUser" => {
+                Arc::new(mysql::MySql { multi_user: false })
+            }
+            "SecretsManagerRDSMySQLRotationMultiUser"
+            | "SecretsManagerRDSMariaDBRotationMultiUser" => {
+                Arc::new(mysql::MySql { multi_user: true })
+            }
+            other => return generic_builtin(other),
+        };
+        Some(f)
+    }
+
+    fn http(&self, function: HttpFunction) -> Arc<dyn RotationFunction> {
+        Arc::new(http::HttpRotation::new(self.client.clone(), function))
+    }
+}
