@@ -5,6 +5,7 @@
 //! - `coffer admin ...`: coffer's own administrative calls to a server: accounts, rotation
 //!   functions (see [`admin`]).
 //! - `coffer bench`: a load generator (see [`bench`]).
+//! - `coffer migrate`: SQLite to PostgreSQL (see [`migrate`]).
 //! - `coffer agent`, `coffer sync`, `coffer resolve`, `coffer run`: the client side (see
 //!   [`client`]), for coffer or AWS alike.
 
@@ -12,6 +13,7 @@ mod admin;
 mod audit;
 mod bench;
 mod client;
+mod migrate;
 mod server;
 
 use clap::{Parser, Subcommand};
@@ -47,6 +49,8 @@ enum Command {
     Run(client::RunArgs),
     /// Load-test an endpoint (coffer, AWS or another AWS-compatible one).
     Bench(bench::BenchArgs),
+    /// Copy a whole deployment from SQLite into PostgreSQL, and verify the copy.
+    Migrate(migrate::MigrateArgs),
 }
 
 /// A command's verdict as an exit status.
@@ -65,6 +69,7 @@ fn main() -> std::process::ExitCode {
         Command::Resolve(args) => client::resolve_main(args),
         Command::Run(args) => client::run_main(args),
         Command::Bench(args) => bench::main(args),
+        Command::Migrate(args) => migrate::main(args),
     };
     match result {
         Ok(code) => std::process::ExitCode::from(code),

@@ -13,6 +13,7 @@
 //! - [`rotation`]: [`RotationStore`], Secrets Manager rotations in progress, their history and
 //!   the rotation functions reached over HTTP.
 //! - [`audit`]: [`AuditStore`], the hash-chained audit trail and its lookups.
+//! - [`migrate`]: copying a whole SQLite deployment into PostgreSQL.
 //! - [`sqlite`]: the embedded default (WAL, `synchronous=FULL`, migrations at open).
 //! - [`postgres`]: several stateless nodes on one PostgreSQL (migrations at open under an
 //!   advisory lock; advisory-lock leadership for background jobs).
@@ -20,6 +21,7 @@
 pub mod audit;
 mod audit_sql;
 pub mod iam;
+pub mod migrate;
 pub mod parameters;
 pub mod postgres;
 pub mod records;

@@ -39,7 +39,7 @@ use std::time::Duration;
 /// A pool over one PostgreSQL database and schema.
 #[derive(Debug)]
 pub struct PostgresStore {
-    pool: PgPool,
+    pub(crate) pool: PgPool,
     leases: lead::Leases,
 }
 

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
-    pool: SqlitePool,
+    pub(crate) pool: SqlitePool,
 }
 
 pub(crate) fn backend(e: sqlx::Error) -> StoreError {
