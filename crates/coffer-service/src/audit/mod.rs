@@ -25,7 +25,7 @@ use tokio::sync::{mpsc, oneshot};
 
 /// At most this many records per append.
 const BATCH: usize = 512;
-/// Requests waiting for the writer before new ones are turned away.
+/// Records queued for the writer; beyond this, requests wait for room.
 const QUEUE: usize = 16_384;
 
 /// Why a record could not be made durable.
@@ -111,9 +111,12 @@ impl Auditor {
             tx
         });
         let (done, wait) = oneshot::channel();
+        // A full queue means the writer is behind: wait for room (backpressure) rather than
+        // refuse; only a stopped writer fails the request.
         sender
-            .try_send((event, done))
-            .map_err(|e| AuditUnavailable(format!("writer queue: {e}")))?;
+            .send((event, done))
+            .await
+            .map_err(|_| AuditUnavailable("writer stopped".to_owned()))?;
         match wait.await {
             Ok(Ok(())) => {
                 if let (Some(engine), Some((json, names))) = (&self.alerts, observed) {
