@@ -11,6 +11,28 @@ pub(crate) enum Bind {
     Bool(bool),
 }
 
+/// `prefix` followed by `rows` tuples of `columns` numbered placeholders: `($1, $2), ($3, $4)`.
+pub(crate) fn values_sql(prefix: &str, columns: usize, rows: usize) -> String {
+    let mut sql = String::with_capacity(prefix.len() + rows * columns * 6);
+    sql.push_str(prefix);
+    let mut n = 0;
+    for r in 0..rows {
+        if r > 0 {
+            sql.push_str(", ");
+        }
+        sql.push('(');
+        for c in 0..columns {
+            n += 1;
+            if c > 0 {
+                sql.push_str(", ");
+            }
+            sql.push_str(&format!("${n}"));
+        }
+        sql.push(')');
+    }
+    sql
+}
+
 /// The lookup statement for `q` and its binds; `ph(n)` renders placeholder `n` (1-based).
 pub(crate) fn lookup(q: &AuditQuery<'_>, ph: impl Fn(usize) -> String) -> (String, Vec<Bind>) {
     let mut binds = vec![Bind::Text(q.account_id.to_owned())];
@@ -161,43 +183,60 @@ macro_rules! audit_store_impl {
                     .map_err(backend)?;
                 let mut seq: i64 = head.try_get("seq").map_err(backend)?;
                 let mut prev: Vec<u8> = head.try_get("hash").map_err(backend)?;
+                // Hash the batch first, then write it with one multi-row INSERT per table: a
+                // batch costs a handful of statements, not two per record.
                 let mut seqs = Vec::with_capacity(events.len());
+                let mut links = Vec::with_capacity(events.len());
                 for e in events {
                     seq += 1;
                     let hash = link(&prev, seq, e.event_json.as_bytes());
-                    sqlx::query(
-                        "INSERT INTO audit_events (seq, event_id, event_time, account_id, event_source,
-                            event_name, read_only, username, access_key_id, event_json, prev_hash, hash)
-                         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-                    )
-                    .bind(seq)
-                    .bind(&e.event_id)
-                    .bind(e.event_time)
-                    .bind(&e.account_id)
-                    .bind(&e.event_source)
-                    .bind(&e.event_name)
-                    .bind(e.read_only)
-                    .bind(&e.username)
-                    .bind(&e.access_key_id)
-                    .bind(&e.event_json)
-                    .bind(&prev)
-                    .bind(&hash)
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(backend)?;
-                    for r in &e.resources {
-                        sqlx::query(
-                            "INSERT INTO audit_resources (seq, resource_type, resource_name) VALUES ($1, $2, $3)",
-                        )
-                        .bind(seq)
-                        .bind(&r.resource_type)
-                        .bind(&r.name)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(backend)?;
-                    }
-                    prev = hash;
+                    links.push((seq, std::mem::replace(&mut prev, hash.clone()), hash));
                     seqs.push(seq);
+                }
+                for (events, links) in events.chunks(1_000).zip(links.chunks(1_000)) {
+                    let sql = crate::audit_sql::values_sql(
+                        "INSERT INTO audit_events (seq, event_id, event_time, account_id, event_source,
+                            event_name, read_only, username, access_key_id, event_json, prev_hash, hash) VALUES ",
+                        12,
+                        events.len(),
+                    );
+                    // Audited: built from the literal above and numbered placeholders only.
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    for (e, (seq, prev_hash, hash)) in events.iter().zip(links) {
+                        q = q
+                            .bind(*seq)
+                            .bind(&e.event_id)
+                            .bind(e.event_time)
+                            .bind(&e.account_id)
+                            .bind(&e.event_source)
+                            .bind(&e.event_name)
+                            .bind(e.read_only)
+                            .bind(&e.username)
+                            .bind(&e.access_key_id)
+                            .bind(&e.event_json)
+                            .bind(prev_hash)
+                            .bind(hash);
+                    }
+                    q.execute(&mut *tx).await.map_err(backend)?;
+                }
+                let resources: Vec<(i64, &AuditResource)> = events
+                    .iter()
+                    .zip(&seqs)
+                    .flat_map(|(e, s)| e.resources.iter().map(move |r| (*s, r)))
+                    .collect();
+                // Chunks keep every statement under SQLite's 32,766 bound parameters.
+                for chunk in resources.chunks(5_000) {
+                    let sql = crate::audit_sql::values_sql(
+                        "INSERT INTO audit_resources (seq, resource_type, resource_name) VALUES ",
+                        3,
+                        chunk.len(),
+                    );
+                    // Audited: built from the literal above and numbered placeholders only.
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    for (s, r) in chunk {
+                        q = q.bind(*s).bind(&r.resource_type).bind(&r.name);
+                    }
+                    q.execute(&mut *tx).await.map_err(backend)?;
                 }
                 sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
                     .bind(seq)
