@@ -175,15 +175,7 @@ async fn tail(args: TailArgs) -> anyhow::Result<bool> {
 }
 
 async fn verify(args: StoreArgs) -> anyhow::Result<bool> {
-    let from_env = super::server::env_secret("COFFER_MASTER_KEY")
-        .map(|b64| {
-            use base64::Engine;
-            base64::engine::general_purpose::STANDARD
-                .decode(b64.expose())
-                .map(coffer_types::SecretBytes::new)
-                .context("COFFER_MASTER_KEY must be base64 (of exactly 32 bytes)")
-        })
-        .transpose()?;
+    let from_env = super::server::master_key_from_env()?;
     let master = coffer_server::datadir::existing_master_key(&args.data_dir, from_env)?;
     let store = open(&args).await?;
     let report = coffer_service::audit::verify::verify(&store, &master)

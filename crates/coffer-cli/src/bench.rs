@@ -80,19 +80,19 @@ struct Seeded {
 
 fn value(size: usize) -> String {
     let mut raw = vec![0u8; size];
-    let _ = coffer_crypto_fill(&mut raw);
+    let _ = random_fill(&mut raw);
     raw.iter()
         .map(|b| char::from(b"abcdefghijklmnopqrstuvwxyz0123456789"[usize::from(*b) % 36]))
         .collect()
 }
 
-fn coffer_crypto_fill(buf: &mut [u8]) -> anyhow::Result<()> {
-    aws_lc_rs::rand::fill(buf).map_err(|_| anyhow::anyhow!("system RNG failed"))
+fn random_fill(buf: &mut [u8]) -> anyhow::Result<()> {
+    coffer_crypto::random::fill(buf).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
 async fn seed(client: &AwsClient, op: Operation, size: usize) -> anyhow::Result<Seeded> {
     let mut tag = [0u8; 4];
-    coffer_crypto_fill(&mut tag)?;
+    random_fill(&mut tag)?;
     let prefix = format!("coffer-bench-{}", hex::encode(tag));
     let secret = format!("{prefix}/secret");
     let parameter_path = format!("/{prefix}/params");

@@ -62,15 +62,7 @@ async fn run(args: MigrateArgs) -> anyhow::Result<u8> {
         );
     }
     // The audit trail, with its chain and signed digests, checked on the copy.
-    let from_env = super::server::env_secret("COFFER_MASTER_KEY")
-        .map(|b64| {
-            use base64::Engine;
-            base64::engine::general_purpose::STANDARD
-                .decode(b64.expose())
-                .map(coffer_types::SecretBytes::new)
-                .context("COFFER_MASTER_KEY must be base64 (of exactly 32 bytes)")
-        })
-        .transpose()?;
+    let from_env = super::server::master_key_from_env()?;
     let master = match (&args.data_dir, from_env) {
         (_, Some(k)) => Some(coffer_server::datadir::existing_master_key(
             std::path::Path::new("."),

@@ -87,6 +87,18 @@ struct StoreConfig {
     url: Option<String>,
 }
 
+/// `COFFER_MASTER_KEY` (base64 of the 32 bytes), if set.
+pub(crate) fn master_key_from_env() -> anyhow::Result<Option<SecretBytes>> {
+    env_secret("COFFER_MASTER_KEY")
+        .map(|b64| {
+            base64::engine::general_purpose::STANDARD
+                .decode(b64.expose())
+                .map(SecretBytes::new)
+                .context("COFFER_MASTER_KEY must be base64 (of exactly 32 bytes)")
+        })
+        .transpose()
+}
+
 pub(crate) fn env_secret(name: &str) -> Option<SecretBytes> {
     std::env::var_os(name).map(|v| SecretBytes::new(v.into_encoded_bytes()))
 }
@@ -126,14 +138,7 @@ pub fn main(args: ServerArgs) -> anyhow::Result<()> {
             "set both COFFER_ROOT_ACCESS_KEY_ID and COFFER_ROOT_SECRET_ACCESS_KEY, or neither"
         ),
     };
-    let master_key = match env_secret("COFFER_MASTER_KEY") {
-        None => None,
-        Some(b64) => Some(SecretBytes::new(
-            base64::engine::general_purpose::STANDARD
-                .decode(b64.expose())
-                .context("COFFER_MASTER_KEY must be base64 (of exactly 32 bytes)")?,
-        )),
-    };
+    let master_key = master_key_from_env()?;
     let cfg = ServerConfig {
         listen: args
             .listen

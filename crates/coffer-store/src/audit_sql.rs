@@ -138,32 +138,38 @@ macro_rules! audit_store_impl {
                     .collect()
             }
 
+            /// Attach each record's resources, read for the whole page in one statement.
             async fn with_resources(&self, rows: Vec<$row>) -> Result<Vec<AuditRecord>> {
-                let mut out = Vec::with_capacity(rows.len());
-                for row in rows {
-                    let seq: i64 = row.try_get("seq").map_err(backend)?;
-                    let res = sqlx::query(
-                        concat!(
-                            "SELECT resource_type, resource_name FROM audit_resources WHERE seq = $1 ORDER BY ",
-                            $order
-                        ),
-                    )
-                    .bind(seq)
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(backend)?;
-                    let resources = res
-                        .iter()
-                        .map(|r| {
-                            Ok(AuditResource {
+                let mut by_seq: std::collections::HashMap<i64, Vec<AuditResource>> =
+                    std::collections::HashMap::new();
+                let seqs = rows
+                    .iter()
+                    .map(|r| r.try_get::<i64, _>("seq").map_err(backend))
+                    .collect::<Result<Vec<i64>>>()?;
+                for chunk in seqs.chunks(1_000) {
+                    let sql = format!(
+                        "SELECT seq, resource_type, resource_name FROM audit_resources WHERE seq IN ({}) ORDER BY seq, {}",
+                        (1..=chunk.len()).map(|n| format!("${n}")).collect::<Vec<_>>().join(", "),
+                        $order
+                    );
+                    // Audited: numbered placeholders and a literal column name only.
+                    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+                    for seq in chunk {
+                        q = q.bind(*seq);
+                    }
+                    for r in q.fetch_all(&self.pool).await.map_err(backend)? {
+                        by_seq.entry(r.try_get("seq").map_err(backend)?).or_default().push(
+                            AuditResource {
                                 resource_type: r.try_get("resource_type").map_err(backend)?,
                                 name: r.try_get("resource_name").map_err(backend)?,
-                            })
-                        })
-                        .collect::<Result<Vec<_>>>()?;
-                    out.push(record(&row, resources)?);
+                            },
+                        );
+                    }
                 }
-                Ok(out)
+                rows.iter()
+                    .zip(seqs)
+                    .map(|(row, seq)| record(row, by_seq.remove(&seq).unwrap_or_default()))
+                    .collect()
             }
         }
 

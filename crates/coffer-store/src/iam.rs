@@ -255,26 +255,6 @@ pub trait IamStore: Send + Sync {
     async fn delete_oidc_provider(&self, account: &str, arn: &str) -> Result<bool>;
 }
 
-pub(crate) fn tags_json(tags: &[Tag]) -> String {
-    serde_json::Value::Array(
-        tags.iter()
-            .map(|t| serde_json::json!({"Key": t.key, "Value": t.value}))
-            .collect(),
-    )
-    .to_string()
-}
-
-pub(crate) fn tags_from_json(s: &str) -> Result<Vec<Tag>> {
-    let v: Vec<serde_json::Value> =
-        serde_json::from_str(s).map_err(|e| StoreError::Backend(format!("bad tags: {e}")))?;
-    Ok(v.iter()
-        .map(|t| Tag {
-            key: t["Key"].as_str().unwrap_or_default().to_owned(),
-            value: t["Value"].as_str().unwrap_or_default().to_owned(),
-        })
-        .collect())
-}
-
 pub(crate) fn strings_json(v: &[String]) -> String {
     serde_json::to_string(v).unwrap_or_else(|_| "[]".to_owned())
 }
@@ -347,7 +327,7 @@ macro_rules! iam_store_impl {
                     path: get(r, "path")?,
                     arn: get(r, "arn")?,
                     created_at: get(r, "created_at")?,
-                    tags: tags_from_json(&tags)?,
+                    tags: crate::records::tags_from_json(&tags)?,
                     trust_policy: get(r, "trust_policy")?,
                     max_session_duration: get(r, "max_session_duration")?,
                     description: get(r, "description")?,
@@ -413,7 +393,7 @@ macro_rules! iam_store_impl {
                     .bind(&e.path)
                     .bind(&e.arn)
                     .bind(e.created_at)
-                    .bind(tags_json(&e.tags))
+                    .bind(crate::records::tags_to_json(&e.tags))
                     .bind(&e.trust_policy)
                     .bind(e.max_session_duration)
                     .bind(&e.description)
@@ -469,7 +449,7 @@ macro_rules! iam_store_impl {
                            permissions_boundary = $9
                          WHERE account_id = $6 AND kind = $7 AND name = $8 AND row_version = $5",
                     )
-                    .bind(tags_json(&e.tags))
+                    .bind(crate::records::tags_to_json(&e.tags))
                     .bind(&e.trust_policy)
                     .bind(e.max_session_duration)
                     .bind(&e.description)

@@ -120,3 +120,30 @@ pub struct Tag {
     pub key: String,
     pub value: String,
 }
+
+/// Tags as stored by every backend: the JSON text `[{"Key":..,"Value":..}]`, so a deployment
+/// copied between backends keeps them byte for byte.
+pub(crate) fn tags_to_json(tags: &[Tag]) -> String {
+    serde_json::Value::Array(
+        tags.iter()
+            .map(|t| serde_json::json!({"Key": t.key, "Value": t.value}))
+            .collect(),
+    )
+    .to_string()
+}
+
+pub(crate) fn tags_from_json(text: &str) -> crate::Result<Vec<Tag>> {
+    let bad = || crate::StoreError::Backend("malformed tag list".to_owned());
+    let value: serde_json::Value = serde_json::from_str(text).map_err(|_| bad())?;
+    value
+        .as_array()
+        .ok_or_else(bad)?
+        .iter()
+        .map(|t| {
+            Ok(Tag {
+                key: t["Key"].as_str().ok_or_else(bad)?.to_owned(),
+                value: t["Value"].as_str().ok_or_else(bad)?.to_owned(),
+            })
+        })
+        .collect()
+}

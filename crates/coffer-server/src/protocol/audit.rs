@@ -7,8 +7,8 @@ use crate::AppState;
 use crate::wire_error::WireError;
 use axum::extract::ConnectInfo;
 use coffer_service::RequestContext;
-use coffer_service::audit::{Call, read_only};
-use coffer_service::model::{Service, model};
+use coffer_service::audit::Call;
+use coffer_service::model::Service;
 use std::net::SocketAddr;
 
 /// A call being recorded.
@@ -49,22 +49,16 @@ impl Draft {
             .get(axum::http::header::USER_AGENT)
             .and_then(|v| v.to_str().ok())
             .map(|s| s.chars().take(1024).collect());
-        Self {
-            call: Call {
-                service,
-                operation: operation.chars().take(128).collect(),
-                region: String::new(),
-                source_ip,
-                user_agent,
-                principal: None,
-                access_key_id: claimed_access_key(req),
-                request_id: request_id.to_owned(),
-                time: coffer_service::now_millis(),
-                input: None,
-                output: None,
-                error: None,
-            },
-        }
+        let mut call = Call::new(
+            service,
+            &operation.chars().take(128).collect::<String>(),
+            request_id,
+            coffer_service::now_millis(),
+        );
+        call.source_ip = source_ip;
+        call.user_agent = user_agent;
+        call.access_key_id = claimed_access_key(req);
+        Self { call }
     }
 
     pub fn authenticated(&mut self, ctx: &RequestContext) {
@@ -75,15 +69,12 @@ impl Draft {
 
     /// The request document, kept only in redacted form.
     pub fn input(&mut self, input: &serde_json::Value) {
-        self.call.input = model(self.call.service).redact_input(&self.call.operation, input);
+        self.call.set_input(input);
     }
 
-    /// The response document, kept (redacted) only for calls that change something: CloudTrail
-    /// does not record what reads return.
+    /// The response document (redacted; none for reads).
     pub fn output(&mut self, output: &serde_json::Value) {
-        if !read_only(&self.call.operation) {
-            self.call.output = model(self.call.service).redact_output(&self.call.operation, output);
-        }
+        self.call.set_output(output);
     }
 
     /// Make the record durable. `Err` (an internal failure for the client) if it cannot be.
@@ -93,8 +84,7 @@ impl Draft {
         outcome: Result<(), &WireError>,
     ) -> Result<(), WireError> {
         if let Err(e) = outcome {
-            self.call.error = Some((e.code.to_owned(), e.message.clone()));
-            self.call.output = None;
+            self.call.set_error(e.code, &e.message);
         }
         state.services.audit.record(&self.call).await.map_err(|e| {
             tracing::error!(request_id = %self.call.request_id, error = %e, "refusing to answer unaudited");

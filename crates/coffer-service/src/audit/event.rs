@@ -21,12 +21,55 @@ pub struct Call {
     pub request_id: String,
     /// Unix millis.
     pub time: i64,
-    /// The input document, as received (redacted here, never stored raw).
-    pub input: Option<Value>,
-    /// The output document of a successful call.
-    pub output: Option<Value>,
+    /// The input document, redacted: set only through [`Call::set_input`].
+    pub(crate) input: Option<Value>,
+    /// The output document of a successful write, redacted: set only through
+    /// [`Call::set_output`].
+    pub(crate) output: Option<Value>,
     /// `(code, message)` of a failed call.
     pub error: Option<(String, String)>,
+}
+
+impl Call {
+    /// A call to `operation` of `service`, before anything is known about its caller.
+    pub fn new(service: Service, operation: &str, request_id: &str, time: i64) -> Self {
+        Self {
+            service,
+            operation: operation.to_owned(),
+            region: String::new(),
+            source_ip: String::new(),
+            user_agent: None,
+            principal: None,
+            access_key_id: None,
+            request_id: request_id.to_owned(),
+            time,
+            input: None,
+            output: None,
+            error: None,
+        }
+    }
+
+    /// Keep the request document, redacted (sensitive shapes and blobs replaced, unknown members
+    /// dropped); the raw document is never held.
+    pub fn set_input(&mut self, input: &Value) {
+        self.input = model(self.service).redact_input(&self.operation, input);
+    }
+
+    /// Keep the response document, redacted, for calls that change something: as CloudTrail
+    /// does, what reads return is not recorded.
+    pub fn set_output(&mut self, output: &Value) {
+        self.output = if read_only(&self.operation) {
+            None
+        } else {
+            model(self.service).redact_output(&self.operation, output)
+        };
+    }
+
+    /// A failed call keeps its error and no response.
+    pub fn set_error(&mut self, code: &str, message: &str) {
+        self.error = Some((code.to_owned(), message.to_owned()));
+        self.output = None;
+    }
 }
 
 /// AWS's read-only classification: reads and cryptographic operations that change nothing.
@@ -138,20 +181,10 @@ fn identity(call: &Call) -> (Value, Option<String>) {
 /// The stored form of `call`: the CloudTrail record with secrets removed, and its indexed
 /// columns.
 pub fn record(call: &Call) -> NewAuditEvent {
-    let m = model(call.service);
-    let params = call
-        .input
-        .as_ref()
-        .and_then(|i| m.redact_input(&call.operation, i));
+    // Documents were redacted when they were set (`set_input`, `set_output`).
+    let params = call.input.clone();
     let read_only = read_only(&call.operation);
-    // As CloudTrail does, responses of read-only calls are not recorded (they are the values).
-    let response = if read_only {
-        None
-    } else {
-        call.output
-            .as_ref()
-            .and_then(|o| m.redact_output(&call.operation, o))
-    };
+    let response = call.output.clone();
     let (user_identity, username) = identity(call);
     let event_id = uuid::Uuid::new_v4().to_string();
     let account = call

@@ -28,7 +28,6 @@ mod plans;
 #[path = "../../tests/contract/pg.rs"]
 mod test_pg;
 
-use crate::records::Tag;
 use crate::{MetaStore, Result, StoreError};
 use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
@@ -63,33 +62,6 @@ where
     T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
 {
     row.try_get(name).map_err(backend)
-}
-
-/// Tags as the JSON text SQLite's backend stores too (`[{"Key":..,"Value":..}]`), so a
-/// deployment copied between backends keeps them byte for byte.
-pub(crate) fn tags_to_json(tags: &[Tag]) -> String {
-    serde_json::Value::Array(
-        tags.iter()
-            .map(|t| serde_json::json!({"Key": t.key, "Value": t.value}))
-            .collect(),
-    )
-    .to_string()
-}
-
-pub(crate) fn tags_from_json(text: &str) -> Result<Vec<Tag>> {
-    let bad = || StoreError::Backend("malformed tag list".to_owned());
-    let value: serde_json::Value = serde_json::from_str(text).map_err(|_| bad())?;
-    value
-        .as_array()
-        .ok_or_else(bad)?
-        .iter()
-        .map(|t| {
-            Ok(Tag {
-                key: t["Key"].as_str().ok_or_else(bad)?.to_owned(),
-                value: t["Value"].as_str().ok_or_else(bad)?.to_owned(),
-            })
-        })
-        .collect()
 }
 
 /// `usize` limits as the BIGINT PostgreSQL's LIMIT takes.

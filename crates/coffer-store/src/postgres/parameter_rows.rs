@@ -1,8 +1,9 @@
 //! Row mapping of the SSM tables on PostgreSQL: a parameter with its newest version and its
 //! labels, a version with its labels.
 
-use super::{col, tags_from_json};
+use super::col;
 use crate::parameters::*;
+use crate::records::tags_from_json;
 use crate::{Result, StoreError};
 use sqlx::postgres::PgRow;
 

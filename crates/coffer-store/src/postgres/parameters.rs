@@ -9,9 +9,10 @@
 //!   per-parameter policy limit.
 
 use super::parameter_rows::*;
-use super::{PostgresStore, backend, col, limit, tags_to_json};
+use super::{PostgresStore, backend, col, limit};
 use crate::parameters::*;
 use crate::records::Millis;
+use crate::records::tags_to_json;
 use crate::{Result, StoreError};
 use async_trait::async_trait;
 use sqlx::{Postgres, Transaction};

@@ -5,8 +5,9 @@
 //! happens under it and a concurrent writer on another node waits, re-checks `row_version`, and
 //! fails with `Conflict`. Reads that return a version with its labels are one statement.
 
-use super::{PostgresStore, backend, col, limit, tags_from_json, tags_to_json};
+use super::{PostgresStore, backend, col, limit};
 use crate::records::Millis;
+use crate::records::{tags_from_json, tags_to_json};
 use crate::secrets::*;
 use crate::{Result, StoreError};
 use async_trait::async_trait;

@@ -6,10 +6,10 @@
 
 mod settings;
 
-use super::secrets::{tags_from_json, tags_to_json};
 use super::{SqliteStore, backend};
 use crate::parameters::*;
 use crate::records::Millis;
+use crate::records::{tags_from_json, tags_to_json};
 use crate::{Result, StoreError};
 use async_trait::async_trait;
 use sqlx::sqlite::SqliteRow;

@@ -1,37 +1,12 @@
 //! Secrets Manager secrets, versions and staging labels on SQLite.
 
 use super::{SqliteStore, backend};
-use crate::records::{Millis, Tag};
+use crate::records::{Millis, tags_from_json, tags_to_json};
 use crate::secrets::*;
 use crate::{Result, StoreError};
 use async_trait::async_trait;
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, Sqlite, Transaction};
-
-pub(crate) fn tags_to_json(tags: &[Tag]) -> String {
-    serde_json::Value::Array(
-        tags.iter()
-            .map(|t| serde_json::json!({"Key": t.key, "Value": t.value}))
-            .collect(),
-    )
-    .to_string()
-}
-
-pub(crate) fn tags_from_json(text: &str) -> Result<Vec<Tag>> {
-    let bad = || StoreError::Backend("malformed tag list".to_owned());
-    let value: serde_json::Value = serde_json::from_str(text).map_err(|_| bad())?;
-    value
-        .as_array()
-        .ok_or_else(bad)?
-        .iter()
-        .map(|t| {
-            Ok(Tag {
-                key: t["Key"].as_str().ok_or_else(bad)?.to_owned(),
-                value: t["Value"].as_str().ok_or_else(bad)?.to_owned(),
-            })
-        })
-        .collect()
-}
 
 pub(crate) fn secret(row: &SqliteRow) -> Result<SecretRecord> {
     let tags: String = row.try_get("tags").map_err(backend)?;
@@ -113,18 +88,17 @@ async fn insert_stage(
     Ok(())
 }
 
-async fn stages_of(s: &SqliteStore, arn: &str, version_id: &str) -> Result<Vec<String>> {
-    let rows = sqlx::query(
-        "SELECT stage FROM sm_stages WHERE secret_arn = ? AND version_id = ? ORDER BY stage",
-    )
-    .bind(arn)
-    .bind(version_id)
-    .fetch_all(&s.pool)
-    .await
-    .map_err(backend)?;
-    rows.iter()
-        .map(|r| r.try_get("stage").map_err(backend))
-        .collect()
+/// A version's labels in the same statement as the version (one round trip, one snapshot),
+/// sorted, joined by the unit separator (labels cannot contain it).
+const STAGE_LIST: &str = "(SELECT group_concat(stage, char(31)) FROM
+    (SELECT stage FROM sm_stages l WHERE l.secret_arn = v.secret_arn AND l.version_id = v.version_id
+     ORDER BY stage)) AS stage_list";
+
+fn stage_list(row: &SqliteRow) -> Result<Vec<String>> {
+    let list: Option<String> = row.try_get("stage_list").map_err(backend)?;
+    Ok(list
+        .map(|l| l.split('\u{1f}').map(str::to_owned).collect())
+        .unwrap_or_default())
 }
 
 /// Write a secret's metadata under compare-and-set on `row_version`; false if it changed.
@@ -280,19 +254,17 @@ impl SecretStore for SqliteStore {
         arn: &str,
         version_id: &str,
     ) -> Result<Option<SecretVersionRecord>> {
-        let row = sqlx::query("SELECT * FROM sm_versions WHERE secret_arn = ? AND version_id = ?")
+        let sql = format!(
+            "SELECT v.*, {STAGE_LIST} FROM sm_versions v WHERE v.secret_arn = ? AND v.version_id = ?"
+        );
+        // Audited: the statement is two literals.
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(arn)
             .bind(version_id)
             .fetch_optional(&self.pool)
             .await
             .map_err(backend)?;
-        match row {
-            Some(row) => Ok(Some(version(
-                &row,
-                stages_of(self, arn, version_id).await?,
-            )?)),
-            None => Ok(None),
-        }
+        row.map(|row| version(&row, stage_list(&row)?)).transpose()
     }
 
     async fn get_secret_version_by_stage(
@@ -300,23 +272,19 @@ impl SecretStore for SqliteStore {
         arn: &str,
         stage: &str,
     ) -> Result<Option<SecretVersionRecord>> {
-        let row = sqlx::query(
-            "SELECT v.* FROM sm_stages s JOIN sm_versions v
+        let sql = format!(
+            "SELECT v.*, {STAGE_LIST} FROM sm_stages s JOIN sm_versions v
                ON v.secret_arn = s.secret_arn AND v.version_id = s.version_id
-             WHERE s.secret_arn = ? AND s.stage = ?",
-        )
-        .bind(arn)
-        .bind(stage)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(backend)?;
-        match row {
-            Some(row) => {
-                let id: String = row.try_get("version_id").map_err(backend)?;
-                Ok(Some(version(&row, stages_of(self, arn, &id).await?)?))
-            }
-            None => Ok(None),
-        }
+             WHERE s.secret_arn = ? AND s.stage = ?"
+        );
+        // Audited: the statement is two literals.
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(arn)
+            .bind(stage)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?;
+        row.map(|row| version(&row, stage_list(&row)?)).transpose()
     }
 
     async fn update_secret(&self, change: SecretChange<'_>) -> Result<()> {
