@@ -29,6 +29,33 @@ pub fn existing_master_key(dir: &Path, from_env: Option<SecretBytes>) -> anyhow:
         .with_context(|| format!("{} must hold exactly 32 bytes", path.display()))
 }
 
+/// Hold an exclusive lock on the SQLite database at `db` for as long as the returned file lives
+/// (`db` + `.lock`). One server owns a SQLite file: its read cache is exact only because every
+/// write goes through it, so a second server on the same file must refuse to start.
+pub fn lock_sqlite(db: &Path) -> anyhow::Result<std::fs::File> {
+    let mut name = db.as_os_str().to_owned();
+    name.push(".lock");
+    let path = PathBuf::from(name);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot create the lock file {}", path.display()))?;
+    set_mode(&path, 0o600)?;
+    match file.try_lock() {
+        Ok(()) => Ok(file),
+        Err(std::fs::TryLockError::WouldBlock) => bail!(
+            "{} is in use by another coffer server: stop it, or give this one its own --data-dir \
+             (several nodes share one store on PostgreSQL, not SQLite)",
+            db.display()
+        ),
+        Err(std::fs::TryLockError::Error(e)) => {
+            Err(e).with_context(|| format!("cannot lock {}", path.display()))
+        }
+    }
+}
+
 /// Create (or tighten) the data directory, without touching any key file.
 pub fn ensure_dir(dir: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir)

@@ -103,6 +103,10 @@ pub async fn run(
         }
     };
     let store_url = cfg.store_url();
+    let _lock = match store_url.strip_prefix("sqlite://") {
+        Some(path) => Some(datadir::lock_sqlite(std::path::Path::new(path))?),
+        None => None,
+    };
     let store = coffer_store::open(&store_url)
         .await
         .with_context(|| format!("opening store {}", coffer_store::redacted_url(&store_url)))?;

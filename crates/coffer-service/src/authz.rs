@@ -1,14 +1,15 @@
 //! Authorisation: the policies that bear on a request, evaluated with `coffer-policy`.
 //!
 //! Identity policies are read from the store on every request (no cache: a policy change is in
-//! force on the next request, on every node). The root of an account (its administrator key)
+//! force on the next request, on every node); only their parsing is remembered, by text. The root of an account (its administrator key)
 //! may do everything in its own account; a session of a role carries its session policy, which
 //! narrows the role's permissions.
 
 use crate::RequestContext;
 use coffer_policy::{Decision, Policy, PolicySet, Request, ResourceMode, evaluate_with};
 use coffer_store::{IamKind, Store, StoreError};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex};
 
 /// What a session of an assumed role carries beyond its ARN.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,12 +97,39 @@ pub fn request(ctx: &RequestContext, action: &str, resource: &str) -> Request {
     r
 }
 
+/// Parsed policies by their text, at most this many bytes of it.
+const PARSED_BUDGET_BYTES: usize = 4 * 1024 * 1024;
+
+/// `Policy::parse`, remembered: parsing (grammar check, JSON, conditions) costs several times
+/// what evaluating does, and the same few documents (key policies, a role's policies) come with
+/// every request. Keyed by the whole text, so a changed document is parsed afresh; the result is
+/// a pure function of the text, so nothing here can go stale.
+fn parse(doc: &str) -> Option<Policy> {
+    static PARSED: LazyLock<Mutex<(usize, HashMap<String, Option<Policy>>)>> =
+        LazyLock::new(Mutex::default);
+    let mut guard = PARSED
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    let (bytes, map) = &mut *guard;
+    if let Some(p) = map.get(doc) {
+        return p.clone();
+    }
+    let parsed = Policy::parse(doc).ok();
+    if *bytes + doc.len() > PARSED_BUDGET_BYTES {
+        map.clear();
+        *bytes = 0;
+    }
+    *bytes += doc.len();
+    map.insert(doc.to_owned(), parsed.clone());
+    parsed
+}
+
 fn parse_all(docs: &[String]) -> Vec<Policy> {
     // Stored documents were checked when written; one that no longer parses grants nothing.
     docs.iter()
         .filter_map(|d| match d.strip_prefix("aws-managed:") {
-            Some(arn) => crate::iam::aws_managed::document(arn).and_then(|d| Policy::parse(d).ok()),
-            None => Policy::parse(d).ok(),
+            Some(arn) => crate::iam::aws_managed::document(arn).and_then(parse),
+            None => parse(d),
         })
         .collect()
 }
@@ -181,16 +209,12 @@ impl Authz {
             .filter(|s| !s.session_policies.is_empty())
             .map(|s| parse_all(&s.session_policies));
         let session_refs: Option<Vec<&Policy>> = session.as_ref().map(|v| v.iter().collect());
-        let resource_policy = resource.policy.and_then(|d| Policy::parse(d).ok());
+        let resource_policy = resource.policy.and_then(parse);
         // A boundary that no longer parses allows nothing (it still bounds).
         let boundary = match self.boundary_document(ctx).await? {
-            Some(d) => Policy::parse(&d)
-                .or_else(|_| {
-                    Policy::parse(
-                        r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}"#,
-                    )
-                })
-                .ok(),
+            Some(d) => parse(&d).or_else(|| {
+                parse(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}"#)
+            }),
             None => None,
         };
         let set = PolicySet {

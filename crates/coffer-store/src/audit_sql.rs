@@ -176,7 +176,9 @@ macro_rules! audit_store_impl {
         #[async_trait]
         impl AuditStore for $store {
             async fn append_audit(&self, events: &[NewAuditEvent], link: &ChainLink) -> Result<Vec<i64>> {
-                let mut tx = self.pool.begin().await.map_err(backend)?;
+                // The durable pool: this commit is what makes the records, and every write
+                // committed before them, survive power loss (see `SqliteStore`).
+                let mut tx = self.durable().begin().await.map_err(backend)?;
                 // Writing the head row first takes its lock (SQLite's write lock; PostgreSQL's row lock)
                 // before it is read: appenders on every node form one, totally ordered chain.
                 sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1")
@@ -271,7 +273,7 @@ macro_rules! audit_store_impl {
                 .bind(&d.hash)
                 .bind(d.time)
                 .bind(&d.signature)
-                .execute(&self.pool)
+                .execute(self.durable())
                 .await
                 .map_err(backend)?;
                 Ok(())

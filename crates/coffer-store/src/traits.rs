@@ -22,6 +22,11 @@ pub trait MetaStore: Send + Sync {
     /// Record deployment fact `name` unless recorded (the first writer wins, whichever node);
     /// return the value in force.
     async fn init_meta(&self, name: &str, value: &[u8]) -> Result<Vec<u8>>;
+
+    /// Make every write committed so far survive power loss. Callers need this only before an
+    /// effect outside coffer that depends on those writes (a rotation step changing a database
+    /// password); a request's own writes are made durable by its audit record.
+    async fn sync(&self) -> Result<()>;
     /// Whether this node is, from now until its next call, the one node running background job
     /// `job` (purges, expirations, schedules). Call it before every run: leadership is lost when
     /// the node's lease on the database is, and another node then takes the job over.

@@ -186,7 +186,10 @@ pub fn record(call: &Call) -> NewAuditEvent {
     let read_only = read_only(&call.operation);
     let response = call.output.clone();
     let (user_identity, username) = identity(call);
-    let event_id = uuid::Uuid::new_v4().to_string();
+    // Time-ordered (UUIDv7, still random in its low 74 bits): the unique index on event ids
+    // then grows at its end, so a batch of records dirties one index page instead of one page
+    // per record — a random v4 id cost a 4 KiB WAL frame per audited request.
+    let event_id = uuid::Uuid::now_v7().to_string();
     let account = call
         .principal
         .as_ref()

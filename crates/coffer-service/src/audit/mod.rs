@@ -134,10 +134,16 @@ async fn writer(store: Store, mut rx: mpsc::Receiver<Pending>) {
     let mut batch: Vec<Pending> = Vec::with_capacity(BATCH);
     while rx.recv_many(&mut batch, BATCH).await > 0 {
         let events: Vec<NewAuditEvent> = batch.iter().map(|(e, _)| e.clone()).collect();
+        let started = std::time::Instant::now();
         let result = store
             .append_audit(&events, &link)
             .await
             .map_err(|e| e.to_string());
+        tracing::debug!(
+            records = events.len(),
+            micros = started.elapsed().as_micros(),
+            "audit batch appended"
+        );
         if let Err(e) = &result {
             tracing::error!(error = %e, records = events.len(), "audit append failed; failing the requests");
         }

@@ -131,6 +131,11 @@ impl PostgresStore {
         })
     }
 
+    /// Where audit records are appended: the one pool (every commit is durable).
+    pub(crate) fn durable(&self) -> &PgPool {
+        &self.pool
+    }
+
     /// Close every connection, giving up any leadership held.
     pub async fn close(&self) {
         self.leases.release_all().await;
@@ -155,6 +160,11 @@ async fn migrate(conn: &mut PgConnection, schema: &str) -> Result<()> {
 
 #[async_trait]
 impl MetaStore for PostgresStore {
+    /// PostgreSQL's commits are durable (`synchronous_commit` on).
+    async fn sync(&self) -> Result<()> {
+        Ok(())
+    }
+
     async fn init_meta(&self, name: &str, value: &[u8]) -> Result<Vec<u8>> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
         // ON CONFLICT DO NOTHING waits for a concurrent first writer to commit; the SELECT, a new

@@ -1,5 +1,6 @@
 //! KMS keys, material, aliases and tags on SQLite.
 
+use super::cache::Key;
 use super::{SqliteStore, backend};
 use crate::records::*;
 use crate::{KmsStore, Page, Result, StoreError};
@@ -163,7 +164,7 @@ impl KmsStore for SqliteStore {
         if let Some(a) = a {
             insert_alias(&mut tx, a).await?;
         }
-        tx.commit().await.map_err(backend)
+        self.commit(tx).await
     }
 
     async fn get_key(
@@ -172,16 +173,22 @@ impl KmsStore for SqliteStore {
         region: &str,
         key_id: &str,
     ) -> Result<Option<KeyRecord>> {
-        let row = sqlx::query(
-            "SELECT * FROM kms_keys WHERE account_id = ? AND region = ? AND key_id = ?",
+        self.cached(
+            Key::KmsKey(account.to_owned(), region.to_owned(), key_id.to_owned()),
+            async {
+                let row = sqlx::query(
+                    "SELECT * FROM kms_keys WHERE account_id = ? AND region = ? AND key_id = ?",
+                )
+                .bind(account)
+                .bind(region)
+                .bind(key_id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?;
+                row.as_ref().map(key).transpose()
+            },
         )
-        .bind(account)
-        .bind(region)
-        .bind(key_id)
-        .fetch_optional(&self.pool)
         .await
-        .map_err(backend)?;
-        row.as_ref().map(key).transpose()
     }
 
     async fn list_keys(
@@ -211,18 +218,18 @@ impl KmsStore for SqliteStore {
     async fn update_key(&self, k: &KeyRecord) -> Result<()> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
         cas_key(&mut tx, k).await?;
-        tx.commit().await.map_err(backend)
+        self.commit(tx).await
     }
 
     async fn delete_key(&self, account: &str, region: &str, key_id: &str) -> Result<()> {
         // Material, aliases and tags go with it (ON DELETE CASCADE).
-        sqlx::query("DELETE FROM kms_keys WHERE account_id = ? AND region = ? AND key_id = ?")
-            .bind(account)
-            .bind(region)
-            .bind(key_id)
-            .execute(&self.pool)
-            .await
-            .map_err(backend)?;
+        self.write(
+            sqlx::query("DELETE FROM kms_keys WHERE account_id = ? AND region = ? AND key_id = ?")
+                .bind(account)
+                .bind(region)
+                .bind(key_id),
+        )
+        .await?;
         Ok(())
     }
 
@@ -230,7 +237,7 @@ impl KmsStore for SqliteStore {
         let mut tx = self.pool.begin().await.map_err(backend)?;
         cas_key(&mut tx, k).await?;
         insert_material(&mut tx, k, m).await?;
-        tx.commit().await.map_err(backend)
+        self.commit(tx).await
     }
 
     async fn get_key_material(
@@ -240,6 +247,7 @@ impl KmsStore for SqliteStore {
         key_id: &str,
         version: u32,
     ) -> Result<Option<KeyMaterialRecord>> {
+        self.cached(Key::Material(account.to_owned(), region.to_owned(), key_id.to_owned(), version), async {
         let row = sqlx::query(
             "SELECT * FROM kms_key_material WHERE account_id = ? AND region = ? AND key_id = ? AND version = ?",
         )
@@ -251,6 +259,8 @@ impl KmsStore for SqliteStore {
         .await
         .map_err(backend)?;
         row.as_ref().map(material).transpose()
+    })
+        .await
     }
 
     async fn list_key_materials(
@@ -274,7 +284,7 @@ impl KmsStore for SqliteStore {
     async fn create_alias(&self, a: &AliasRecord) -> Result<()> {
         let mut tx = self.pool.begin().await.map_err(backend)?;
         insert_alias(&mut tx, a).await?;
-        tx.commit().await.map_err(backend)
+        self.commit(tx).await
     }
 
     async fn get_alias(
@@ -283,7 +293,10 @@ impl KmsStore for SqliteStore {
         region: &str,
         alias_name: &str,
     ) -> Result<Option<AliasRecord>> {
-        let row = sqlx::query(
+        self.cached(
+            Key::Alias(account.to_owned(), region.to_owned(), alias_name.to_owned()),
+            async {
+                let row = sqlx::query(
             "SELECT * FROM kms_aliases WHERE account_id = ? AND region = ? AND alias_name = ?",
         )
         .bind(account)
@@ -292,7 +305,10 @@ impl KmsStore for SqliteStore {
         .fetch_optional(&self.pool)
         .await
         .map_err(backend)?;
-        row.as_ref().map(alias).transpose()
+                row.as_ref().map(alias).transpose()
+            },
+        )
+        .await
     }
 
     async fn update_alias(
@@ -303,7 +319,7 @@ impl KmsStore for SqliteStore {
         key_id: &str,
         now: Millis,
     ) -> Result<bool> {
-        let done = sqlx::query(
+        let done = self.write(sqlx::query(
             "UPDATE kms_aliases SET key_id = ?, updated_at = ? WHERE account_id = ? AND region = ? AND alias_name = ?",
         )
         .bind(key_id)
@@ -311,22 +327,18 @@ impl KmsStore for SqliteStore {
         .bind(account)
         .bind(region)
         .bind(alias_name)
-        .execute(&self.pool)
-        .await
-        .map_err(backend)?;
+        ).await?;
         Ok(done.rows_affected() == 1)
     }
 
     async fn delete_alias(&self, account: &str, region: &str, alias_name: &str) -> Result<bool> {
-        let done = sqlx::query(
+        let done = self.write(sqlx::query(
             "DELETE FROM kms_aliases WHERE account_id = ? AND region = ? AND alias_name = ?",
         )
         .bind(account)
         .bind(region)
         .bind(alias_name)
-        .execute(&self.pool)
-        .await
-        .map_err(backend)?;
+        ).await?;
         Ok(done.rows_affected() == 1)
     }
 
@@ -371,7 +383,7 @@ impl KmsStore for SqliteStore {
             .await
             .map_err(backend)?;
         }
-        tx.commit().await.map_err(backend)
+        self.commit(tx).await
     }
 
     async fn untag_key(
@@ -392,7 +404,7 @@ impl KmsStore for SqliteStore {
                 .await
                 .map_err(backend)?;
         }
-        tx.commit().await.map_err(backend)
+        self.commit(tx).await
     }
 
     async fn list_key_tags(&self, account: &str, region: &str, key_id: &str) -> Result<Vec<Tag>> {

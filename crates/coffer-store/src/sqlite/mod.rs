@@ -1,7 +1,16 @@
-//! The embedded SQLite backend: one file in the data directory, WAL journal, `synchronous=FULL`
-//! (a write acknowledged to a client survives power loss), foreign keys on.
+//! The embedded SQLite backend: one file in the data directory, WAL journal, foreign keys on.
+//!
+//! Durability is group-committed. Data writes commit with `synchronous=NORMAL`: their WAL frames
+//! are written but not fsynced. Audit records commit with `synchronous=FULL` on a pool of their
+//! own, and that fsync of the (one, append-only) WAL makes every frame before it durable too.
+//! Every request's response waits for its audit record, written after its data, so whatever a
+//! client was told survives power loss, at the price of one fsync per audit batch rather than
+//! one per write. Writes that no request acknowledges and that something outside coffer depends
+//! on call [`MetaStore::sync`] first (a rotation before it changes a database password).
+//! <https://www.sqlite.org/pragma.html#pragma_synchronous>, <https://www.sqlite.org/wal.html>
 
 mod audit;
+mod cache;
 mod identity;
 mod kms;
 mod parameters;
@@ -13,11 +22,17 @@ use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Row, SqlitePool};
 use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
+    /// Data reads and writes: `synchronous=NORMAL`.
     pub(crate) pool: SqlitePool,
+    /// Audit appends and [`MetaStore::sync`]: `synchronous=FULL`.
+    durable: SqlitePool,
+    /// Hot reads, exact because this process is the file's only writer ([`cache`]).
+    cache: Arc<cache::ReadCache>,
 }
 
 pub(crate) fn backend(e: sqlx::Error) -> StoreError {
@@ -42,24 +57,74 @@ impl SqliteStore {
             .filename(path)
             .create_if_missing(true)
             .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Full)
+            .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(10));
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .min_connections(1)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await
             .map_err(backend)?;
         sqlx::migrate!("./migrations/sqlite")
             .run(&pool)
             .await
             .map_err(|e| StoreError::Backend(format!("migration failed: {e}")))?;
-        Ok(Self { pool })
+        let durable = SqlitePoolOptions::new()
+            .max_connections(2)
+            .min_connections(1)
+            .connect_with(options.synchronous(SqliteSynchronous::Full))
+            .await
+            .map_err(backend)?;
+        Ok(Self {
+            pool,
+            durable,
+            cache: Arc::default(),
+        })
+    }
+
+    /// Serve `key` from the read cache, or `load` it from the database and keep it.
+    pub(crate) async fn cached<T: cache::Cached>(
+        &self,
+        key: cache::Key,
+        load: impl Future<Output = Result<Option<T>>>,
+    ) -> Result<Option<T>> {
+        if let Some(hit) = self.cache.get(&key) {
+            return Ok(Some(hit));
+        }
+        let generation = self.cache.generation();
+        let found = load.await?;
+        if let Some(r) = &found {
+            self.cache.put(generation, key, r.clone());
+        }
+        Ok(found)
+    }
+
+    /// Commit a write transaction of cached tables, then invalidate the cache (whatever the
+    /// outcome: a failed commit may still have changed something).
+    pub(crate) async fn commit(&self, tx: sqlx::Transaction<'_, sqlx::Sqlite>) -> Result<()> {
+        let done = tx.commit().await.map_err(backend);
+        self.cache.invalidate();
+        done
+    }
+
+    /// Run one write statement on cached tables outside a transaction, then invalidate.
+    pub(crate) async fn write<'q>(
+        &self,
+        query: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
+    ) -> Result<sqlx::sqlite::SqliteQueryResult> {
+        let done = query.execute(&self.pool).await.map_err(backend);
+        self.cache.invalidate();
+        done
+    }
+
+    pub(crate) fn durable(&self) -> &SqlitePool {
+        &self.durable
     }
 
     /// Close every connection, checkpointing the WAL.
     pub async fn close(&self) {
+        self.durable.close().await;
         self.pool.close().await;
     }
 }
@@ -103,6 +168,20 @@ impl MetaStore for SqliteStore {
             .map_err(backend)?;
         tx.commit().await.map_err(backend)?;
         row.try_get("value").map_err(backend)
+    }
+
+    /// A write on the `synchronous=FULL` pool: its commit fsyncs the WAL, and with it every
+    /// frame committed before. It must change a row: SQLite writes nothing for an UPDATE that
+    /// leaves a row as it was, and a commit that wrote nothing does not sync.
+    async fn sync(&self) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO meta (name, value) VALUES ('durability_barrier', randomblob(8))
+             ON CONFLICT (name) DO UPDATE SET value = excluded.value",
+        )
+        .execute(&self.durable)
+        .await
+        .map_err(backend)?;
+        Ok(())
     }
 
     /// One process owns a SQLite file (nodes do not share it), so it always leads.

@@ -6,6 +6,7 @@
 
 mod settings;
 
+use super::cache::Key;
 use super::{SqliteStore, backend};
 use crate::parameters::*;
 use crate::records::Millis;
@@ -281,24 +282,30 @@ impl ParameterStore for SqliteStore {
         region: &str,
         key: &str,
     ) -> Result<Option<StoredParameter>> {
-        let sql = format!(
-            "SELECT {PARAMETER_COLUMNS} FROM ssm_parameters p JOIN ssm_versions v
+        self.cached(
+            Key::Parameter(account.to_owned(), region.to_owned(), key.to_owned()),
+            async {
+                let sql = format!(
+                    "SELECT {PARAMETER_COLUMNS} FROM ssm_parameters p JOIN ssm_versions v
                ON v.account_id = p.account_id AND v.region = p.region AND v.name_key = p.name_key
               AND v.version = p.version
              WHERE p.account_id = ? AND p.region = ? AND p.name_key = ?"
-        );
-        // Audited: the interpolated column list is a constant.
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(account)
-            .bind(region)
-            .bind(key)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?;
-        match row {
-            Some(row) => Ok(assemble(self, account, region, &[row]).await?.pop()),
-            None => Ok(None),
-        }
+                );
+                // Audited: the interpolated column list is a constant.
+                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(account)
+                    .bind(region)
+                    .bind(key)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(backend)?;
+                match row {
+                    Some(row) => Ok(assemble(self, account, region, &[row]).await?.pop()),
+                    None => Ok(None),
+                }
+            },
+        )
+        .await
     }
 
     async fn get_parameter_version(
@@ -519,12 +526,12 @@ impl ParameterStore for SqliteStore {
                 return Ok(WriteOutcome::TierLimitExceeded);
             }
         }
-        tx.commit().await.map_err(backend)?;
+        self.commit(tx).await?;
         Ok(WriteOutcome::Written)
     }
 
     async fn update_parameter(&self, p: &ParameterRecord) -> Result<()> {
-        let done = sqlx::query(
+        let done = self.write(sqlx::query(
             "UPDATE ssm_parameters SET tags = ?, policies = ?, expires_at = ?, next_event_at = ?,
                 row_version = row_version + 1
              WHERE account_id = ? AND region = ? AND name_key = ? AND row_version = ?",
@@ -537,9 +544,7 @@ impl ParameterStore for SqliteStore {
         .bind(&p.region)
         .bind(parameter_key(&p.name))
         .bind(p.row_version)
-        .execute(&self.pool)
-        .await
-        .map_err(backend)?;
+        ).await?;
         if done.rows_affected() == 1 {
             Ok(())
         } else {
@@ -593,7 +598,7 @@ impl ParameterStore for SqliteStore {
             .await
             .map_err(backend)?;
         }
-        tx.commit().await.map_err(backend)
+        self.commit(tx).await
     }
 
     async fn delete_parameter(
@@ -622,7 +627,7 @@ impl ParameterStore for SqliteStore {
         };
         let tier: String = row.try_get("tier").map_err(backend)?;
         adjust_count(&mut tx, account, region, &tier, -1, None).await?;
-        tx.commit().await.map_err(backend)?;
+        self.commit(tx).await?;
         Ok(true)
     }
 

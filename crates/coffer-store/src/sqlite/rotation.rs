@@ -59,7 +59,7 @@ impl RotationStore for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
-        tx.commit().await.map_err(backend)
+        self.commit(tx).await
     }
 
     async fn get_rotation(&self, arn: &str) -> Result<Option<RotationRecord>> {
@@ -72,7 +72,7 @@ impl RotationStore for SqliteStore {
     }
 
     async fn update_rotation(&self, r: &RotationRecord) -> Result<()> {
-        let done = sqlx::query(
+        let done = self.write(sqlx::query(
             "UPDATE sm_rotations SET step = ?, attempts = ?, next_attempt_at = ?, last_error = ?,
                 row_version = row_version + 1
              WHERE secret_arn = ? AND token = ? AND row_version = ?",
@@ -84,9 +84,7 @@ impl RotationStore for SqliteStore {
         .bind(&r.secret_arn)
         .bind(&r.token)
         .bind(r.row_version)
-        .execute(&self.pool)
-        .await
-        .map_err(backend)?;
+        ).await?;
         if done.rows_affected() == 1 {
             Ok(())
         } else {
@@ -111,7 +109,7 @@ impl RotationStore for SqliteStore {
         if token.is_some() && done.rows_affected() != 1 {
             return Err(StoreError::Conflict);
         }
-        tx.commit().await.map_err(backend)
+        self.commit(tx).await
     }
 
     async fn rotations_due(&self, now: Millis, n: usize) -> Result<Vec<RotationRecord>> {
@@ -168,7 +166,7 @@ impl RotationStore for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
-        tx.commit().await.map_err(backend)
+        self.commit(tx).await
     }
 
     async fn list_rotation_events(&self, arn: &str, n: usize) -> Result<Vec<RotationEventRecord>> {
@@ -194,20 +192,20 @@ impl RotationStore for SqliteStore {
     }
 
     async fn create_rotation_function(&self, f: &RotationFunctionRecord) -> Result<()> {
-        sqlx::query(
-            "INSERT INTO sm_rotation_functions (account_id, region, name, url, timeout_ms,
+        self.write(
+            sqlx::query(
+                "INSERT INTO sm_rotation_functions (account_id, region, name, url, timeout_ms,
                 signing_key, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            )
+            .bind(&f.account_id)
+            .bind(&f.region)
+            .bind(&f.name)
+            .bind(&f.url)
+            .bind(f.timeout_ms)
+            .bind(&f.signing_key)
+            .bind(f.created_at),
         )
-        .bind(&f.account_id)
-        .bind(&f.region)
-        .bind(&f.name)
-        .bind(&f.url)
-        .bind(f.timeout_ms)
-        .bind(&f.signing_key)
-        .bind(f.created_at)
-        .execute(&self.pool)
-        .await
-        .map_err(backend)?;
+        .await?;
         Ok(())
     }
 
@@ -251,15 +249,13 @@ impl RotationStore for SqliteStore {
         region: &str,
         name: &str,
     ) -> Result<bool> {
-        let done = sqlx::query(
+        let done = self.write(sqlx::query(
             "DELETE FROM sm_rotation_functions WHERE account_id = ? AND region = ? AND name = ?",
         )
         .bind(account)
         .bind(region)
         .bind(name)
-        .execute(&self.pool)
-        .await
-        .map_err(backend)?;
+        ).await?;
         Ok(done.rows_affected() == 1)
     }
 }

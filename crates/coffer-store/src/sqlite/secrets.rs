@@ -1,5 +1,6 @@
 //! Secrets Manager secrets, versions and staging labels on SQLite.
 
+use super::cache::Key;
 use super::{SqliteStore, backend};
 use crate::records::{Millis, tags_from_json, tags_to_json};
 use crate::secrets::*;
@@ -184,16 +185,19 @@ impl SecretStore for SqliteStore {
                 insert_stage(&mut tx, &s.arn, stage, &v.version_id).await?;
             }
         }
-        tx.commit().await.map_err(backend)
+        self.commit(tx).await
     }
 
     async fn get_secret_by_arn(&self, arn: &str) -> Result<Option<SecretRecord>> {
-        let row = sqlx::query("SELECT * FROM sm_secrets WHERE arn = ?")
-            .bind(arn)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?;
-        row.as_ref().map(secret).transpose()
+        self.cached(Key::SecretByArn(arn.to_owned()), async {
+            let row = sqlx::query("SELECT * FROM sm_secrets WHERE arn = ?")
+                .bind(arn)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?;
+            row.as_ref().map(secret).transpose()
+        })
+        .await
     }
 
     async fn get_secret_by_name(
@@ -202,16 +206,22 @@ impl SecretStore for SqliteStore {
         region: &str,
         name: &str,
     ) -> Result<Option<SecretRecord>> {
-        let row = sqlx::query(
-            "SELECT * FROM sm_secrets WHERE account_id = ? AND region = ? AND name = ?",
+        self.cached(
+            Key::SecretByName(account.to_owned(), region.to_owned(), name.to_owned()),
+            async {
+                let row = sqlx::query(
+                    "SELECT * FROM sm_secrets WHERE account_id = ? AND region = ? AND name = ?",
+                )
+                .bind(account)
+                .bind(region)
+                .bind(name)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(backend)?;
+                row.as_ref().map(secret).transpose()
+            },
         )
-        .bind(account)
-        .bind(region)
-        .bind(name)
-        .fetch_optional(&self.pool)
         .await
-        .map_err(backend)?;
-        row.as_ref().map(secret).transpose()
     }
 
     async fn list_secret_versions(&self, arn: &str) -> Result<Vec<SecretVersionRecord>> {
@@ -254,6 +264,7 @@ impl SecretStore for SqliteStore {
         arn: &str,
         version_id: &str,
     ) -> Result<Option<SecretVersionRecord>> {
+        self.cached(Key::Version(arn.to_owned(), version_id.to_owned()), async {
         let sql = format!(
             "SELECT v.*, {STAGE_LIST} FROM sm_versions v WHERE v.secret_arn = ? AND v.version_id = ?"
         );
@@ -265,6 +276,8 @@ impl SecretStore for SqliteStore {
             .await
             .map_err(backend)?;
         row.map(|row| version(&row, stage_list(&row)?)).transpose()
+    })
+        .await
     }
 
     async fn get_secret_version_by_stage(
@@ -272,19 +285,25 @@ impl SecretStore for SqliteStore {
         arn: &str,
         stage: &str,
     ) -> Result<Option<SecretVersionRecord>> {
-        let sql = format!(
-            "SELECT v.*, {STAGE_LIST} FROM sm_stages s JOIN sm_versions v
+        self.cached(
+            Key::VersionByStage(arn.to_owned(), stage.to_owned()),
+            async {
+                let sql = format!(
+                    "SELECT v.*, {STAGE_LIST} FROM sm_stages s JOIN sm_versions v
                ON v.secret_arn = s.secret_arn AND v.version_id = s.version_id
              WHERE s.secret_arn = ? AND s.stage = ?"
-        );
-        // Audited: the statement is two literals.
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(arn)
-            .bind(stage)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(backend)?;
-        row.map(|row| version(&row, stage_list(&row)?)).transpose()
+                );
+                // Audited: the statement is two literals.
+                let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                    .bind(arn)
+                    .bind(stage)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(backend)?;
+                row.map(|row| version(&row, stage_list(&row)?)).transpose()
+            },
+        )
+        .await
     }
 
     async fn update_secret(&self, change: SecretChange<'_>) -> Result<()> {
@@ -314,7 +333,7 @@ impl SecretStore for SqliteStore {
                 .await
                 .map_err(backend)?;
         }
-        tx.commit().await.map_err(backend)
+        self.commit(tx).await
     }
 
     async fn record_secret_access(&self, arn: &str, version_id: &str, day: Millis) -> Result<()> {
@@ -340,7 +359,7 @@ impl SecretStore for SqliteStore {
         .execute(&mut *tx)
         .await
         .map_err(backend)?;
-        tx.commit().await.map_err(backend)
+        self.commit(tx).await
     }
 
     async fn list_secrets(&self, q: &SecretListQuery<'_>) -> Result<Vec<SecretRecord>> {
@@ -405,7 +424,7 @@ impl SecretStore for SqliteStore {
             .execute(&mut *tx)
             .await
             .map_err(backend)?;
-        tx.commit().await.map_err(backend)?;
+        self.commit(tx).await?;
         Ok(done.rows_affected() == 1)
     }
 

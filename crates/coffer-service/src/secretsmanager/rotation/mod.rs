@@ -516,6 +516,10 @@ impl SecretsManager {
                 client_request_token: r.token.clone(),
                 step: step.as_str(),
             };
+            // A step acts outside coffer (setSecret changes a database password): what the
+            // earlier steps stored, such as the AWSPENDING version, must survive power loss
+            // first. Requests get that from their audit record; the background rotation has none.
+            self.store.sync().await?;
             if let Err(e) = function.invoke(&event, &api).await {
                 self.event(
                     &secret.arn,
