@@ -2,11 +2,17 @@
 //! the spirit of `redis-benchmark`: it seeds its own data, signs every request with SigV4, runs
 //! N concurrent workers for a duration or a request count, shows progress, reports requests/s,
 //! errors by code and latency percentiles (a table, or JSON with `--json`), and cleans up.
+//! `--secrets N` spreads secret reads and writes over N secrets; `--fill N` first grows the store
+//! by N items the measured requests never touch (how store size affects cost); `--keep` leaves
+//! the data in place so a grown store can be measured again (see [`seed`]).
+
+mod seed;
 
 use crate::client::ConnectionArgs;
 use anyhow::Context as _;
 use bytes::Bytes;
 use coffer_client::{AwsClient, Env, Service};
+use seed::{SeedPlan, Seeded};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -43,6 +49,19 @@ pub struct BenchArgs {
     /// Size of the secret and parameter values, in bytes (parameters at most 4096).
     #[arg(long, default_value_t = 1024)]
     value_size: usize,
+    /// Spread GetSecretValue and PutSecretValue (also in the mixed profile) over this many
+    /// seeded secrets: worker w's i-th request goes to secret (w + i) % N.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..=1_000_000))]
+    secrets: u64,
+    /// Before measuring, seed this many extra items the measured requests never touch, to see
+    /// how store size affects cost: parameters under /PREFIX/fill/ for get-parameter and
+    /// get-parameters-by-path (Advanced-tier when more than 9,990, as AWS allows only 10,000
+    /// Standard ones), (small) secrets PREFIX/fill/... for the other operations.
+    #[arg(long, default_value_t = 0)]
+    fill: u64,
+    /// Leave the seeded data in place (its prefix is printed) instead of deleting it.
+    #[arg(long)]
+    keep: bool,
     /// Print the result as JSON.
     #[arg(long)]
     json: bool,
@@ -59,23 +78,22 @@ fn parse_duration(s: &str) -> Result<Duration, String> {
     }
 }
 
-/// One request the workers send, pre-serialized.
-#[derive(Debug, Clone)]
+/// One kind of request the workers send, pre-serialized: one body per target (one per measured
+/// secret), or a single body.
+#[derive(Debug)]
 struct Call {
     service: Service,
     operation: &'static str,
-    body: Bytes,
+    bodies: Vec<Bytes>,
 }
 
-/// What the run seeded, to build requests from and to remove afterwards.
+/// What the workers send: `order` indexes `calls`; worker w's i-th request is
+/// `calls[order[(w + i) % order.len()]]`, and its k-th request of that kind uses body
+/// `(w + k) % bodies.len()` (so the mixed profile's writes spread over the secrets too).
 #[derive(Debug)]
-struct Seeded {
-    prefix: String,
-    secret: String,
-    parameter_path: String,
-    parameters: Vec<String>,
-    key_id: Option<String>,
-    ciphertext: Option<String>,
+struct Workload {
+    calls: Vec<Call>,
+    order: Vec<usize>,
 }
 
 fn value(size: usize) -> String {
@@ -90,147 +108,59 @@ fn random_fill(buf: &mut [u8]) -> anyhow::Result<()> {
     coffer_crypto::random::fill(buf).map_err(|e| anyhow::anyhow!("{e}"))
 }
 
-async fn seed(client: &AwsClient, op: Operation, size: usize) -> anyhow::Result<Seeded> {
-    let mut tag = [0u8; 4];
-    random_fill(&mut tag)?;
-    let prefix = format!("coffer-bench-{}", hex::encode(tag));
-    let secret = format!("{prefix}/secret");
-    let parameter_path = format!("/{prefix}/params");
-    let mut seeded = Seeded {
-        prefix,
-        secret: secret.clone(),
-        parameter_path: parameter_path.clone(),
-        parameters: Vec::new(),
-        key_id: None,
-        ciphertext: None,
-    };
-    let wants = |o: Operation| op == o || op == Operation::Mixed;
-    if wants(Operation::GetSecretValue) || wants(Operation::PutSecretValue) {
-        client
-            .call(
-                Service::SecretsManager,
-                "CreateSecret",
-                &json!({"Name": secret, "SecretString": value(size)}),
-            )
-            .await
-            .context("seeding the secret")?;
-    }
-    if wants(Operation::GetParameter) || op == Operation::GetParametersByPath {
-        for i in 0..10 {
-            let name = format!("{parameter_path}/p{i}");
-            client
-                .call(
-                    Service::Ssm,
-                    "PutParameter",
-                    &json!({"Name": name, "Value": value(size.min(4096)), "Type": "SecureString"}),
-                )
-                .await
-                .context("seeding parameters")?;
-            seeded.parameters.push(name);
-        }
-    }
-    if wants(Operation::KmsDecrypt) {
-        let key: serde_json::Value = serde_json::from_slice(
-            &client
-                .call(
-                    Service::Kms,
-                    "CreateKey",
-                    &json!({"Description": "coffer bench"}),
-                )
-                .await
-                .context("creating a KMS key")?,
-        )?;
-        let key_id = key["KeyMetadata"]["KeyId"]
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        seeded.key_id = Some(key_id.clone());
-        let plaintext = {
-            use base64::Engine;
-            base64::engine::general_purpose::STANDARD.encode(value(size.min(4096)))
-        };
-        let out: serde_json::Value = serde_json::from_slice(
-            &client
-                .call(
-                    Service::Kms,
-                    "Encrypt",
-                    &json!({"KeyId": key_id, "Plaintext": plaintext}),
-                )
-                .await
-                .context("encrypting the sample")?,
-        )?;
-        seeded.ciphertext = out["CiphertextBlob"].as_str().map(str::to_owned);
-    }
-    Ok(seeded)
-}
-
-async fn cleanup(client: &AwsClient, s: &Seeded) {
-    let _ = client
-        .call(
-            Service::SecretsManager,
-            "DeleteSecret",
-            &json!({"SecretId": s.secret, "ForceDeleteWithoutRecovery": true}),
-        )
-        .await;
-    for chunk in s.parameters.chunks(10) {
-        let _ = client
-            .call(Service::Ssm, "DeleteParameters", &json!({"Names": chunk}))
-            .await;
-    }
-    if let Some(k) = &s.key_id {
-        let _ = client
-            .call(
-                Service::Kms,
-                "ScheduleKeyDeletion",
-                &json!({"KeyId": k, "PendingWindowInDays": 7}),
-            )
-            .await;
-    }
-}
-
-fn calls(op: Operation, s: &Seeded, size: usize) -> Vec<Call> {
+fn workload(op: Operation, s: &Seeded, size: usize) -> Workload {
     let body = |v: serde_json::Value| Bytes::from(v.to_string());
-    let get_secret = Call {
-        service: Service::SecretsManager,
-        operation: "GetSecretValue",
-        body: body(json!({"SecretId": s.secret})),
+    let call = |service, operation, bodies| Call {
+        service,
+        operation,
+        bodies,
     };
-    let get_parameter = Call {
-        service: Service::Ssm,
-        operation: "GetParameter",
-        body: body(json!({"Name": s.parameters.first(), "WithDecryption": true})),
+    let get_secret = || {
+        let bodies = s.secrets.iter();
+        let bodies = bodies.map(|id| body(json!({"SecretId": id}))).collect();
+        call(Service::SecretsManager, "GetSecretValue", bodies)
     };
-    let decrypt = Call {
-        service: Service::Kms,
-        operation: "Decrypt",
-        body: body(json!({"CiphertextBlob": s.ciphertext})),
+    let get_parameter = || {
+        let b = body(json!({"Name": s.parameters.first(), "WithDecryption": true}));
+        call(Service::Ssm, "GetParameter", vec![b])
+    };
+    let decrypt = || {
+        let b = body(json!({"CiphertextBlob": s.ciphertext}));
+        call(Service::Kms, "Decrypt", vec![b])
     };
     // Each PutSecretValue gets a fresh ClientRequestToken, chosen by the server when omitted.
-    let put = Call {
-        service: Service::SecretsManager,
-        operation: "PutSecretValue",
-        body: body(json!({"SecretId": s.secret, "SecretString": value(size)})),
+    let put = || {
+        let v = value(size);
+        let bodies = s.secrets.iter();
+        let bodies = bodies
+            .map(|id| body(json!({"SecretId": id, "SecretString": v})))
+            .collect();
+        call(Service::SecretsManager, "PutSecretValue", bodies)
     };
-    match op {
-        Operation::GetSecretValue => vec![get_secret],
-        Operation::GetParameter => vec![get_parameter],
-        Operation::GetParametersByPath => vec![Call {
-            service: Service::Ssm,
-            operation: "GetParametersByPath",
-            body: body(
+    let (calls, order) = match op {
+        Operation::GetSecretValue => (vec![get_secret()], vec![0]),
+        Operation::GetParameter => (vec![get_parameter()], vec![0]),
+        Operation::GetParametersByPath => {
+            let b = body(
                 json!({"Path": s.parameter_path, "WithDecryption": true, "Recursive": true, "MaxResults": 10}),
-            ),
-        }],
-        Operation::PutSecretValue => vec![put],
-        Operation::KmsDecrypt => vec![decrypt],
-        Operation::Mixed => {
-            let mut v = vec![get_secret; 12];
-            v.extend(std::iter::repeat_n(get_parameter, 5));
-            v.extend(std::iter::repeat_n(decrypt, 2));
-            v.push(put);
-            v
+            );
+            (
+                vec![call(Service::Ssm, "GetParametersByPath", vec![b])],
+                vec![0],
+            )
         }
-    }
+        Operation::PutSecretValue => (vec![put()], vec![0]),
+        Operation::KmsDecrypt => (vec![decrypt()], vec![0]),
+        Operation::Mixed => {
+            let mut order = vec![0; 12];
+            order.extend([1; 5]);
+            order.extend([2; 2]);
+            order.push(3);
+            let calls = vec![get_secret(), get_parameter(), decrypt(), put()];
+            (calls, order)
+        }
+    };
+    Workload { calls, order }
 }
 
 /// Per-worker results.
@@ -262,12 +192,25 @@ pub fn main(args: BenchArgs) -> anyhow::Result<u8> {
 
 async fn run(args: BenchArgs) -> anyhow::Result<u8> {
     anyhow::ensure!(args.concurrency > 0, "--concurrency must be at least 1");
+    anyhow::ensure!(
+        args.secrets == 1 || seed::uses_secrets(args.operation),
+        "--secrets applies to get-secret-value, put-secret-value and mixed, not {:?}",
+        args.operation
+    );
     let client = AwsClient::new(&args.conn.options(), &Env::process(), "coffer-bench")?;
     client.check_credentials().await.context(
         "no usable credentials: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or --profile",
     )?;
-    let seeded = seed(&client, args.operation, args.value_size).await?;
-    let plan = Arc::new(calls(args.operation, &seeded, args.value_size));
+    let seed_plan = SeedPlan {
+        op: args.operation,
+        value_size: args.value_size,
+        secrets: args.secrets,
+        fill: args.fill,
+        workers: args.concurrency,
+        show: !args.json,
+    };
+    let seeded = seed::seed(&client, seed_plan, args.keep).await?;
+    let plan = Arc::new(workload(args.operation, &seeded, args.value_size));
     let done = Arc::new(AtomicU64::new(0));
     let bar = match args.requests {
         Some(n) => indicatif::ProgressBar::new(n),
@@ -284,6 +227,7 @@ async fn run(args: BenchArgs) -> anyhow::Result<u8> {
         let limit = args.requests;
         workers.push(tokio::spawn(async move {
             let mut tally = Tally::default();
+            let mut sent = vec![0; plan.calls.len()];
             let mut i = w;
             loop {
                 let n = done.fetch_add(1, Ordering::Relaxed);
@@ -291,12 +235,12 @@ async fn run(args: BenchArgs) -> anyhow::Result<u8> {
                 {
                     break;
                 }
-                let call = &plan[i % plan.len()];
-                i += 1;
+                let kind = plan.order[i % plan.order.len()];
+                let call = &plan.calls[kind];
+                let body = &call.bodies[(w + sent[kind]) % call.bodies.len()];
+                (i, sent[kind]) = (i + 1, sent[kind] + 1);
                 let t = Instant::now();
-                let result = client
-                    .call_once(call.service, call.operation, &call.body)
-                    .await;
+                let result = client.call_once(call.service, call.operation, body).await;
                 tally
                     .latencies_us
                     .push(u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX));
@@ -335,7 +279,9 @@ async fn run(args: BenchArgs) -> anyhow::Result<u8> {
     let elapsed = started.elapsed();
     ticker.abort();
     bar.finish_and_clear();
-    cleanup(&client, &seeded).await;
+    if !args.keep {
+        seed::cleanup(&client, &seeded, args.concurrency, !args.json).await;
+    }
     all.latencies_us.sort_unstable();
     let total = all.latencies_us.len();
     #[allow(clippy::cast_precision_loss)]
@@ -345,6 +291,9 @@ async fn run(args: BenchArgs) -> anyhow::Result<u8> {
         "operation": format!("{:?}", args.operation),
         "concurrency": args.concurrency,
         "value_size": args.value_size,
+        "secrets": args.secrets,
+        "fill": args.fill,
+        "kept": args.keep,
         "seconds": elapsed.as_secs_f64(),
         "requests": total,
         "requests_per_second": rps,
@@ -372,6 +321,13 @@ async fn run(args: BenchArgs) -> anyhow::Result<u8> {
             "{:<22} {} x {} bytes",
             "connections x value", args.concurrency, args.value_size
         );
+        if args.secrets > 1 {
+            println!("{:<22} {}", "secrets", args.secrets);
+        }
+        if args.fill > 0 {
+            let kind = seed::Fill::for_operation(args.operation);
+            println!("{:<22} {} {} (untouched)", "fill", args.fill, kind.noun());
+        }
         println!(
             "{:<22} {total} in {:.2} s",
             "requests",
@@ -392,6 +348,9 @@ async fn run(args: BenchArgs) -> anyhow::Result<u8> {
             for (code, n) in &all.errors {
                 println!("{:<22} {code}: {n}", "errors");
             }
+        }
+        if args.keep {
+            println!("{:<22} {} ({})", "kept", seeded.prefix, seeded.location());
         }
     }
     Ok(u8::from(!all.errors.is_empty()))
