@@ -18,6 +18,12 @@ mod server;
 
 use clap::{Parser, Subcommand};
 
+/// mimalloc rather than the system allocator: a request allocates and frees many small objects
+/// (JSON values, strings, futures), and glibc's malloc and free were a fifth of the server's CPU
+/// in the GetSecretValue profile (docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Debug, Parser)]
 #[command(
     name = "coffer",

@@ -164,6 +164,17 @@ pub trait SecretStore: Send + Sync {
     ) -> Result<Option<SecretRecord>>;
     /// Every version with its labels, oldest first.
     async fn list_secret_versions(&self, arn: &str) -> Result<Vec<SecretVersionRecord>>;
+    /// [`SecretStore::list_secret_versions`] without the sealed values: `data_key` and
+    /// `ciphertext` are empty. For writers that only move labels and prune (a PutSecretValue
+    /// reads every version of the secret, up to a hundred, and needs none of their values).
+    async fn list_secret_version_labels(&self, arn: &str) -> Result<Vec<SecretVersionRecord>> {
+        let mut versions = self.list_secret_versions(arn).await?;
+        for v in &mut versions {
+            v.data_key = Vec::new();
+            v.ciphertext = Vec::new();
+        }
+        Ok(versions)
+    }
     async fn get_secret_version(
         &self,
         arn: &str,

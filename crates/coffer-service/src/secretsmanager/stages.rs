@@ -190,7 +190,7 @@ pub async fn update_secret_version_stage(
             )
             .await?;
         require_live(&secret)?;
-        let versions = sm.store.list_secret_versions(&secret.arn).await?;
+        let versions = sm.store.list_secret_version_labels(&secret.arn).await?;
         let mut map = labels_of(&versions);
         let holder = map.get(&label).cloned();
         let exists = |id: &str| versions.iter().any(|v| v.version_id == id);

@@ -97,7 +97,7 @@ impl SecretsManager {
                     secret,
                 });
             }
-            let versions = self.store.list_secret_versions(&secret.arn).await?;
+            let versions = self.store.list_secret_version_labels(&secret.arn).await?;
             let mut map = labels_of(&versions);
             attach(&mut map, version_id, labels);
             // The first version of a secret is always current.

@@ -143,6 +143,50 @@ pub(crate) fn limit(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
 }
 
+impl SqliteStore {
+    /// A secret's versions with `columns` of `sm_versions`, and their labels, oldest first.
+    async fn versions_of(
+        &self,
+        arn: &str,
+        columns: &'static str,
+    ) -> Result<Vec<SecretVersionRecord>> {
+        let sql = format!(
+            "SELECT {columns} FROM sm_versions WHERE secret_arn = ? ORDER BY created_at, version_id"
+        );
+        // Audited: `columns` is one of two literals in this file.
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(arn)
+            .fetch_all(&self.pool)
+            .await
+            .map_err(backend)?;
+        let stage_rows = sqlx::query(
+            "SELECT stage, version_id FROM sm_stages WHERE secret_arn = ? ORDER BY stage",
+        )
+        .bind(arn)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(backend)?;
+        let mut stages: Vec<(String, String)> = Vec::with_capacity(stage_rows.len());
+        for r in &stage_rows {
+            stages.push((
+                r.try_get("version_id").map_err(backend)?,
+                r.try_get("stage").map_err(backend)?,
+            ));
+        }
+        rows.iter()
+            .map(|row| {
+                let id: String = row.try_get("version_id").map_err(backend)?;
+                let mine = stages
+                    .iter()
+                    .filter(|(v, _)| *v == id)
+                    .map(|(_, s)| s.clone())
+                    .collect();
+                version(row, mine)
+            })
+            .collect()
+    }
+}
+
 #[async_trait]
 impl SecretStore for SqliteStore {
     async fn create_secret(&self, s: &SecretRecord, v: Option<&SecretVersionRecord>) -> Result<()> {
@@ -225,38 +269,16 @@ impl SecretStore for SqliteStore {
     }
 
     async fn list_secret_versions(&self, arn: &str) -> Result<Vec<SecretVersionRecord>> {
-        let rows = sqlx::query(
-            "SELECT * FROM sm_versions WHERE secret_arn = ? ORDER BY created_at, version_id",
+        self.versions_of(arn, "*").await
+    }
+
+    async fn list_secret_version_labels(&self, arn: &str) -> Result<Vec<SecretVersionRecord>> {
+        self.versions_of(
+            arn,
+            "version_id, created_at, last_accessed_at, kms_key_arn, is_binary,
+             X'' AS data_key, X'' AS ciphertext",
         )
-        .bind(arn)
-        .fetch_all(&self.pool)
         .await
-        .map_err(backend)?;
-        let stage_rows = sqlx::query(
-            "SELECT stage, version_id FROM sm_stages WHERE secret_arn = ? ORDER BY stage",
-        )
-        .bind(arn)
-        .fetch_all(&self.pool)
-        .await
-        .map_err(backend)?;
-        let mut stages: Vec<(String, String)> = Vec::with_capacity(stage_rows.len());
-        for r in &stage_rows {
-            stages.push((
-                r.try_get("version_id").map_err(backend)?,
-                r.try_get("stage").map_err(backend)?,
-            ));
-        }
-        rows.iter()
-            .map(|row| {
-                let id: String = row.try_get("version_id").map_err(backend)?;
-                let mine = stages
-                    .iter()
-                    .filter(|(v, _)| *v == id)
-                    .map(|(_, s)| s.clone())
-                    .collect();
-                version(row, mine)
-            })
-            .collect()
     }
 
     async fn get_secret_version(
