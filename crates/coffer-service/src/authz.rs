@@ -105,8 +105,9 @@ const PARSED_BUDGET_BYTES: usize = 4 * 1024 * 1024;
 /// every request. Keyed by the whole text, so a changed document is parsed afresh; the result is
 /// a pure function of the text, so nothing here can go stale.
 fn parse(doc: &str) -> Option<Policy> {
-    static PARSED: LazyLock<Mutex<(usize, HashMap<String, Option<Policy>>)>> =
-        LazyLock::new(Mutex::default);
+    /// Bytes of text held, and the parse of each document (`None`: it does not parse).
+    type Parsed = (usize, HashMap<String, Option<Policy>>);
+    static PARSED: LazyLock<Mutex<Parsed>> = LazyLock::new(Mutex::default);
     let mut guard = PARSED
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);

@@ -23,7 +23,7 @@ const BUDGET_BYTES: usize = 32 * 1024 * 1024;
 
 /// What a cached record is found by.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-pub(crate) enum Key {
+pub(crate) enum Lookup {
     SecretByArn(String),
     /// Account, region, name.
     SecretByName(String, String, String),
@@ -41,8 +41,10 @@ pub(crate) enum Key {
     Parameter(String, String, String),
 }
 
-/// A cached record.
+/// A cached record. (Unboxed: every variant is a few hundred bytes, and boxing would cost an
+/// allocation per fill for no gain in a map bounded by bytes.)
 #[derive(Clone)]
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Entry {
     Secret(SecretRecord),
     Version(SecretVersionRecord),
@@ -114,7 +116,7 @@ fn stored_len(v: &StoredValue) -> usize {
 struct State {
     generation: u64,
     bytes: usize,
-    entries: HashMap<Key, (Entry, usize)>,
+    entries: HashMap<Lookup, (Entry, usize)>,
 }
 
 #[derive(Default)]
@@ -141,7 +143,7 @@ impl ReadCache {
         self.state().generation
     }
 
-    pub(crate) fn get<T: Cached>(&self, key: &Key) -> Option<T> {
+    pub(crate) fn get<T: Cached>(&self, key: &Lookup) -> Option<T> {
         self.state()
             .entries
             .get(key)
@@ -150,7 +152,7 @@ impl ReadCache {
 
     /// Keep `record`, read from the database since `generation` was taken, unless a write has
     /// committed in between.
-    pub(crate) fn put<T: Cached>(&self, generation: u64, key: Key, record: T) {
+    pub(crate) fn put<T: Cached>(&self, generation: u64, key: Lookup, record: T) {
         let weight = record.weight();
         let mut s = self.state();
         if s.generation != generation {
@@ -190,8 +192,8 @@ mod tests {
         }
     }
 
-    fn key() -> Key {
-        Key::Alias("1".into(), "r".into(), "alias/a".into())
+    fn key() -> Lookup {
+        Lookup::Alias("1".into(), "r".into(), "alias/a".into())
     }
 
     #[test]
@@ -203,7 +205,7 @@ mod tests {
         assert!(c.get::<AliasRecord>(&key()).is_none());
         let now = c.generation();
         c.put(now, key(), alias("new"));
-        assert_eq!(c.get::<AliasRecord>(&key()).unwrap().key_id, "new");
+        assert_eq!(c.get::<AliasRecord>(&key()).expect("kept").key_id, "new");
         c.invalidate();
         assert!(c.get::<AliasRecord>(&key()).is_none());
     }
@@ -221,13 +223,13 @@ mod tests {
             let g = c.generation();
             c.put(
                 g,
-                Key::Material("1".into(), "r".into(), "k".into(), i),
+                Lookup::Material("1".into(), "r".into(), "k".into(), i),
                 big.clone(),
             );
         }
         assert!(c.state().bytes <= BUDGET_BYTES);
         assert!(
-            c.get::<KeyMaterialRecord>(&Key::Material("1".into(), "r".into(), "k".into(), 99))
+            c.get::<KeyMaterialRecord>(&Lookup::Material("1".into(), "r".into(), "k".into(), 99))
                 .is_some()
         );
     }

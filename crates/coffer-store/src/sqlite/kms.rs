@@ -1,6 +1,6 @@
 //! KMS keys, material, aliases and tags on SQLite.
 
-use super::cache::Key;
+use super::cache::Lookup;
 use super::{SqliteStore, backend};
 use crate::records::*;
 use crate::{KmsStore, Page, Result, StoreError};
@@ -174,7 +174,7 @@ impl KmsStore for SqliteStore {
         key_id: &str,
     ) -> Result<Option<KeyRecord>> {
         self.cached(
-            Key::KmsKey(account.to_owned(), region.to_owned(), key_id.to_owned()),
+            Lookup::KmsKey(account.to_owned(), region.to_owned(), key_id.to_owned()),
             async {
                 let row = sqlx::query(
                     "SELECT * FROM kms_keys WHERE account_id = ? AND region = ? AND key_id = ?",
@@ -247,7 +247,7 @@ impl KmsStore for SqliteStore {
         key_id: &str,
         version: u32,
     ) -> Result<Option<KeyMaterialRecord>> {
-        self.cached(Key::Material(account.to_owned(), region.to_owned(), key_id.to_owned(), version), async {
+        self.cached(Lookup::Material(account.to_owned(), region.to_owned(), key_id.to_owned(), version), async {
         let row = sqlx::query(
             "SELECT * FROM kms_key_material WHERE account_id = ? AND region = ? AND key_id = ? AND version = ?",
         )
@@ -294,7 +294,7 @@ impl KmsStore for SqliteStore {
         alias_name: &str,
     ) -> Result<Option<AliasRecord>> {
         self.cached(
-            Key::Alias(account.to_owned(), region.to_owned(), alias_name.to_owned()),
+            Lookup::Alias(account.to_owned(), region.to_owned(), alias_name.to_owned()),
             async {
                 let row = sqlx::query(
             "SELECT * FROM kms_aliases WHERE account_id = ? AND region = ? AND alias_name = ?",

@@ -86,7 +86,7 @@ impl SqliteStore {
     /// Serve `key` from the read cache, or `load` it from the database and keep it.
     pub(crate) async fn cached<T: cache::Cached>(
         &self,
-        key: cache::Key,
+        key: cache::Lookup,
         load: impl Future<Output = Result<Option<T>>>,
     ) -> Result<Option<T>> {
         if let Some(hit) = self.cache.get(&key) {

@@ -6,7 +6,7 @@
 
 mod settings;
 
-use super::cache::Key;
+use super::cache::Lookup;
 use super::{SqliteStore, backend};
 use crate::parameters::*;
 use crate::records::Millis;
@@ -283,7 +283,7 @@ impl ParameterStore for SqliteStore {
         key: &str,
     ) -> Result<Option<StoredParameter>> {
         self.cached(
-            Key::Parameter(account.to_owned(), region.to_owned(), key.to_owned()),
+            Lookup::Parameter(account.to_owned(), region.to_owned(), key.to_owned()),
             async {
                 let sql = format!(
                     "SELECT {PARAMETER_COLUMNS} FROM ssm_parameters p JOIN ssm_versions v
