@@ -162,6 +162,8 @@ pub async fn run(
         )
         .await?;
     if let Some(key) = generated {
+        // The file must never name a key the store could still lose (MetaStore::sync).
+        store.sync().await?;
         let path = datadir::write_credentials(&cfg.data_dir, &key)?;
         tracing::warn!(
             account = %cfg.account_id,
