@@ -55,6 +55,9 @@ class Writers:
         self.unexpected: list[str] = []
         self.lock = threading.Lock()
         self.killed = threading.Event()
+        # Made here, before the load window starts: four boto3 clients built concurrently take
+        # about 0.45 s of Python (the GIL), which would eat most of a 0.5 s window.
+        self.clients = [client(server) for _ in range(WRITERS)]
         self.threads = [threading.Thread(target=self.run, args=(i,), daemon=True) for i in range(WRITERS)]
 
     def start(self) -> None:
@@ -67,7 +70,7 @@ class Writers:
             assert not t.is_alive(), "a writer thread hung after the kill"
 
     def run(self, tid: int) -> None:
-        sm = client(self.server)
+        sm = self.clients[tid]
         rng = random.Random(f"{self.cycle}-{tid}")
         n = 0
         while True:
