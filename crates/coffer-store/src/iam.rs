@@ -299,7 +299,7 @@ SELECT 'aws-managed:' || a.policy_arn FROM iam_group_members m
 /// The [`IamStore`] implementation for a backend whose module has `backend(sqlx::Error)` and
 /// whose store has a `pool` field; `$row` is its row type.
 macro_rules! iam_store_impl {
-    ($store:ty, $row:ty, $access_key:path) => {
+    ($store:ty, $row:ty) => {
         mod iam_impl {
             use super::backend;
             use crate::iam::*;
@@ -515,7 +515,9 @@ macro_rules! iam_store_impl {
                     .fetch_all(&self.pool)
                     .await
                     .map_err(backend)?;
-                    rows.iter().map($access_key).collect()
+                    rows.iter()
+                        .map(|r| sqlx::FromRow::from_row(r).map_err(backend))
+                        .collect()
                 }
 
                 async fn set_access_key_status(

@@ -25,6 +25,7 @@ pub mod migrate;
 pub mod parameters;
 pub mod postgres;
 pub mod records;
+mod repo;
 pub mod rotation;
 pub mod secrets;
 pub mod sqlite;

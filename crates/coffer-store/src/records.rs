@@ -4,7 +4,7 @@
 /// Unix time in milliseconds.
 pub type Millis = i64;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct AccountRecord {
     pub account_id: String,
     pub created_at: Millis,
@@ -25,7 +25,21 @@ impl AccessKeyStatus {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The stored form ([`AccessKeyStatus::as_str`]) back.
+impl TryFrom<String> for AccessKeyStatus {
+    type Error = crate::StoreError;
+    fn try_from(s: String) -> crate::Result<Self> {
+        match s.as_str() {
+            "Active" => Ok(Self::Active),
+            "Inactive" => Ok(Self::Inactive),
+            other => Err(crate::StoreError::Backend(format!(
+                "bad access key status {other:?}"
+            ))),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct AccessKeyRecord {
     pub access_key_id: String,
     pub account_id: String,
@@ -35,6 +49,7 @@ pub struct AccessKeyRecord {
     pub principal_id: String,
     /// Secret access key sealed by the master key.
     pub wrapped_secret: Vec<u8>,
+    #[sqlx(try_from = "String")]
     pub status: AccessKeyStatus,
     pub created_at: Millis,
 }
@@ -66,8 +81,16 @@ impl KeyState {
     }
 }
 
+impl TryFrom<String> for KeyState {
+    type Error = crate::StoreError;
+    fn try_from(s: String) -> crate::Result<Self> {
+        Self::parse(&s).ok_or_else(|| crate::StoreError::Backend(format!("bad key state {s:?}")))
+    }
+}
+
 /// A KMS key's metadata. Key material lives in [`KeyMaterialRecord`]s.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// (Read from `SELECT *, key_manager = 'AWS' AS aws_managed FROM kms_keys`.)
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct KeyRecord {
     pub account_id: String,
     pub region: String,
@@ -80,6 +103,7 @@ pub struct KeyRecord {
     /// `AWS` for `aws/secretsmanager`-style managed keys, else `CUSTOMER`.
     pub aws_managed: bool,
     pub multi_region: bool,
+    #[sqlx(try_from = "String")]
     pub state: KeyState,
     pub created_at: Millis,
     pub deletion_date: Option<Millis>,
@@ -89,13 +113,15 @@ pub struct KeyRecord {
     pub next_rotation_at: Option<Millis>,
     pub policy: String,
     /// Version of the material new ciphertexts are made with.
+    #[sqlx(try_from = "i64")]
     pub current_material: u32,
     /// Optimistic-concurrency counter, bumped by every update.
     pub row_version: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct KeyMaterialRecord {
+    #[sqlx(try_from = "i64")]
     pub version: u32,
     /// Sealed by the master key.
     pub wrapped: Vec<u8>,
@@ -104,7 +130,7 @@ pub struct KeyMaterialRecord {
     pub on_demand: bool,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct AliasRecord {
     pub account_id: String,
     pub region: String,
@@ -115,9 +141,11 @@ pub struct AliasRecord {
     pub updated_at: Millis,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct Tag {
+    #[sqlx(rename = "tag_key")]
     pub key: String,
+    #[sqlx(rename = "tag_value")]
     pub value: String,
 }
 

@@ -12,8 +12,6 @@
 //! share one database.
 
 mod audit;
-mod identity;
-mod kms;
 mod lead;
 mod parameter_rows;
 mod parameters;
@@ -28,10 +26,14 @@ mod plans;
 #[path = "../../tests/contract/pg.rs"]
 mod test_pg;
 
+use crate::repo::{Dialect, IntList, TextList};
+use crate::sqlite::cache::{Cached, Lookup};
 use crate::{MetaStore, Result, StoreError};
 use async_trait::async_trait;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow};
-use sqlx::{ConnectOptions, Connection, PgConnection, PgPool, Row};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow, PgTypeInfo, PgValueRef};
+use sqlx::{
+    ConnectOptions, Connection, Decode, PgConnection, PgPool, Postgres, Row, Transaction, Type,
+};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -189,8 +191,83 @@ impl MetaStore for PostgresStore {
     }
 }
 
-crate::iam::iam_store_impl!(
-    super::PostgresStore,
-    sqlx::postgres::PgRow,
-    super::identity::access_key
-);
+/// What PostgreSQL does its own way; see [`Dialect`].
+impl Dialect for PostgresStore {
+    type Db = Postgres;
+    const TRUE: &'static str = "TRUE";
+    const GREATEST: &'static str = "GREATEST";
+    const EMPTY_BLOB: &'static str = "'\\x'::bytea";
+
+    fn list(expr: &str, from: &str, order: &str) -> String {
+        format!("ARRAY(SELECT {expr} {from} ORDER BY {order})")
+    }
+
+    async fn commit(&self, tx: Transaction<'_, Postgres>) -> Result<()> {
+        tx.commit().await.map_err(backend)
+    }
+
+    async fn write(
+        &self,
+        query: sqlx::query::Query<'_, Postgres, sqlx::postgres::PgArguments>,
+    ) -> Result<sqlx::postgres::PgQueryResult> {
+        query.execute(&self.pool).await.map_err(backend)
+    }
+
+    /// No cache: other nodes write to the same database.
+    async fn cached<T: Cached>(
+        &self,
+        _key: impl FnOnce() -> Lookup,
+        load: impl Future<Output = Result<Option<T>>>,
+    ) -> Result<Option<T>> {
+        load.await
+    }
+
+    /// Under READ COMMITTED two nodes inserting policies at once would each count only their own
+    /// new row: the row lock makes the second wait for the first to commit.
+    async fn lock_parameter(
+        tx: &mut Transaction<'_, Postgres>,
+        account: &str,
+        region: &str,
+        key: &str,
+    ) -> Result<()> {
+        sqlx::query(
+            "SELECT 1 FROM ssm_parameters
+             WHERE account_id = $1 AND region = $2 AND name_key = $3 FOR UPDATE",
+        )
+        .bind(account)
+        .bind(region)
+        .bind(key)
+        .fetch_optional(&mut **tx)
+        .await
+        .map_err(backend)?;
+        Ok(())
+    }
+}
+
+impl Type<Postgres> for TextList {
+    fn type_info() -> PgTypeInfo {
+        <Vec<String> as Type<Postgres>>::type_info()
+    }
+}
+
+impl<'r> Decode<'r, Postgres> for TextList {
+    fn decode(value: PgValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        Ok(Self(<Vec<String> as Decode<'r, Postgres>>::decode(value)?))
+    }
+}
+
+impl Type<Postgres> for IntList {
+    fn type_info() -> PgTypeInfo {
+        <Vec<i64> as Type<Postgres>>::type_info()
+    }
+}
+
+impl<'r> Decode<'r, Postgres> for IntList {
+    fn decode(value: PgValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        Ok(Self(<Vec<i64> as Decode<'r, Postgres>>::decode(value)?))
+    }
+}
+
+crate::iam::iam_store_impl!(super::PostgresStore, sqlx::postgres::PgRow);
+crate::repo::identity::identity_store_impl!(PostgresStore);
+crate::repo::kms::kms_store_impl!(PostgresStore);

@@ -10,17 +10,19 @@
 //! <https://www.sqlite.org/pragma.html#pragma_synchronous>, <https://www.sqlite.org/wal.html>
 
 mod audit;
-mod cache;
-mod identity;
-mod kms;
+pub(crate) mod cache;
 mod parameters;
 mod rotation;
 mod secrets;
 
+use crate::repo::{Dialect, IntList, TextList};
 use crate::{MetaStore, Result, StoreError};
 use async_trait::async_trait;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Row, SqlitePool};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous, SqliteTypeInfo,
+    SqliteValueRef,
+};
+use sqlx::{Decode, Row, Sqlite, SqlitePool, Transaction, Type};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -81,41 +83,6 @@ impl SqliteStore {
             durable,
             cache: Arc::default(),
         })
-    }
-
-    /// Serve `key` from the read cache, or `load` it from the database and keep it.
-    pub(crate) async fn cached<T: cache::Cached>(
-        &self,
-        key: cache::Lookup,
-        load: impl Future<Output = Result<Option<T>>>,
-    ) -> Result<Option<T>> {
-        if let Some(hit) = self.cache.get(&key) {
-            return Ok(Some(hit));
-        }
-        let generation = self.cache.generation();
-        let found = load.await?;
-        if let Some(r) = &found {
-            self.cache.put(generation, key, r.clone());
-        }
-        Ok(found)
-    }
-
-    /// Commit a write transaction of cached tables, then invalidate the cache (whatever the
-    /// outcome: a failed commit may still have changed something).
-    pub(crate) async fn commit(&self, tx: sqlx::Transaction<'_, sqlx::Sqlite>) -> Result<()> {
-        let done = tx.commit().await.map_err(backend);
-        self.cache.invalidate();
-        done
-    }
-
-    /// Run one write statement on cached tables outside a transaction, then invalidate.
-    pub(crate) async fn write<'q>(
-        &self,
-        query: sqlx::query::Query<'q, sqlx::Sqlite, sqlx::sqlite::SqliteArguments>,
-    ) -> Result<sqlx::sqlite::SqliteQueryResult> {
-        let done = query.execute(&self.pool).await.map_err(backend);
-        self.cache.invalidate();
-        done
     }
 
     pub(crate) fn durable(&self) -> &SqlitePool {
@@ -190,8 +157,97 @@ impl MetaStore for SqliteStore {
     }
 }
 
-crate::iam::iam_store_impl!(
-    super::SqliteStore,
-    sqlx::sqlite::SqliteRow,
-    super::identity::access_key
-);
+/// What SQLite does its own way; see [`Dialect`].
+impl Dialect for SqliteStore {
+    type Db = Sqlite;
+    const TRUE: &'static str = "1";
+    const GREATEST: &'static str = "MAX";
+    const EMPTY_BLOB: &'static str = "X''";
+
+    /// An ordered `group_concat` (SQLite 3.44+; the bundled SQLite is newer) joined by the unit
+    /// separator; NULL when there are no rows.
+    fn list(expr: &str, from: &str, order: &str) -> String {
+        format!("(SELECT group_concat({expr}, char(31) ORDER BY {order}) {from})")
+    }
+
+    async fn commit(&self, tx: Transaction<'_, Sqlite>) -> Result<()> {
+        let done = tx.commit().await.map_err(backend);
+        self.cache.invalidate();
+        done
+    }
+
+    async fn write(
+        &self,
+        query: sqlx::query::Query<'_, Sqlite, sqlx::sqlite::SqliteArguments>,
+    ) -> Result<sqlx::sqlite::SqliteQueryResult> {
+        let done = query.execute(&self.pool).await.map_err(backend);
+        self.cache.invalidate();
+        done
+    }
+
+    /// The cache's generation is read before the load: a value read before a write committed
+    /// is never stored after it ([`cache::ReadCache::put`]).
+    async fn cached<T: cache::Cached>(
+        &self,
+        key: impl FnOnce() -> cache::Lookup,
+        load: impl Future<Output = Result<Option<T>>>,
+    ) -> Result<Option<T>> {
+        let key = key();
+        if let Some(hit) = self.cache.get(&key) {
+            return Ok(Some(hit));
+        }
+        let generation = self.cache.generation();
+        let found = load.await?;
+        if let Some(r) = &found {
+            self.cache.put(generation, key, r.clone());
+        }
+        Ok(found)
+    }
+
+    /// One writer at a time: the transaction's first write holds the database's write lock.
+    async fn lock_parameter(
+        _tx: &mut Transaction<'_, Sqlite>,
+        _account: &str,
+        _region: &str,
+        _key: &str,
+    ) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// A [`Dialect::list`] column: text joined by the unit separator, or NULL for none.
+fn split_list<'r>(value: SqliteValueRef<'r>) -> Result<Vec<String>, sqlx::error::BoxDynError> {
+    let text = <Option<String> as Decode<'r, Sqlite>>::decode(value)?;
+    Ok(text
+        .map(|t| t.split('\u{1f}').map(str::to_owned).collect())
+        .unwrap_or_default())
+}
+
+impl Type<Sqlite> for TextList {
+    fn type_info() -> SqliteTypeInfo {
+        <String as Type<Sqlite>>::type_info()
+    }
+}
+
+impl<'r> Decode<'r, Sqlite> for TextList {
+    fn decode(value: SqliteValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        Ok(Self(split_list(value)?))
+    }
+}
+
+impl Type<Sqlite> for IntList {
+    fn type_info() -> SqliteTypeInfo {
+        <String as Type<Sqlite>>::type_info()
+    }
+}
+
+impl<'r> Decode<'r, Sqlite> for IntList {
+    fn decode(value: SqliteValueRef<'r>) -> Result<Self, sqlx::error::BoxDynError> {
+        let numbers: Result<Vec<i64>, _> = split_list(value)?.iter().map(|n| n.parse()).collect();
+        Ok(Self(numbers?))
+    }
+}
+
+crate::iam::iam_store_impl!(super::SqliteStore, sqlx::sqlite::SqliteRow);
+crate::repo::identity::identity_store_impl!(SqliteStore);
+crate::repo::kms::kms_store_impl!(SqliteStore);

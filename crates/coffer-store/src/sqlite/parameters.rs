@@ -11,6 +11,7 @@ use super::{SqliteStore, backend};
 use crate::parameters::*;
 use crate::records::Millis;
 use crate::records::{tags_from_json, tags_to_json};
+use crate::repo::Dialect;
 use crate::{Result, StoreError};
 use async_trait::async_trait;
 use sqlx::sqlite::SqliteRow;
@@ -283,7 +284,7 @@ impl ParameterStore for SqliteStore {
         key: &str,
     ) -> Result<Option<StoredParameter>> {
         self.cached(
-            Lookup::Parameter(account.to_owned(), region.to_owned(), key.to_owned()),
+            || Lookup::Parameter(account.to_owned(), region.to_owned(), key.to_owned()),
             async {
                 let sql = format!(
                     "SELECT {PARAMETER_COLUMNS} FROM ssm_parameters p JOIN ssm_versions v

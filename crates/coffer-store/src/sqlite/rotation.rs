@@ -3,6 +3,7 @@
 use super::secrets::{limit, secret, update_meta};
 use super::{SqliteStore, backend};
 use crate::records::Millis;
+use crate::repo::Dialect;
 use crate::rotation::*;
 use crate::secrets::SecretRecord;
 use crate::{Result, StoreError};

@@ -3,6 +3,7 @@
 use super::cache::Lookup;
 use super::{SqliteStore, backend};
 use crate::records::{Millis, tags_from_json, tags_to_json};
+use crate::repo::Dialect;
 use crate::secrets::*;
 use crate::{Result, StoreError};
 use async_trait::async_trait;
@@ -233,7 +234,7 @@ impl SecretStore for SqliteStore {
     }
 
     async fn get_secret_by_arn(&self, arn: &str) -> Result<Option<SecretRecord>> {
-        self.cached(Lookup::SecretByArn(arn.to_owned()), async {
+        self.cached(|| Lookup::SecretByArn(arn.to_owned()), async {
             let row = sqlx::query("SELECT * FROM sm_secrets WHERE arn = ?")
                 .bind(arn)
                 .fetch_optional(&self.pool)
@@ -251,7 +252,7 @@ impl SecretStore for SqliteStore {
         name: &str,
     ) -> Result<Option<SecretRecord>> {
         self.cached(
-            Lookup::SecretByName(account.to_owned(), region.to_owned(), name.to_owned()),
+            || Lookup::SecretByName(account.to_owned(), region.to_owned(), name.to_owned()),
             async {
                 let row = sqlx::query(
                     "SELECT * FROM sm_secrets WHERE account_id = ? AND region = ? AND name = ?",
@@ -286,7 +287,7 @@ impl SecretStore for SqliteStore {
         arn: &str,
         version_id: &str,
     ) -> Result<Option<SecretVersionRecord>> {
-        self.cached(Lookup::Version(arn.to_owned(), version_id.to_owned()), async {
+        self.cached(|| Lookup::Version(arn.to_owned(), version_id.to_owned()), async {
         let sql = format!(
             "SELECT v.*, {STAGE_LIST} FROM sm_versions v WHERE v.secret_arn = ? AND v.version_id = ?"
         );
@@ -308,7 +309,7 @@ impl SecretStore for SqliteStore {
         stage: &str,
     ) -> Result<Option<SecretVersionRecord>> {
         self.cached(
-            Lookup::VersionByStage(arn.to_owned(), stage.to_owned()),
+            || Lookup::VersionByStage(arn.to_owned(), stage.to_owned()),
             async {
                 let sql = format!(
                     "SELECT v.*, {STAGE_LIST} FROM sm_stages s JOIN sm_versions v
