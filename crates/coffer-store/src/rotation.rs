@@ -13,7 +13,7 @@ use crate::secrets::SecretRecord;
 use async_trait::async_trait;
 
 /// A rotation in progress.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct RotationRecord {
     pub secret_arn: String,
     /// The ClientRequestToken: the version id of the AWSPENDING version.
@@ -34,7 +34,7 @@ pub struct RotationRecord {
 }
 
 /// One entry of a secret's rotation history.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct RotationEventRecord {
     pub at: Millis,
     pub token: String,
@@ -45,7 +45,7 @@ pub struct RotationEventRecord {
 }
 
 /// A rotation function reached over HTTP.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct RotationFunctionRecord {
     pub account_id: String,
     pub region: String,

@@ -12,7 +12,7 @@ use crate::records::{Millis, Tag};
 use async_trait::async_trait;
 
 /// A secret's metadata. Field names follow DescribeSecret.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct SecretRecord {
     /// `arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-XXXXXX`; the primary key.
     pub arn: String,
@@ -23,6 +23,7 @@ pub struct SecretRecord {
     pub description: Option<String>,
     /// The KMS key as the caller named it; `None` means `aws/secretsmanager`.
     pub kms_key_id: Option<String>,
+    #[sqlx(try_from = "crate::repo::TagsJson")]
     pub tags: Vec<Tag>,
     /// The resource policy document, as stored by PutResourcePolicy.
     pub policy: Option<String>,
@@ -50,7 +51,7 @@ pub struct SecretRecord {
 }
 
 /// One sealed version of a secret's value.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct SecretVersionRecord {
     /// The ClientRequestToken that created it.
     pub version_id: String,
@@ -63,8 +64,10 @@ pub struct SecretVersionRecord {
     /// The value sealed with the data key (AES-256-GCM, nonce || ciphertext || tag).
     pub ciphertext: Vec<u8>,
     /// SecretBinary rather than SecretString.
+    #[sqlx(rename = "is_binary")]
     pub binary: bool,
     /// Staging labels, sorted. On write, labels come from [`SecretChange::stages`].
+    #[sqlx(try_from = "crate::repo::TextList")]
     pub stages: Vec<String>,
 }
 

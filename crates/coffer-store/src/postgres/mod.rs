@@ -15,8 +15,6 @@ mod audit;
 mod lead;
 mod parameter_rows;
 mod parameters;
-mod rotation;
-mod secrets;
 
 #[cfg(test)]
 mod plans;
@@ -271,3 +269,5 @@ impl<'r> Decode<'r, Postgres> for IntList {
 crate::iam::iam_store_impl!(super::PostgresStore, sqlx::postgres::PgRow);
 crate::repo::identity::identity_store_impl!(PostgresStore);
 crate::repo::kms::kms_store_impl!(PostgresStore);
+crate::repo::secrets::secret_store_impl!(PostgresStore);
+crate::repo::rotation::rotation_store_impl!(PostgresStore);

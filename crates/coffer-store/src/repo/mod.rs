@@ -21,8 +21,8 @@ pub(crate) mod identity;
 pub(crate) mod kms;
 // pub(crate) mod parameter_settings;
 // pub(crate) mod parameters;
-// pub(crate) mod rotation;
-// pub(crate) mod secrets;
+pub(crate) mod rotation;
+pub(crate) mod secrets;
 
 use crate::Result;
 use crate::sqlite::cache::{Cached, Lookup};

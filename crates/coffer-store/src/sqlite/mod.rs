@@ -12,8 +12,6 @@
 mod audit;
 pub(crate) mod cache;
 mod parameters;
-mod rotation;
-mod secrets;
 
 use crate::repo::{Dialect, IntList, TextList};
 use crate::{MetaStore, Result, StoreError};
@@ -251,3 +249,5 @@ impl<'r> Decode<'r, Sqlite> for IntList {
 crate::iam::iam_store_impl!(super::SqliteStore, sqlx::sqlite::SqliteRow);
 crate::repo::identity::identity_store_impl!(SqliteStore);
 crate::repo::kms::kms_store_impl!(SqliteStore);
+crate::repo::secrets::secret_store_impl!(SqliteStore);
+crate::repo::rotation::rotation_store_impl!(SqliteStore);
