@@ -27,28 +27,40 @@ pub fn parameter_parent(key: &str) -> &str {
     key.rsplit_once('/').map_or("", |(parent, _)| parent)
 }
 
-/// A parameter's current metadata. Field names follow DescribeParameters.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A parameter's current metadata. Field names follow DescribeParameters. (Read from the
+/// `p_`-prefixed columns of a parameter joined with its newest version.)
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ParameterRecord {
     pub account_id: String,
     pub region: String,
     /// The name as created (`/a/b` or `b`); the key is [`parameter_key`] of it.
     pub name: String,
     /// `String`, `StringList` or `SecureString`.
+    #[sqlx(rename = "p_param_type")]
     pub param_type: String,
     /// `Standard` or `Advanced` (Intelligent-Tiering resolves to one of them on write).
+    #[sqlx(rename = "p_tier")]
     pub tier: String,
+    #[sqlx(rename = "p_data_type")]
     pub data_type: String,
     /// The KMS key as the caller named it (SecureString only).
+    #[sqlx(rename = "p_key_id")]
     pub key_id: Option<String>,
+    #[sqlx(rename = "p_description")]
     pub description: Option<String>,
+    #[sqlx(rename = "p_allowed_pattern")]
     pub allowed_pattern: Option<String>,
     /// Parameter policies with their status, in the service's JSON form.
+    #[sqlx(rename = "p_policies")]
     pub policies: Option<String>,
     /// The newest version.
+    #[sqlx(rename = "p_version")]
     pub version: i64,
+    #[sqlx(rename = "p_last_modified_at")]
     pub last_modified_at: Millis,
+    #[sqlx(rename = "p_last_modified_user")]
     pub last_modified_user: String,
+    #[sqlx(try_from = "crate::repo::TagsJson")]
     pub tags: Vec<Tag>,
     /// When the Expiration policy deletes the parameter.
     pub expires_at: Option<Millis>,
@@ -87,7 +99,7 @@ impl std::fmt::Debug for StoredValue {
 }
 
 /// One version of a parameter. Field names follow GetParameterHistory.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ParameterVersionRecord {
     pub version: i64,
     pub param_type: String,
@@ -99,8 +111,10 @@ pub struct ParameterVersionRecord {
     pub policies: Option<String>,
     pub last_modified_at: Millis,
     pub last_modified_user: String,
+    #[sqlx(flatten)]
     pub value: StoredValue,
     /// Labels on this version, sorted; filled on read, ignored on write.
+    #[sqlx(default, try_from = "crate::repo::TextList")]
     pub labels: Vec<String>,
 }
 
@@ -176,15 +190,16 @@ pub struct ParameterListQuery<'a> {
 }
 
 /// Where a parameter lives.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ParameterId {
     pub account_id: String,
     pub region: String,
+    #[sqlx(rename = "name_key")]
     pub key: String,
 }
 
 /// A Parameter Store service setting that differs from its default.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ServiceSettingRecord {
     pub account_id: String,
     pub region: String,
@@ -196,7 +211,7 @@ pub struct ServiceSettingRecord {
 }
 
 /// A resource policy attached to a parameter (PutResourcePolicy).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ResourcePolicyRecord {
     pub policy_id: String,
     pub policy_hash: String,

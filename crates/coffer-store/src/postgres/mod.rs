@@ -13,8 +13,6 @@
 
 mod audit;
 mod lead;
-mod parameter_rows;
-mod parameters;
 
 #[cfg(test)]
 mod plans;
@@ -62,11 +60,6 @@ where
     T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
 {
     row.try_get(name).map_err(backend)
-}
-
-/// `usize` limits as the BIGINT PostgreSQL's LIMIT takes.
-pub(crate) fn limit(n: usize) -> i64 {
-    i64::try_from(n).unwrap_or(i64::MAX)
 }
 
 /// A stable 64-bit key for `pg_advisory_lock`, from a name (FNV-1a). Names include the schema,
@@ -271,3 +264,4 @@ crate::repo::identity::identity_store_impl!(PostgresStore);
 crate::repo::kms::kms_store_impl!(PostgresStore);
 crate::repo::secrets::secret_store_impl!(PostgresStore);
 crate::repo::rotation::rotation_store_impl!(PostgresStore);
+crate::repo::parameters::parameter_store_impl!(PostgresStore);

@@ -2,9 +2,9 @@
 #![allow(clippy::unwrap_used)]
 
 use super::PostgresStore;
-use super::parameters::list_sql;
 use super::test_pg as pg;
 use crate::parameters::ParameterScope;
+use crate::repo::parameters::list_sql;
 
 /// The plan of `sql` with text `binds` and then, if given, a BIGINT limit.
 async fn plan(
@@ -49,7 +49,8 @@ async fn listings_use_indexes() {
                 (ParameterScope::Children("a"), &["a", "r", "a", ""]),
             ];
             for (scope, binds) in cases {
-                let lines = plan(&mut conn, list_sql(scope), binds, Some(10)).await;
+                let lines =
+                    plan(&mut conn, list_sql::<PostgresStore>(scope), binds, Some(10)).await;
                 assert!(
                     lines
                         .iter()

@@ -19,8 +19,8 @@
 
 pub(crate) mod identity;
 pub(crate) mod kms;
-// pub(crate) mod parameter_settings;
-// pub(crate) mod parameters;
+pub(crate) mod parameter_settings;
+pub(crate) mod parameters;
 pub(crate) mod rotation;
 pub(crate) mod secrets;
 
@@ -32,7 +32,6 @@ use sqlx::{Database, Transaction};
 ///
 /// The hooks are called on the concrete store type inside each macro's expansion, so their
 /// futures' `Send`-ness is known there (no `Send` bounds needed here).
-#[allow(dead_code)] // Until every domain uses the whole dialect.
 pub(crate) trait Dialect {
     type Db: Database;
 
@@ -83,7 +82,6 @@ pub struct TextList(pub(crate) Vec<String>);
 
 /// An integer list column built by [`Dialect::list`].
 #[derive(Debug, Default)]
-#[allow(dead_code)]
 pub struct IntList(pub(crate) Vec<i64>);
 
 impl From<TextList> for Vec<String> {

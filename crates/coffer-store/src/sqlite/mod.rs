@@ -11,7 +11,8 @@
 
 mod audit;
 pub(crate) mod cache;
-mod parameters;
+#[cfg(test)]
+mod plans;
 
 use crate::repo::{Dialect, IntList, TextList};
 use crate::{MetaStore, Result, StoreError};
@@ -251,3 +252,4 @@ crate::repo::identity::identity_store_impl!(SqliteStore);
 crate::repo::kms::kms_store_impl!(SqliteStore);
 crate::repo::secrets::secret_store_impl!(SqliteStore);
 crate::repo::rotation::rotation_store_impl!(SqliteStore);
+crate::repo::parameters::parameter_store_impl!(SqliteStore);
