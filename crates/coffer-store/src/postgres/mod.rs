@@ -259,7 +259,7 @@ impl<'r> Decode<'r, Postgres> for IntList {
     }
 }
 
-crate::iam::iam_store_impl!(super::PostgresStore, sqlx::postgres::PgRow);
+crate::repo::iam::iam_store_impl!(super::PostgresStore, sqlx::postgres::PgRow);
 crate::repo::identity::identity_store_impl!(PostgresStore);
 crate::repo::kms::kms_store_impl!(PostgresStore);
 crate::repo::secrets::secret_store_impl!(PostgresStore);

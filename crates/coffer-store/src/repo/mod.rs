@@ -12,11 +12,13 @@
 //! every bound type and `IntoArguments` bounds through every method, and those higher-ranked
 //! bounds do not survive `async_trait`'s `Send` futures ("implementation of `Executor` is not
 //! general enough"). A macro expands to concrete types, which is also how the IAM and audit stores
-//! were already shared ([`crate::iam`], [`crate::audit_sql`]).
+//! were already shared (IAM, [`crate::audit_sql`]).
 //!
 //! - [`identity`], [`kms`], [`secrets`], [`rotation`], [`parameters`] (with
-//!   [`parameter_settings`]): the domain bodies.
+//!   [`parameter_settings`]), [`iam`]: the domain bodies. The audit trail's is
+//!   [`crate::audit_sql`].
 
+pub(crate) mod iam;
 pub(crate) mod identity;
 pub(crate) mod kms;
 pub(crate) mod parameter_settings;

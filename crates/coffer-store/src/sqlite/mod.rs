@@ -247,7 +247,7 @@ impl<'r> Decode<'r, Sqlite> for IntList {
     }
 }
 
-crate::iam::iam_store_impl!(super::SqliteStore, sqlx::sqlite::SqliteRow);
+crate::repo::iam::iam_store_impl!(super::SqliteStore, sqlx::sqlite::SqliteRow);
 crate::repo::identity::identity_store_impl!(SqliteStore);
 crate::repo::kms::kms_store_impl!(SqliteStore);
 crate::repo::secrets::secret_store_impl!(SqliteStore);
