@@ -49,7 +49,12 @@ fn alias(name: &str, key_id: &str) -> AliasRecord {
 pub const A: &str = "000000000000";
 pub const R: &str = "us-east-1";
 
-pub async fn contract(s: &Store) {
+/// The account every other behaviour works in (keys and IAM entities reference it).
+pub async fn seed(s: &Store) {
+    s.ensure_account(A, 1).await.unwrap();
+}
+
+pub async fn meta_and_identity(s: &Store) {
     // Meta: the first check value wins.
     assert_eq!(s.init_master_key_check(b"one").await.unwrap(), b"one");
     assert_eq!(s.init_master_key_check(b"two").await.unwrap(), b"one");
@@ -76,7 +81,10 @@ pub async fn contract(s: &Store) {
     ));
     assert_eq!(s.get_access_key("AKIAEXAMPLE").await.unwrap(), Some(ak));
     assert_eq!(s.get_access_key("AKIANOPE").await.unwrap(), None);
+}
 
+pub async fn kms(s: &Store) {
+    seed(s).await;
     // Keys: create with tags and alias atomically; a taken alias rolls the whole key back.
     let tags = [Tag {
         key: "team".into(),

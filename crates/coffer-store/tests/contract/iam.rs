@@ -29,6 +29,7 @@ fn doc(n: u32) -> String {
 }
 
 pub async fn contract(s: &Store) {
+    crate::foundation::seed(s).await;
     s.ensure_account(B, 1).await.unwrap();
 
     // Entities: unique per (account, kind, name); the same name in another kind or account is

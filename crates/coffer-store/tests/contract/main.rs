@@ -1,6 +1,7 @@
-//! The store contract: every backend must pass [`contract`]. SQLite runs always; each backend's
-//! test below opens a fresh store and runs the same modules. PostgreSQL runs in a private schema
-//! of the server `COFFER_TEST_POSTGRES_URL` names (see `pg.rs`).
+//! The store contract: every backend must pass every behaviour of it. [`behaviours!`] makes
+//! each behaviour (a function of one of the modules below) a test per backend on a fresh store.
+//! PostgreSQL runs in a private schema of the server `COFFER_TEST_POSTGRES_URL` names (see
+//! `pg.rs`).
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
 mod audit;
@@ -12,25 +13,76 @@ mod rotation;
 mod secrets;
 
 use coffer_store::*;
+use std::future::Future;
 
-/// Everything a backend must do, in one pass over a fresh store.
-async fn contract(s: &Store) {
-    foundation::contract(s).await;
-    secrets::contract(s).await;
-    parameters::contract(s).await;
-    rotation::contract(s).await;
-    audit::contract(s).await;
-    iam::contract(s).await;
+/// Each behaviour of the contract, as one test per backend on a fresh store (`sqlite::NAME`,
+/// `postgres::NAME`), so one failure does not hide the others.
+macro_rules! behaviours {
+    ($($name:ident => $test:path),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    crate::on_sqlite(|s| async move { $test(&s).await }).await;
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    crate::on_postgres(|s| async move { $test(&s).await }).await;
+                }
+            )*
+        }
+    };
 }
 
-#[tokio::test]
-async fn sqlite_meets_the_contract() {
+behaviours! {
+    meta_and_identity => crate::foundation::meta_and_identity,
+    kms => crate::foundation::kms,
+    secrets => crate::secrets::contract,
+    parameter_versions_and_cas => crate::parameters::versions_and_cas,
+    parameter_sealed_values => crate::parameters::sealed_values,
+    parameter_labels => crate::parameters::labels,
+    parameter_listings => crate::parameters::listings,
+    parameter_tiers => crate::parameters::tiers,
+    parameter_housekeeping_index => crate::parameters::housekeeping_index,
+    parameter_settings => crate::parameters::settings,
+    parameter_resource_policies => crate::parameters::resource_policies,
+    rotation => crate::rotation::contract,
+    audit => crate::audit::contract,
+    iam => crate::iam::contract,
+}
+
+/// Run `test` on a fresh SQLite store in a temporary directory.
+async fn on_sqlite<F: Future<Output = ()>>(test: impl FnOnce(Store) -> F) {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}", dir.path().join("coffer.db").display());
-    contract(&open(&url).await.unwrap()).await;
+    test(open(&url).await.unwrap()).await;
+}
 
-    // Durable across reopen, and private on disk.
-    let s = open(&url).await.unwrap();
+/// Run `test` on a fresh PostgreSQL store in a private schema (dropped afterwards).
+async fn on_postgres<F: Future<Output = ()> + Send + 'static>(
+    test: impl FnOnce(Store) -> F + Send + 'static,
+) {
+    let Some(schema) = pg::Schema::create().await else {
+        return;
+    };
+    let url = schema.url.clone();
+    schema
+        .run(async move { test(open(&url).await.unwrap()).await })
+        .await;
+}
+
+/// What a reopened store must still hold after [`foundation::meta_and_identity`] and
+/// [`foundation::kms`].
+async fn write_then_reopen(url: &str) {
+    let s = open(url).await.unwrap();
+    foundation::meta_and_identity(&s).await;
+    foundation::kms(&s).await;
+    drop(s);
+    let s = open(url).await.unwrap();
     assert_eq!(s.init_master_key_check(b"other").await.unwrap(), b"one");
     assert!(
         s.get_key(foundation::A, foundation::R, "k2")
@@ -38,6 +90,14 @@ async fn sqlite_meets_the_contract() {
             .unwrap()
             .is_some()
     );
+}
+
+/// Durable across reopen, and private on disk.
+#[tokio::test]
+async fn sqlite_is_durable_and_private() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("coffer.db").display());
+    write_then_reopen(&url).await;
     #[cfg(unix)]
     for entry in std::fs::read_dir(dir.path()).unwrap() {
         use std::os::unix::fs::PermissionsExt;
@@ -47,25 +107,15 @@ async fn sqlite_meets_the_contract() {
     }
 }
 
+/// Durable across reopen; reopening finds the migrations applied.
 #[tokio::test]
-async fn postgres_meets_the_contract() {
+async fn postgres_is_durable() {
     let Some(schema) = pg::Schema::create().await else {
         return;
     };
     let url = schema.url.clone();
     schema
-        .run(async move {
-            contract(&open(&url).await.unwrap()).await;
-            // Durable across reopen; reopening finds the migrations applied.
-            let s = open(&url).await.unwrap();
-            assert_eq!(s.init_master_key_check(b"other").await.unwrap(), b"one");
-            assert!(
-                s.get_key(foundation::A, foundation::R, "k2")
-                    .await
-                    .unwrap()
-                    .is_some()
-            );
-        })
+        .run(async move { write_then_reopen(&url).await })
         .await;
 }
 
@@ -111,8 +161,12 @@ async fn postgres_leadership_is_exclusive_and_moves() {
     let url = schema.url.clone();
     schema
         .run(async move {
-            let a = postgres::PostgresStore::open(&url).await.unwrap();
-            let b = postgres::PostgresStore::open(&url).await.unwrap();
+            let a = coffer_store::postgres::PostgresStore::open(&url)
+                .await
+                .unwrap();
+            let b = coffer_store::postgres::PostgresStore::open(&url)
+                .await
+                .unwrap();
             assert!(a.try_lead("purge").await.unwrap());
             assert!(!b.try_lead("purge").await.unwrap(), "one leader per job");
             assert!(

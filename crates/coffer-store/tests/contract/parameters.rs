@@ -100,18 +100,7 @@ fn names(ps: &[StoredParameter]) -> Vec<&str> {
     ps.iter().map(|p| p.parameter.name.as_str()).collect()
 }
 
-pub async fn contract(s: &Store) {
-    versions_and_cas(s).await;
-    sealed_values(s).await;
-    labels(s).await;
-    listings(s).await;
-    tiers(s).await;
-    housekeeping_index(s).await;
-    settings(s).await;
-    resource_policies(s).await;
-}
-
-async fn versions_and_cas(s: &Store) {
+pub async fn versions_and_cas(s: &Store) {
     let p1 = create(s, "/app/db/url", "Standard", "v1").await;
     // One key per ARN: `/x` and `x` are the same parameter.
     let dup = param("app/db/url", 1, "Standard");
@@ -253,7 +242,7 @@ async fn versions_and_cas(s: &Store) {
     assert!(s.delete_parameter(A, R, "app/db/url", None).await.unwrap());
 }
 
-async fn sealed_values(s: &Store) {
+pub async fn sealed_values(s: &Store) {
     let mut p = param("/sealed", 1, "Standard");
     p.param_type = "SecureString".into();
     p.key_id = Some("alias/aws/ssm".into());
@@ -283,7 +272,7 @@ async fn sealed_values(s: &Store) {
     assert!(s.delete_parameter(A, R, "sealed", None).await.unwrap());
 }
 
-async fn labels(s: &Store) {
+pub async fn labels(s: &Store) {
     let p1 = create(s, "/lab", "Standard", "one").await;
     let p2 = overwrite(s, &p1, "Standard", "two").await;
     let attach = vec![("prod".to_owned(), 1), ("beta".to_owned(), 2)];
@@ -370,7 +359,7 @@ async fn labels(s: &Store) {
     assert!(s.delete_parameter(A, R, "lab", None).await.unwrap());
 }
 
-async fn listings(s: &Store) {
+pub async fn listings(s: &Store) {
     for n in [
         "/t/a", "/t/b/c", "/t/b/d", "/t/b/e/f", "/tt", "/t0", "top", "/u/x",
     ] {
@@ -434,7 +423,7 @@ async fn listings(s: &Store) {
     }
 }
 
-async fn tiers(s: &Store) {
+pub async fn tiers(s: &Store) {
     let base_std = s.count_parameters(A, R, "Standard").await.unwrap();
     let base_adv = s.count_parameters(A, R, "Advanced").await.unwrap();
     assert_eq!((base_std, base_adv), (0, 0));
@@ -505,7 +494,7 @@ async fn tiers(s: &Store) {
     assert_eq!(s.count_parameters(A, R, "Advanced").await.unwrap(), 0);
 }
 
-async fn housekeeping_index(s: &Store) {
+pub async fn housekeeping_index(s: &Store) {
     let mut p = param("/due", 1, "Advanced");
     p.next_event_at = Some(500);
     p.expires_at = Some(600);
@@ -562,7 +551,7 @@ async fn housekeeping_index(s: &Store) {
     );
 }
 
-async fn settings(s: &Store) {
+pub async fn settings(s: &Store) {
     let id = "/ssm/parameter-store/default-parameter-tier";
     assert!(s.get_service_setting(A, R, id).await.unwrap().is_none());
     let mut rec = ServiceSettingRecord {
@@ -588,7 +577,7 @@ async fn settings(s: &Store) {
     assert!(s.get_service_setting(A, R, id).await.unwrap().is_none());
 }
 
-async fn resource_policies(s: &Store) {
+pub async fn resource_policies(s: &Store) {
     create(s, "/shared", "Advanced", "x").await;
     let pol = |id: &str, hash: &str| ResourcePolicyRecord {
         policy_id: id.into(),
