@@ -3,7 +3,7 @@
 //! Callers speak in domain operations (`create_key`, `add_key_material`), never in SQL or in a
 //! backend's types. Every backend keeps the same guarantees: multi-row writes are transactions,
 //! names are unique by constraint, and records carry a `row_version` for optimistic concurrency.
-//! The contract suite in `tests/contract.rs` runs against every backend.
+//! The contract suite in `tests/contract/` runs every behaviour against every backend.
 //!
 //! - [`records`]: the plain data the traits take and return.
 //! - [`traits`]: [`MetaStore`], [`IdentityStore`], [`KmsStore`], and [`Backend`] = all of them.
@@ -14,6 +14,8 @@
 //!   the rotation functions reached over HTTP.
 //! - [`audit`]: [`AuditStore`], the hash-chained audit trail and its lookups.
 //! - [`migrate`]: copying a whole SQLite deployment into PostgreSQL.
+//! - `repo`: every domain's implementation, written once for both backends, and the `Dialect`
+//!   each backend supplies (its cache hooks, SQL spellings, label lists, row locks).
 //! - [`sqlite`]: the embedded default (WAL, `synchronous=FULL`, migrations at open).
 //! - [`postgres`]: several stateless nodes on one PostgreSQL (migrations at open under an
 //!   advisory lock; advisory-lock leadership for background jobs).

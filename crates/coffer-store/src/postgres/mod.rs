@@ -10,6 +10,9 @@
 //! Tables live in the first schema of the connection's `search_path` (`public` by default; choose
 //! another with `?options[search_path]=NAME` in the URL), so several deployments or test runs can
 //! share one database.
+//!
+//! The domain stores are `crate::repo`'s, instantiated at the end of this file over this
+//! backend's `repo::Dialect` (what differs: see its implementation here).
 
 mod audit;
 mod lead;

@@ -8,6 +8,9 @@
 //! one per write. Writes that no request acknowledges and that something outside coffer depends
 //! on call [`MetaStore::sync`] first (a rotation before it changes a database password).
 //! <https://www.sqlite.org/pragma.html#pragma_synchronous>, <https://www.sqlite.org/wal.html>
+//!
+//! The domain stores are `crate::repo`'s, instantiated at the end of this file over this
+//! backend's `repo::Dialect` (what differs: see its implementation here).
 
 mod audit;
 pub(crate) mod cache;
