@@ -29,10 +29,8 @@ use crate::repo::{Dialect, IntList, TextList};
 use crate::sqlite::cache::{Cached, Lookup};
 use crate::{MetaStore, Result, StoreError};
 use async_trait::async_trait;
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgRow, PgTypeInfo, PgValueRef};
-use sqlx::{
-    ConnectOptions, Connection, Decode, PgConnection, PgPool, Postgres, Row, Transaction, Type,
-};
+use sqlx::postgres::{PgConnectOptions, PgPoolOptions, PgTypeInfo, PgValueRef};
+use sqlx::{ConnectOptions, Connection, Decode, PgConnection, PgPool, Postgres, Transaction, Type};
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -55,14 +53,6 @@ pub(crate) fn backend(e: sqlx::Error) -> StoreError {
         return StoreError::Conflict;
     }
     StoreError::Backend(e.to_string())
-}
-
-/// Read column `name` of `row`, as a store error on failure.
-pub(crate) fn col<'r, T>(row: &'r PgRow, name: &str) -> Result<T>
-where
-    T: sqlx::Decode<'r, sqlx::Postgres> + sqlx::Type<sqlx::Postgres>,
-{
-    row.try_get(name).map_err(backend)
 }
 
 /// A stable 64-bit key for `pg_advisory_lock`, from a name (FNV-1a). Names include the schema,
@@ -162,22 +152,7 @@ impl MetaStore for PostgresStore {
     }
 
     async fn init_meta(&self, name: &str, value: &[u8]) -> Result<Vec<u8>> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
-        // ON CONFLICT DO NOTHING waits for a concurrent first writer to commit; the SELECT, a new
-        // statement under READ COMMITTED, then sees whichever value won.
-        sqlx::query("INSERT INTO meta (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING")
-            .bind(name)
-            .bind(value)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-        let row = sqlx::query("SELECT value FROM meta WHERE name = $1")
-            .bind(name)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(backend)?;
-        tx.commit().await.map_err(backend)?;
-        col(&row, "value")
+        self.init_meta_value(name, value).await
     }
 
     async fn try_lead(&self, job: &str) -> Result<bool> {
@@ -263,6 +238,7 @@ impl<'r> Decode<'r, Postgres> for IntList {
 }
 
 crate::repo::iam::iam_store_impl!(super::PostgresStore, sqlx::postgres::PgRow);
+crate::repo::meta::meta_impl!(PostgresStore);
 crate::repo::identity::identity_store_impl!(PostgresStore);
 crate::repo::kms::kms_store_impl!(PostgresStore);
 crate::repo::secrets::secret_store_impl!(PostgresStore);

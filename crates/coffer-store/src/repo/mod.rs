@@ -14,13 +14,14 @@
 //! general enough"). A macro expands to concrete types, which is also how the IAM and audit stores
 //! were already shared (IAM, [`crate::audit_sql`]).
 //!
-//! - [`identity`], [`kms`], [`secrets`], [`rotation`], [`parameters`] (with
+//! - [`meta`], [`identity`], [`kms`], [`secrets`], [`rotation`], [`parameters`] (with
 //!   [`parameter_settings`]), [`iam`]: the domain bodies. The audit trail's is
 //!   [`crate::audit_sql`].
 
 pub(crate) mod iam;
 pub(crate) mod identity;
 pub(crate) mod kms;
+pub(crate) mod meta;
 pub(crate) mod parameter_settings;
 pub(crate) mod parameters;
 pub(crate) mod rotation;

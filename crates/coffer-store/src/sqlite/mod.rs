@@ -24,7 +24,7 @@ use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous, SqliteTypeInfo,
     SqliteValueRef,
 };
-use sqlx::{Decode, Row, Sqlite, SqlitePool, Transaction, Type};
+use sqlx::{Decode, Sqlite, SqlitePool, Transaction, Type};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
@@ -123,20 +123,7 @@ fn create_private(_path: &Path) -> std::io::Result<()> {
 #[async_trait]
 impl MetaStore for SqliteStore {
     async fn init_meta(&self, name: &str, value: &[u8]) -> Result<Vec<u8>> {
-        let mut tx = self.pool.begin().await.map_err(backend)?;
-        sqlx::query("INSERT INTO meta (name, value) VALUES (?, ?) ON CONFLICT (name) DO NOTHING")
-            .bind(name)
-            .bind(value)
-            .execute(&mut *tx)
-            .await
-            .map_err(backend)?;
-        let row = sqlx::query("SELECT value FROM meta WHERE name = ?")
-            .bind(name)
-            .fetch_one(&mut *tx)
-            .await
-            .map_err(backend)?;
-        tx.commit().await.map_err(backend)?;
-        row.try_get("value").map_err(backend)
+        self.init_meta_value(name, value).await
     }
 
     /// A write on the `synchronous=FULL` pool: its commit fsyncs the WAL, and with it every
@@ -251,6 +238,7 @@ impl<'r> Decode<'r, Sqlite> for IntList {
 }
 
 crate::repo::iam::iam_store_impl!(super::SqliteStore, sqlx::sqlite::SqliteRow);
+crate::repo::meta::meta_impl!(SqliteStore);
 crate::repo::identity::identity_store_impl!(SqliteStore);
 crate::repo::kms::kms_store_impl!(SqliteStore);
 crate::repo::secrets::secret_store_impl!(SqliteStore);
