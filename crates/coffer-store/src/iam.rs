@@ -35,17 +35,27 @@ impl IamKind {
     }
 }
 
+impl TryFrom<String> for IamKind {
+    type Error = StoreError;
+    fn try_from(s: String) -> Result<Self> {
+        Self::parse(&s)
+    }
+}
+
 /// A user, role or group. Role-only fields are `None` for the others.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct IamEntityRecord {
     pub account_id: String,
+    #[sqlx(try_from = "String")]
     pub kind: IamKind,
     pub name: String,
     /// `AIDA...`, `AROA...` or `AGPA...`: unique across the deployment.
+    #[sqlx(rename = "entity_id")]
     pub id: String,
     pub path: String,
     pub arn: String,
     pub created_at: Millis,
+    #[sqlx(try_from = "crate::repo::TagsJson")]
     pub tags: Vec<Tag>,
     /// A role's trust policy (AssumeRolePolicyDocument).
     pub trust_policy: Option<String>,
@@ -58,11 +68,12 @@ pub struct IamEntityRecord {
 }
 
 /// A customer managed policy (its documents are its versions).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct ManagedPolicyRecord {
     pub account_id: String,
     pub name: String,
     /// `ANPA...`
+    #[sqlx(rename = "policy_id")]
     pub id: String,
     pub path: String,
     pub arn: String,
@@ -76,21 +87,23 @@ pub struct ManagedPolicyRecord {
     pub row_version: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct PolicyVersionRecord {
     pub version_id: String,
     pub document: String,
     pub created_at: Millis,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct OidcProviderRecord {
     pub account_id: String,
     /// `arn:aws:iam::ACCOUNT:oidc-provider/HOST/PATH`
     pub arn: String,
     /// The issuer URL, `https://...`.
     pub url: String,
+    #[sqlx(try_from = "crate::repo::StringsJson")]
     pub client_ids: Vec<String>,
+    #[sqlx(try_from = "crate::repo::StringsJson")]
     pub thumbprints: Vec<String>,
     pub created_at: Millis,
 }

@@ -65,60 +65,19 @@ macro_rules! iam_store_impl {
             }
 
             fn entity(r: &$row) -> Result<IamEntityRecord> {
-                let kind: String = get(r, "kind")?;
-                let tags: String = get(r, "tags")?;
-                Ok(IamEntityRecord {
-                    account_id: get(r, "account_id")?,
-                    kind: IamKind::parse(&kind)?,
-                    name: get(r, "name")?,
-                    id: get(r, "entity_id")?,
-                    path: get(r, "path")?,
-                    arn: get(r, "arn")?,
-                    created_at: get(r, "created_at")?,
-                    tags: crate::records::tags_from_json(&tags)?,
-                    trust_policy: get(r, "trust_policy")?,
-                    max_session_duration: get(r, "max_session_duration")?,
-                    description: get(r, "description")?,
-                    permissions_boundary: get(r, "permissions_boundary")?,
-                    row_version: get(r, "row_version")?,
-                })
+                sqlx::FromRow::from_row(r).map_err(backend)
             }
 
             fn managed(r: &$row) -> Result<ManagedPolicyRecord> {
-                Ok(ManagedPolicyRecord {
-                    account_id: get(r, "account_id")?,
-                    name: get(r, "name")?,
-                    id: get(r, "policy_id")?,
-                    path: get(r, "path")?,
-                    arn: get(r, "arn")?,
-                    description: get(r, "description")?,
-                    default_version: get(r, "default_version")?,
-                    next_version: get(r, "next_version")?,
-                    created_at: get(r, "created_at")?,
-                    updated_at: get(r, "updated_at")?,
-                    row_version: get(r, "row_version")?,
-                })
+                sqlx::FromRow::from_row(r).map_err(backend)
             }
 
             fn version(r: &$row) -> Result<PolicyVersionRecord> {
-                Ok(PolicyVersionRecord {
-                    version_id: get(r, "version_id")?,
-                    document: get(r, "document")?,
-                    created_at: get(r, "created_at")?,
-                })
+                sqlx::FromRow::from_row(r).map_err(backend)
             }
 
             fn oidc(r: &$row) -> Result<OidcProviderRecord> {
-                let c: String = get(r, "client_ids")?;
-                let t: String = get(r, "thumbprints")?;
-                Ok(OidcProviderRecord {
-                    account_id: get(r, "account_id")?,
-                    arn: get(r, "arn")?,
-                    url: get(r, "url")?,
-                    client_ids: strings_from_json(&c)?,
-                    thumbprints: strings_from_json(&t)?,
-                    created_at: get(r, "created_at")?,
-                })
+                sqlx::FromRow::from_row(r).map_err(backend)
             }
 
             fn strings(rows: &[$row], col: &str) -> Result<Vec<String>> {

@@ -105,6 +105,18 @@ impl TryFrom<TagsJson> for Vec<crate::records::Tag> {
     }
 }
 
+/// A list of strings as stored, JSON text (IAM's OIDC client ids and thumbprints).
+#[derive(Debug, sqlx::Type)]
+#[sqlx(transparent)]
+pub struct StringsJson(String);
+
+impl TryFrom<StringsJson> for Vec<String> {
+    type Error = crate::StoreError;
+    fn try_from(t: StringsJson) -> Result<Self> {
+        crate::repo::iam::strings_from_json(&t.0)
+    }
+}
+
 /// `usize` limits as the BIGINT a LIMIT takes.
 pub(crate) fn limit(n: usize) -> i64 {
     i64::try_from(n).unwrap_or(i64::MAX)
