@@ -18,7 +18,7 @@ pub struct AuditResource {
 
 /// An event to append. Columns duplicate fields of `event_json` so lookups can use indexes;
 /// `coffer audit verify` checks they agree with it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct NewAuditEvent {
     pub event_id: String,
     pub event_time: Millis,
@@ -29,22 +29,25 @@ pub struct NewAuditEvent {
     pub read_only: bool,
     pub username: Option<String>,
     pub access_key_id: Option<String>,
+    /// Read from `audit_resources`, after the event row.
+    #[sqlx(skip)]
     pub resources: Vec<AuditResource>,
     /// The full CloudTrail record (JSON), already free of secret values.
     pub event_json: String,
 }
 
 /// A stored event with its place in the chain.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct AuditRecord {
     pub seq: i64,
+    #[sqlx(flatten)]
     pub event: NewAuditEvent,
     pub prev_hash: Vec<u8>,
     pub hash: Vec<u8>,
 }
 
 /// A signed statement that the chain reached `seq` with `hash` at `time`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct AuditDigest {
     pub seq: i64,
     pub hash: Vec<u8>,

@@ -99,23 +99,9 @@ macro_rules! audit_store_impl {
         use sqlx::Row;
 
         fn record(row: &$row, resources: Vec<AuditResource>) -> Result<AuditRecord> {
-            Ok(AuditRecord {
-                seq: row.try_get("seq").map_err(backend)?,
-                event: NewAuditEvent {
-                    event_id: row.try_get("event_id").map_err(backend)?,
-                    event_time: row.try_get("event_time").map_err(backend)?,
-                    account_id: row.try_get("account_id").map_err(backend)?,
-                    event_source: row.try_get("event_source").map_err(backend)?,
-                    event_name: row.try_get("event_name").map_err(backend)?,
-                    read_only: row.try_get("read_only").map_err(backend)?,
-                    username: row.try_get("username").map_err(backend)?,
-                    access_key_id: row.try_get("access_key_id").map_err(backend)?,
-                    resources,
-                    event_json: row.try_get("event_json").map_err(backend)?,
-                },
-                prev_hash: row.try_get("prev_hash").map_err(backend)?,
-                hash: row.try_get("hash").map_err(backend)?,
-            })
+            let mut record: AuditRecord = sqlx::FromRow::from_row(row).map_err(backend)?;
+            record.event.resources = resources;
+            Ok(record)
         }
 
         impl $store {
@@ -127,14 +113,7 @@ macro_rules! audit_store_impl {
                     .await
                     .map_err(backend)?;
                 rows.iter()
-                    .map(|r| {
-                        Ok(AuditDigest {
-                            seq: r.try_get("seq").map_err(backend)?,
-                            hash: r.try_get("hash").map_err(backend)?,
-                            time: r.try_get("time").map_err(backend)?,
-                            signature: r.try_get("signature").map_err(backend)?,
-                        })
-                    })
+                    .map(|r| sqlx::FromRow::from_row(r).map_err(backend))
                     .collect()
             }
 
