@@ -210,24 +210,26 @@ impl WireError {
         serde_json::Value::Object(body).to_string()
     }
 
+    /// The query protocol's `<ErrorResponse>`.
+    pub fn xml_body(&self, xmlns: &str, request_id: &str) -> String {
+        format!(
+            "<ErrorResponse xmlns=\"{xmlns}\"><Error><Type>{}</Type><Code>{}</Code><Message>{}</Message></Error><RequestId>{}</RequestId></ErrorResponse>",
+            if self.status < 500 {
+                "Sender"
+            } else {
+                "Receiver"
+            },
+            self.code,
+            xml_escape(&self.message),
+            xml_escape(request_id),
+        )
+    }
+
     pub fn render(&self, protocol: Protocol, request_id: &str) -> Response<Body> {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let (content_type, body) = match protocol {
             Protocol::Json => ("application/x-amz-json-1.1", self.json_body()),
-            Protocol::Query { xmlns } => (
-                "text/xml",
-                format!(
-                    "<ErrorResponse xmlns=\"{xmlns}\"><Error><Type>{}</Type><Code>{}</Code><Message>{}</Message></Error><RequestId>{}</RequestId></ErrorResponse>",
-                    if self.status < 500 {
-                        "Sender"
-                    } else {
-                        "Receiver"
-                    },
-                    self.code,
-                    xml_escape(&self.message),
-                    xml_escape(request_id),
-                ),
-            ),
+            Protocol::Query { xmlns } => ("text/xml", self.xml_body(xmlns, request_id)),
         };
         let mut resp = Response::new(Body::from(body));
         *resp.status_mut() = status;
@@ -259,3 +261,6 @@ pub fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Respons
     tracing::error!(request_id, detail, "handler panicked");
     WireError::internal().render(Protocol::Json, &request_id)
 }
+
+#[cfg(test)]
+mod tests;

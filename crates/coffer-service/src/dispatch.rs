@@ -46,6 +46,12 @@ pub struct Descriptor {
     /// Operations called without a signature (the credential is in the request itself).
     pub unsigned: &'static [&'static str],
     pub operations: &'static [&'static str],
+    /// The botocore model inputs are validated against (none for coffer's own operations).
+    pub model: Option<Service>,
+    /// `(variant, AWS code, HTTP status)` of every error the service can produce.
+    pub errors: &'static [(&'static str, &'static str, u16)],
+    /// Build the error of a row of `errors` (for the tests that render every row).
+    pub error: fn(&str, &str) -> Option<Failure>,
 }
 
 impl Descriptor {
@@ -94,6 +100,9 @@ macro_rules! services {
                 audit_documents: $docs,
                 unsigned: $unsigned,
                 operations: <$ty>::OPERATIONS,
+                model: <$ty>::MODEL,
+                errors: <$ty>::ERRORS,
+                error: <$ty>::error,
             }, )*
         ];
 

@@ -12,6 +12,46 @@ use crate::model::Service;
 /// The awsJson member an error's message goes in when the model does not name one.
 pub const DEFAULT_MESSAGE_MEMBER: &str = "message";
 
+/// Errors AWS's awsJson front end answers for any service, outside the models, with their
+/// status as coffer sends them: the common errors of
+/// <https://docs.aws.amazon.com/kms/latest/APIReference/CommonErrors.html> (and its twins for
+/// Secrets Manager, SSM and CloudTrail) in their awsJson spelling, plus the protocol's own
+/// (`SerializationException`, `UnknownOperationException`, request too large).
+pub const JSON_COMMON_ERRORS: &[(&str, u16)] = &[
+    ("AccessDeniedException", 400),
+    ("ExpiredTokenException", 400),
+    ("IncompleteSignatureException", 400),
+    ("InternalFailure", 500),
+    ("InvalidSignatureException", 400),
+    ("MissingAuthenticationTokenException", 400),
+    ("RequestEntityTooLargeException", 413),
+    ("SerializationException", 400),
+    ("ThrottlingException", 400),
+    ("UnknownOperationException", 400),
+    ("UnrecognizedClientException", 400),
+    ("ValidationException", 400),
+];
+
+/// The same for the query protocol (STS, IAM):
+/// <https://docs.aws.amazon.com/STS/latest/APIReference/CommonErrors.html>,
+/// <https://docs.aws.amazon.com/IAM/latest/APIReference/CommonErrors.html>. `AccessDenied` is what
+/// both answer for an authorisation failure (`<Code>AccessDenied</Code>`, 403), and
+/// `MalformedInput` what AWS's query front end answers for parameters it cannot parse.
+pub const QUERY_COMMON_ERRORS: &[(&str, u16)] = &[
+    ("AccessDenied", 403),
+    ("ExpiredToken", 403),
+    ("IncompleteSignature", 400),
+    ("InternalFailure", 500),
+    ("InvalidAction", 400),
+    ("InvalidClientTokenId", 403),
+    ("MalformedInput", 400),
+    ("MissingAction", 400),
+    ("MissingAuthenticationToken", 403),
+    ("RequestEntityTooLargeException", 413),
+    ("SignatureDoesNotMatch", 403),
+    ("ValidationError", 400),
+];
+
 /// A service error as the server renders it.
 pub trait ServiceError: std::fmt::Debug + Send {
     /// The AWS error code (`__type`), e.g. `NotFoundException`.
@@ -104,6 +144,14 @@ macro_rules! service_errors {
             pub const TABLE: &'static [(&'static str, &'static str, u16)] = &[
                 $( (stringify!($variant), $code, $status), )*
             ];
+
+            /// The variant named `variant` (a row of [`Self::TABLE`]), holding `message`.
+            pub fn from_variant(variant: &str, message: String) -> Option<Self> {
+                match variant {
+                    $( stringify!($variant) => Some(Self::$variant(message)), )*
+                    _ => None,
+                }
+            }
         }
 
         impl $crate::error::ServiceError for $name {

@@ -23,6 +23,16 @@ macro_rules! operations {
             pub fn has_operation(op: &str) -> bool {
                 OPERATIONS.contains(&op)
             }
+
+            /// `(variant, AWS code, HTTP status)` of every error this service can produce.
+            pub const ERRORS: &'static [(&'static str, &'static str, u16)] = <$err>::TABLE;
+
+            /// The error of variant `variant` (a row of [`Self::ERRORS`]) with `message`: the
+            /// tests render every row.
+            pub fn error(variant: &str, message: &str) -> Option<$crate::dispatch::Failure> {
+                <$err>::from_variant(variant, message.to_owned())
+                    .map(|e| Box::new(e) as $crate::dispatch::Failure)
+            }
         }
     };
     (@run $self:ident, $ctx:ident, $op:ident, $input:ident, $err:ty; $( $name:ident => $handler:path ),*) => {
@@ -41,6 +51,9 @@ macro_rules! operations {
         operations!(@common $svc, $err; $( $name ),*);
 
         impl $svc {
+            /// No botocore model.
+            pub const MODEL: Option<$crate::model::Service> = None;
+
             /// Run operation `op` on the JSON input document.
             pub async fn dispatch(
                 &self,
@@ -71,6 +84,9 @@ macro_rules! operations {
         operations!(@common $svc, $err; $( $name ),*);
 
         impl $svc {
+            /// The botocore model inputs are validated against.
+            pub const MODEL: Option<$crate::model::Service> = Some($model);
+
             /// Run operation `op` on the JSON input document.
             pub async fn dispatch(
                 &self,

@@ -77,21 +77,33 @@ pub async fn handle(state: &AppState, req: &HttpRequest<'_>, request_id: &str) -
     }
 }
 
-/// A request signed for a service coffer does not serve (Lambda, S3, ...). REST-JSON clients
-/// (a JSON content type) get a JSON body, the others (query, REST-XML) an `<ErrorResponse>`.
+/// Services whose clients read XML errors although their requests are not query-shaped
+/// (REST-XML): S3 and its kin.
+const REST_XML_SERVICES: &[&str] = &[
+    "s3",
+    "s3-object-lambda",
+    "s3express",
+    "cloudfront",
+    "route53",
+];
+
+/// A request signed for a service coffer does not serve (Lambda, S3, SQS, ...), in the envelope
+/// its client reads: query-shaped requests (an `Action`, a form body) and REST-XML services get
+/// an `<ErrorResponse>`, the others (REST-JSON) a JSON body.
 fn unsupported(req: &HttpRequest<'_>, service: &str, request_id: &str) -> Response<Body> {
-    let json = req
+    let form = req
         .parts
         .headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|t| t.contains("json"));
-    let protocol = if json {
-        Protocol::Json
-    } else {
+        .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
+    let xml = form || action_of(req).is_some() || REST_XML_SERVICES.contains(&service);
+    let protocol = if xml {
         Protocol::Query {
             xmlns: xmlns(dispatch::default_query()),
         }
+    } else {
+        Protocol::Json
     };
     WireError::unsupported_service(service, protocol).render(protocol, request_id)
 }

@@ -67,7 +67,8 @@ impl Service {
         }
     }
 
-    fn source(self) -> &'static str {
+    /// The embedded (trimmed botocore) model document.
+    pub fn source(self) -> &'static str {
         match self {
             Service::Kms => include_str!("../../models/kms.json"),
             Service::Sts => include_str!("../../models/sts.json"),
