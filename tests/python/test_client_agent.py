@@ -200,7 +200,8 @@ def test_server_errors_pass_through_with_status_and_aws_shape(srv, sm, start_age
     assert status == 400
     err = json.loads(body)
     assert err["__type"] == "ResourceNotFoundException"
-    assert "can't find" in err["message"]
+    # Secrets Manager's error shapes name the member `Message`; the agent passes the body on.
+    assert "can't find" in err["Message"]
     assert {k.lower(): v for k, v in headers.items()}["content-type"] == "application/json"
 
     # A cached secret that is deleted stops being served once it expires.

@@ -3,22 +3,24 @@
 //! awsJson 1.1 calls with `X-Amz-Target: coffer.admin.<Operation>`, SigV4-signed for the service
 //! name `coffer` with the account administrator's key (the server refuses anyone else).
 //!
-//! Credentials, region and endpoint come as for the aws CLI: `AWS_ACCESS_KEY_ID` /
-//! `AWS_SECRET_ACCESS_KEY`, else the shared credentials file (`AWS_SHARED_CREDENTIALS_FILE`,
-//! default `~/.aws/credentials`, profile `AWS_PROFILE` or `default`); `--region`, `AWS_REGION`,
-//! `AWS_DEFAULT_REGION`, else `us-east-1`; `--endpoint-url`, `AWS_ENDPOINT_URL`, else
-//! `http://127.0.0.1:4566`.
+//! The call goes through coffer-client's `AwsClient`, so credentials, region and endpoint come
+//! as for every other client command and the aws CLI: the standard credential chain
+//! (`AWS_ACCESS_KEY_ID` / `AWS_SECRET_ACCESS_KEY`, the shared credentials and config files with
+//! `--profile` or `AWS_PROFILE`, web identity); `--region`, `AWS_REGION`, `AWS_DEFAULT_REGION`,
+//! the profile's region, else `us-east-1`; `--endpoint-url`, `AWS_ENDPOINT_URL_COFFER`,
+//! `AWS_ENDPOINT_URL`, the profile's `endpoint_url`, else `http://127.0.0.1:4566`.
 
-use anyhow::{Context as _, bail};
-use coffer_types::SecretBytes;
+use anyhow::bail;
+use coffer_client::{AwsClient, ClientOptions, Env, Service};
 use serde_json::{Value, json};
 
 #[derive(Debug, clap::Args)]
 pub struct AdminArgs {
-    /// The coffer server [default: $AWS_ENDPOINT_URL or http://127.0.0.1:4566].
+    /// The coffer server [default: $AWS_ENDPOINT_URL_COFFER, $AWS_ENDPOINT_URL, the profile's
+    /// endpoint_url, or http://127.0.0.1:4566].
     #[arg(long, global = true)]
     endpoint_url: Option<String>,
-    /// Region [default: $AWS_REGION, $AWS_DEFAULT_REGION or us-east-1].
+    /// Region [default: $AWS_REGION, $AWS_DEFAULT_REGION, the profile's region or us-east-1].
     #[arg(long, global = true)]
     region: Option<String>,
     /// Profile in the shared credentials file [default: $AWS_PROFILE or default].
@@ -66,159 +68,49 @@ enum AdminCommand {
     },
 }
 
-struct Credentials {
-    access_key_id: String,
-    secret: SecretBytes,
+/// The region: `--region`, `AWS_REGION`, `AWS_DEFAULT_REGION`, the profile's, else `us-east-1`
+/// (coffer's default region, so that a bare `coffer admin` against a local server works).
+fn region(args: &AdminArgs, env: &Env) -> anyhow::Result<String> {
+    let configured = args
+        .region
+        .clone()
+        .or_else(|| env.get("AWS_REGION"))
+        .or_else(|| env.get("AWS_DEFAULT_REGION"));
+    if let Some(r) = configured {
+        return Ok(r);
+    }
+    let profile = coffer_client::profile::load(args.profile.as_deref(), env)?;
+    Ok(profile
+        .and_then(|p| p.get("region").map(str::to_owned))
+        .unwrap_or_else(|| "us-east-1".to_owned()))
 }
 
-fn credentials(profile: Option<&str>) -> anyhow::Result<Credentials> {
-    if let (Ok(id), Some(secret)) = (
-        std::env::var("AWS_ACCESS_KEY_ID"),
-        std::env::var_os("AWS_SECRET_ACCESS_KEY"),
-    ) {
-        return Ok(Credentials {
-            access_key_id: id,
-            secret: SecretBytes::new(secret.into_encoded_bytes()),
-        });
+/// Sign and send one `coffer.admin.<op>` call, once (a retried CreateAccount or
+/// CreateRotationFunction would answer that the thing exists); the answer's JSON, or the error
+/// as the aws CLI words it.
+async fn call(client: &AwsClient, op: &'static str, body: &Value) -> anyhow::Result<Value> {
+    let body = bytes::Bytes::from(serde_json::to_vec(body)?);
+    match client.call_once(Service::CofferAdmin, op, &body).await {
+        Ok(answer) => Ok(serde_json::from_slice(&answer).unwrap_or(Value::Null)),
+        Err(coffer_client::Error::Service(e)) => bail!(
+            "An error occurred ({}) when calling the {op} operation: {}",
+            e.code,
+            e.message
+        ),
+        Err(e) => Err(anyhow::Error::new(e).context(format!(
+            "calling {op} at {}",
+            client.endpoint(Service::CofferAdmin)
+        ))),
     }
-    let path = match std::env::var_os("AWS_SHARED_CREDENTIALS_FILE") {
-        Some(p) => std::path::PathBuf::from(p),
-        None => std::path::PathBuf::from(std::env::var_os("HOME").unwrap_or_default())
-            .join(".aws/credentials"),
-    };
-    let profile = profile
-        .map(str::to_owned)
-        .or_else(|| std::env::var("AWS_PROFILE").ok())
-        .unwrap_or_else(|| "default".to_owned());
-    let text = std::fs::read_to_string(&path).with_context(|| {
-        format!(
-            "no credentials: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or write {}",
-            path.display()
-        )
-    })?;
-    let mut section = String::new();
-    let (mut id, mut secret) = (None, None);
-    for line in text.lines() {
-        let line = line.trim();
-        if let Some(name) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            section = name.trim().to_owned();
-        } else if section == profile
-            && let Some((k, v)) = line.split_once('=')
-        {
-            match k.trim() {
-                "aws_access_key_id" => id = Some(v.trim().to_owned()),
-                "aws_secret_access_key" => {
-                    secret = Some(SecretBytes::new(v.trim().as_bytes().to_vec()));
-                }
-                _ => {}
-            }
-        }
-    }
-    match (id, secret) {
-        (Some(access_key_id), Some(secret)) => Ok(Credentials {
-            access_key_id,
-            secret,
-        }),
-        _ => bail!("profile {profile} in {} has no access key", path.display()),
-    }
-}
-
-/// Sign and send one `coffer.admin.<op>` call; the answer's JSON, or the error as text.
-async fn call(
-    endpoint: &str,
-    region: &str,
-    creds: &Credentials,
-    op: &str,
-    body: &Value,
-) -> anyhow::Result<Value> {
-    use aws_lc_rs::digest;
-    let body = serde_json::to_vec(body)?;
-    let url: reqwest::Url = endpoint
-        .parse()
-        .with_context(|| format!("invalid endpoint URL {endpoint}"))?;
-    let host = match (url.host_str(), url.port()) {
-        (Some(h), Some(p)) => format!("{h}:{p}"),
-        (Some(h), None) => h.to_owned(),
-        _ => bail!("the endpoint URL {endpoint} has no host"),
-    };
-    let now = time::OffsetDateTime::now_utc();
-    let amz_date = format!(
-        "{:04}{:02}{:02}T{:02}{:02}{:02}Z",
-        now.year(),
-        u8::from(now.month()),
-        now.day(),
-        now.hour(),
-        now.minute(),
-        now.second()
-    );
-    let date = &amz_date[..8];
-    let target = format!("coffer.admin.{op}");
-    let content_type = "application/x-amz-json-1.1";
-    let headers = [
-        ("content-type", content_type),
-        ("host", host.as_str()),
-        ("x-amz-date", amz_date.as_str()),
-        ("x-amz-target", target.as_str()),
-    ];
-    let signed: Vec<String> = headers.iter().map(|(n, _)| (*n).to_owned()).collect();
-    let payload = hex::encode(digest::digest(&digest::SHA256, &body).as_ref());
-    let path = url.path().to_owned();
-    let canonical = coffer_sigv4::canonical_request(
-        &coffer_sigv4::Request {
-            method: "POST",
-            path: &path,
-            query: "",
-            headers: &headers,
-            payload_sha256_hex: &payload,
-        },
-        &signed,
-    )
-    .map_err(|e| anyhow::anyhow!("signing: {}", e.message()))?;
-    let scope = format!("{date}/{region}/coffer/aws4_request");
-    let sts = coffer_sigv4::string_to_sign(&amz_date, &scope, &canonical);
-    let key = coffer_sigv4::derive_signing_key(creds.secret.expose(), date, region, "coffer");
-    let authorization = format!(
-        "AWS4-HMAC-SHA256 Credential={}/{scope}, SignedHeaders={}, Signature={}",
-        creds.access_key_id,
-        signed.join(";"),
-        coffer_sigv4::sign(&key, &sts)
-    );
-    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let client = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(60))
-        .build()?;
-    let resp = client
-        .post(url)
-        .header("content-type", content_type)
-        .header("x-amz-date", &amz_date)
-        .header("x-amz-target", &target)
-        .header("authorization", authorization)
-        .body(body)
-        .send()
-        .await
-        .with_context(|| format!("cannot reach coffer at {endpoint}"))?;
-    let status = resp.status();
-    let text = resp.text().await?;
-    let doc: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
-    if !status.is_success() {
-        let code = doc["__type"].as_str().unwrap_or("error");
-        let message = doc["message"].as_str().unwrap_or(&text);
-        bail!("An error occurred ({code}) when calling the {op} operation: {message}");
-    }
-    Ok(doc)
 }
 
 pub fn main(args: AdminArgs) -> anyhow::Result<bool> {
-    let endpoint = args
-        .endpoint_url
-        .or_else(|| std::env::var("AWS_ENDPOINT_URL").ok())
-        .unwrap_or_else(|| "http://127.0.0.1:4566".to_owned());
-    let region = args
-        .region
-        .or_else(|| std::env::var("AWS_REGION").ok())
-        .or_else(|| std::env::var("AWS_DEFAULT_REGION").ok())
-        .unwrap_or_else(|| "us-east-1".to_owned());
-    let creds = credentials(args.profile.as_deref())?;
+    let env = Env::process();
+    let options = ClientOptions {
+        endpoint_url: args.endpoint_url.clone(),
+        region: Some(region(&args, &env)?),
+        profile: args.profile.clone(),
+    };
     let (op, body) = match args.command {
         AdminCommand::CreateAccount { account_id } => {
             ("CreateAccount", json!({"AccountId": account_id}))
@@ -247,7 +139,10 @@ pub fn main(args: AdminArgs) -> anyhow::Result<bool> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let out = runtime.block_on(call(&endpoint, &region, &creds, op, &body))?;
+    let out = runtime.block_on(async {
+        let client = AwsClient::new(&options, &env, "coffer-admin")?;
+        call(&client, op, &body).await
+    })?;
     #[allow(clippy::print_stdout)] // the command's answer
     {
         println!("{}", serde_json::to_string_pretty(&out)?);

@@ -65,6 +65,10 @@ fn exit_code(ok: bool) -> u8 {
 }
 
 fn main() -> std::process::ExitCode {
+    // The one TLS crypto provider of the process, installed once, before anything connects:
+    // aws-lc-rs (reqwest's and sqlx's rustls use the process-wide default; coffer-client
+    // passes it explicitly).
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Server(args) => server::main(args).map(|()| 0),

@@ -4,6 +4,8 @@
 //! Endpoint of a service: `--endpoint-url`, `AWS_ENDPOINT_URL_<SERVICE>`, `AWS_ENDPOINT_URL`, the
 //! profile's `endpoint_url`, then AWS's own regional endpoint. STS (used only for web identity)
 //! prefers `AWS_ENDPOINT_URL_STS`, then the same chain: coffer serves STS on its one endpoint.
+//! coffer's own administrative API (`coffer admin`) has no AWS endpoint: its chain ends at
+//! `http://127.0.0.1:4566`, where `coffer server` listens by default.
 
 use crate::env::Env;
 use crate::error::{Error, Result};
@@ -24,7 +26,12 @@ pub enum Service {
     Ssm,
     Sts,
     Kms,
+    /// coffer's own administrative operations (`coffer.admin.*`, signing name `coffer`).
+    CofferAdmin,
 }
+
+/// Where `coffer server` listens unless told otherwise.
+pub const DEFAULT_COFFER_ENDPOINT: &str = "http://127.0.0.1:4566";
 
 impl Service {
     /// The SigV4 signing name, which is also the endpoint host prefix.
@@ -34,6 +41,7 @@ impl Service {
             Service::Ssm => "ssm",
             Service::Sts => "sts",
             Service::Kms => "kms",
+            Service::CofferAdmin => "coffer",
         }
     }
 
@@ -44,6 +52,7 @@ impl Service {
             Service::Ssm => "AmazonSSM",
             Service::Sts => "",
             Service::Kms => "TrentService",
+            Service::CofferAdmin => "coffer.admin",
         }
     }
 
@@ -53,6 +62,7 @@ impl Service {
             Service::Ssm => "SSM",
             Service::Sts => "STS",
             Service::Kms => "KMS",
+            Service::CofferAdmin => "COFFER",
         }
     }
 }
@@ -64,6 +74,7 @@ pub struct ResolvedConfig {
     pub ssm: String,
     pub sts: String,
     pub kms: String,
+    pub coffer_admin: String,
     pub profile: Option<Profile>,
 }
 
@@ -74,6 +85,7 @@ impl ResolvedConfig {
             Service::Ssm => &self.ssm,
             Service::Sts => &self.sts,
             Service::Kms => &self.kms,
+            Service::CofferAdmin => &self.coffer_admin,
         }
     }
 }
@@ -94,6 +106,9 @@ pub fn normalize_endpoint(raw: &str, what: &str) -> Result<String> {
 }
 
 fn default_endpoint(service: Service, region: &str) -> String {
+    if service == Service::CofferAdmin {
+        return DEFAULT_COFFER_ENDPOINT.to_owned();
+    }
     let suffix = if region.starts_with("cn-") {
         "amazonaws.com.cn"
     } else {
@@ -170,6 +185,7 @@ pub fn resolve(opts: &ClientOptions, env: &Env) -> Result<ResolvedConfig> {
         ssm: endpoint(Service::Ssm)?,
         sts: endpoint(Service::Sts)?,
         kms: endpoint(Service::Kms)?,
+        coffer_admin: endpoint(Service::CofferAdmin)?,
         region,
         profile,
     })
@@ -195,6 +211,7 @@ mod tests {
         assert_eq!(c.region, "eu-west-1");
         assert_eq!(c.ssm, "http://ssm-only:2");
         assert_eq!(c.secretsmanager, "http://general:1");
+        assert_eq!(c.coffer_admin, "http://general:1");
         let c = ok(resolve(
             &ClientOptions {
                 endpoint_url: Some("http://flag:3".into()),
@@ -216,6 +233,8 @@ mod tests {
             c.secretsmanager,
             "https://secretsmanager.cn-north-1.amazonaws.com.cn"
         );
+        // coffer's own API has no AWS endpoint: a local server.
+        assert_eq!(c.coffer_admin, DEFAULT_COFFER_ENDPOINT);
         let err = resolve(
             &ClientOptions::default(),
             &Env::from_pairs([("HOME", "/x")]),

@@ -43,8 +43,8 @@ pub struct Host {
 
 impl Host {
     pub fn new() -> Result<Self, String> {
-        // One TLS provider for the process: aws-lc-rs, as everything else in coffer.
-        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        // reqwest's rustls uses the process-wide crypto provider, which the binary installs
+        // (aws-lc-rs, as everything else in coffer).
         let client = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .redirect(reqwest::redirect::Policy::none())

@@ -25,8 +25,7 @@ pub struct WebhookSink {
 impl WebhookSink {
     /// Start the delivery task.
     pub fn start(hook: Webhook) -> anyhow::Result<Self> {
-        // reqwest's rustls needs a process-wide provider; aws-lc-rs is the one crypto backend.
-        let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+        // reqwest's rustls uses the process-wide crypto provider, which the binary installs.
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
             .build()?;

@@ -128,8 +128,9 @@ pub async fn run(
     };
     // AWS's RDS rotation templates built in, and rotation functions reached over HTTP.
     let rotation = coffer_rotation::Host::new().map_err(anyhow::Error::msg)?;
-    let mut services =
-        Services::new(store.clone(), Arc::new(master)).with_rotation_functions(Arc::new(rotation));
+    let mut services = Services::new(store.clone(), Arc::new(master))
+        .with_rotation_functions(Arc::new(rotation))
+        .with_default_account(cfg.account_id.clone());
     services.audit = services.audit.with_retention(cfg.audit_retention_days);
     if cfg.unsafe_disable_audit {
         anyhow::ensure!(

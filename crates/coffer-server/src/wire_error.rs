@@ -1,11 +1,15 @@
 //! The one place an error becomes an HTTP response.
 //!
-//! awsJson: status, `X-Amzn-ErrorType`, `x-amzn-RequestId`, body `{"__type","message"}`
+//! awsJson: status, `X-Amzn-ErrorType`, `x-amzn-RequestId`, body `{"__type", MESSAGE}` where
+//! MESSAGE is the member the service's error shape declares (`Message` for Secrets Manager and
+//! most SSM errors, `message` elsewhere) and is left out when there is no message (KMS's
+//! InvalidCiphertextException)
 //! (<https://smithy.io/2.0/aws/protocols/aws-json-1_1-protocol.html#operation-error-serialization>).
 //! Query protocol: an `<ErrorResponse>` document
 //! (<https://smithy.io/2.0/aws/protocols/aws-query-protocol.html#operation-error-serialization>).
 //! Internal failures are logged once here, with the request id, and reach the client only as the
-//! service's internal error.
+//! service's internal error. The errors the server raises itself (before or around a service)
+//! are the constructors of [`WireError`]; AWS's common errors, all of them.
 
 use crate::auth::AuthFailure;
 use crate::protocol::query::xml_escape;
@@ -24,20 +28,26 @@ pub enum Protocol {
     },
 }
 
+/// AWS's text for an internal failure.
+const INTERNAL_MESSAGE: &str = "The request processing has failed because of an unknown error.";
+
 /// An error ready to render.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WireError {
     pub status: u16,
     pub code: &'static str,
     pub message: String,
+    /// The awsJson member holding the message (`message` or `Message`).
+    pub message_member: &'static str,
 }
 
 impl WireError {
-    pub fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
+    fn new(status: u16, code: &'static str, message: impl Into<String>) -> Self {
         Self {
             status,
             code,
             message: message.into(),
+            message_member: coffer_service::error::DEFAULT_MESSAGE_MEMBER,
         }
     }
 
@@ -46,7 +56,87 @@ impl WireError {
         if let Some(detail) = e.internal_detail() {
             tracing::error!(request_id, code = e.code(), detail, "internal error");
         }
-        Self::new(e.status(), e.code(), e.message())
+        Self {
+            message_member: e.message_member(),
+            ..Self::new(e.status(), e.code(), e.message())
+        }
+    }
+
+    /// The body is over `--max-body-bytes`.
+    pub fn too_large(max_body_bytes: usize) -> Self {
+        Self::new(
+            413,
+            "RequestEntityTooLargeException",
+            format!("Request body is larger than the maximum of {max_body_bytes} bytes."),
+        )
+    }
+
+    /// awsJson: no such operation for the target (`Prefix.Operation`).
+    pub fn unknown_operation(target: &str) -> Self {
+        Self::new(
+            400,
+            "UnknownOperationException",
+            format!("The operation {target} is not supported."),
+        )
+    }
+
+    /// awsJson: the body is not a JSON document.
+    pub fn not_json() -> Self {
+        Self::new(
+            400,
+            "SerializationException",
+            "The request body is not valid JSON.",
+        )
+    }
+
+    /// Query protocol: the body is not form-encoded.
+    pub fn not_form_encoded() -> Self {
+        Self::new(
+            400,
+            "MalformedInput",
+            "The request body is not form-encoded.",
+        )
+    }
+
+    /// Query protocol: no `Action` parameter.
+    pub fn missing_action() -> Self {
+        Self::new(400, "MissingAction", "Missing Action")
+    }
+
+    /// Query protocol: the service has no operation `op`, in AWS's words.
+    pub fn invalid_action(op: &str, version: &str) -> Self {
+        Self::new(
+            400,
+            "InvalidAction",
+            format!("Could not find operation {op} for version {version}"),
+        )
+    }
+
+    /// A request signed for (or addressed to) a service coffer does not serve: the awsJson
+    /// `UnknownOperationException` or the query protocol's `InvalidAction`, naming the service
+    /// and the ones coffer serves, rather than a signature error for a service the caller
+    /// never meant.
+    pub fn unsupported_service(service: &str, protocol: Protocol) -> Self {
+        let code = match protocol {
+            Protocol::Json => "UnknownOperationException",
+            Protocol::Query { .. } => "InvalidAction",
+        };
+        let served = coffer_service::dispatch::signing_names().join(", ");
+        let shown: String = service
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            .take(64)
+            .collect();
+        Self::new(
+            400,
+            code,
+            format!("The service {shown} is not supported by coffer (it serves {served})."),
+        )
+    }
+
+    /// Something failed that is not the caller's doing (the detail is logged where it happened).
+    pub fn internal() -> Self {
+        Self::new(500, "InternalFailure", INTERNAL_MESSAGE)
     }
 
     /// AWS's answer to a failed authentication, which differs between the two protocols.
@@ -105,36 +195,41 @@ impl WireError {
             ),
             AuthFailure::Internal(detail) => {
                 tracing::error!(request_id, detail, "internal error during authentication");
-                Self::new(
-                    500,
-                    "InternalFailure",
-                    "The request processing has failed because of an unknown error.",
-                )
+                Self::internal()
             }
         }
+    }
+
+    /// `{"__type": CODE, MEMBER: MESSAGE}`, without the message member when there is no message.
+    pub fn json_body(&self) -> String {
+        let mut body = serde_json::Map::new();
+        body.insert("__type".to_owned(), self.code.into());
+        if !self.message.is_empty() {
+            body.insert(self.message_member.to_owned(), self.message.clone().into());
+        }
+        serde_json::Value::Object(body).to_string()
+    }
+
+    /// The query protocol's `<ErrorResponse>`.
+    pub fn xml_body(&self, xmlns: &str, request_id: &str) -> String {
+        format!(
+            "<ErrorResponse xmlns=\"{xmlns}\"><Error><Type>{}</Type><Code>{}</Code><Message>{}</Message></Error><RequestId>{}</RequestId></ErrorResponse>",
+            if self.status < 500 {
+                "Sender"
+            } else {
+                "Receiver"
+            },
+            self.code,
+            xml_escape(&self.message),
+            xml_escape(request_id),
+        )
     }
 
     pub fn render(&self, protocol: Protocol, request_id: &str) -> Response<Body> {
         let status = StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let (content_type, body) = match protocol {
-            Protocol::Json => (
-                "application/x-amz-json-1.1",
-                serde_json::json!({ "__type": self.code, "message": self.message }).to_string(),
-            ),
-            Protocol::Query { xmlns } => (
-                "text/xml",
-                format!(
-                    "<ErrorResponse xmlns=\"{xmlns}\"><Error><Type>{}</Type><Code>{}</Code><Message>{}</Message></Error><RequestId>{}</RequestId></ErrorResponse>",
-                    if self.status < 500 {
-                        "Sender"
-                    } else {
-                        "Receiver"
-                    },
-                    self.code,
-                    xml_escape(&self.message),
-                    xml_escape(request_id),
-                ),
-            ),
+            Protocol::Json => ("application/x-amz-json-1.1", self.json_body()),
+            Protocol::Query { xmlns } => ("text/xml", self.xml_body(xmlns, request_id)),
         };
         let mut resp = Response::new(Body::from(body));
         *resp.status_mut() = status;
@@ -164,10 +259,8 @@ pub fn panic_response(panic: Box<dyn std::any::Any + Send + 'static>) -> Respons
         .unwrap_or_default();
     let request_id = uuid::Uuid::new_v4().to_string();
     tracing::error!(request_id, detail, "handler panicked");
-    WireError::new(
-        500,
-        "InternalFailure",
-        "The request processing has failed because of an unknown error.",
-    )
-    .render(Protocol::Json, &request_id)
+    WireError::internal().render(Protocol::Json, &request_id)
 }
+
+#[cfg(test)]
+mod tests;

@@ -2,28 +2,35 @@
 //!
 //! Each service is a struct with one handler per operation, listed once in that service's
 //! `operations!` table, and an error enum whose variants are exactly the service's AWS error codes.
-//! The server crate hands `dispatch` an operation name, a [`RequestContext`] and the decoded JSON
+//! The server crate finds the service in [`dispatch::SERVICES`] and hands [`Services::dispatch`]
+//! an operation name, a [`RequestContext`] and the decoded JSON
 //! document; the input is validated against the botocore model ([`model`]), decoded into the
 //! operation's typed input, handled, and the typed output encoded back.
 //!
 //! - [`context`]: who is calling, in which account and region.
-//! - [`error`]: the [`ServiceError`] trait every service error enum implements.
+//! - [`dispatch`]: the one table of services (wire protocol, signing name, auditing) and
+//!   [`Services::dispatch`], which the server calls for every operation.
+//! - [`error`]: the [`ServiceError`] trait every service error enum implements, and
+//!   `service_errors!`, the table from each variant to its AWS code and HTTP status.
 //! - [`model`]: the botocore models, used to validate inputs the way AWS does.
 //! - [`wire`]: JSON wire types (base64 blobs, epoch-second timestamps).
 //! - [`identity`]: accounts, administrator keys, credential lookup for SigV4.
 //! - [`kms`], [`secretsmanager`], [`ssm`], [`sts`], [`cloudtrail`]: the services.
-//! - [`admin`]: coffer's own administrative operations (`coffer.admin.*`).
+//! - [`admin`]: coffer's own administrative operations (`coffer.admin.*`): rotation functions,
+//!   and accounts ([`admin::accounts`]).
 //! - [`audit`]: the audit trail every call is recorded in before it is answered.
 //! - [`Services`]: all of them, built once at start-up.
 
 #[macro_use]
 mod registry;
+#[macro_use]
+pub mod error;
 pub mod admin;
 pub mod audit;
 pub mod authz;
 pub mod cloudtrail;
 pub mod context;
-pub mod error;
+pub mod dispatch;
 pub mod iam;
 pub mod identity;
 pub mod kms;
@@ -52,6 +59,7 @@ pub struct Services {
     pub cloudtrail: cloudtrail::CloudTrail,
     pub audit: audit::Auditor,
     pub admin: admin::Admin,
+    pub accounts: admin::accounts::Accounts,
 }
 
 impl Services {
@@ -69,12 +77,20 @@ impl Services {
         self
     }
 
+    /// The deployment's default account, whose root administers accounts
+    /// (`coffer.admin.CreateAccount`); without one, nobody does.
+    pub fn with_default_account(mut self, account: coffer_types::AccountId) -> Self {
+        self.accounts = admin::accounts::Accounts::new(self.identity.clone(), Some(account));
+        self
+    }
+
     pub fn new(store: Store, master: Arc<MasterKey>) -> Self {
         let kms = kms::Kms::new(store.clone(), master.clone());
         let secretsmanager =
             secretsmanager::SecretsManager::new(store.clone(), kms.clone(), master.clone());
         let identity = identity::Identity::new(store.clone(), master.clone());
         Self {
+            accounts: admin::accounts::Accounts::new(identity.clone(), None),
             admin: admin::Admin::new(store.clone(), master.clone(), secretsmanager.clone()),
             audit: audit::Auditor::new(store.clone(), &master),
             cloudtrail: cloudtrail::CloudTrail::new(store.clone()),

@@ -88,11 +88,7 @@ impl Draft {
         }
         state.services.audit.record(&self.call).await.map_err(|e| {
             tracing::error!(request_id = %self.call.request_id, error = %e, "refusing to answer unaudited");
-            WireError::new(
-                500,
-                "InternalFailure",
-                "The request processing has failed because of an unknown error.",
-            )
+            WireError::internal()
         })
     }
 }

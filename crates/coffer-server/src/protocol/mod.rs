@@ -1,6 +1,7 @@
 //! The AWS pipeline for one request: read the body (size-capped), pick the protocol, authenticate,
 //! dispatch, render. Which protocol: `X-Amz-Target` means awsJson 1.1 ([`json`]); otherwise the
-//! query protocol ([`query`]) of the service named in the credential scope.
+//! query protocol ([`query`]) of the service named in the credential scope. Which service: the
+//! one table in [`coffer_service::dispatch`]; this module knows protocols, not services.
 
 pub mod audit;
 pub mod json;
@@ -29,21 +30,13 @@ pub async fn handle(State(state): State<Arc<AppState>>, req: Request<Body>) -> R
     let protocol = match &target {
         Some(_) => Protocol::Json,
         None => Protocol::Query {
-            xmlns: query::namespace_for(&parts.headers),
+            xmlns: query::namespace_for(&parts),
         },
     };
     let body = match axum::body::to_bytes(body, state.max_body_bytes).await {
         Ok(b) => b,
         Err(_) => {
-            return WireError::new(
-                413,
-                "RequestEntityTooLargeException",
-                format!(
-                    "Request body is larger than the maximum of {} bytes.",
-                    state.max_body_bytes
-                ),
-            )
-            .render(protocol, &request_id);
+            return WireError::too_large(state.max_body_bytes).render(protocol, &request_id);
         }
     };
     let http = HttpRequest {
@@ -61,6 +54,29 @@ pub async fn handle(State(state): State<Arc<AppState>>, req: Request<Body>) -> R
         "request"
     );
     response
+}
+
+/// The signing name in the request's credential scope (Authorization header, or a presigned
+/// URL's `X-Amz-Credential`), read without verifying anything: it picks the service, and the
+/// verification that follows checks it.
+pub fn scope_service(parts: &axum::http::request::Parts) -> Option<String> {
+    let from_header = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|auth| auth.split("Credential=").nth(1))
+        .map(str::to_owned);
+    let credential = from_header.or_else(|| {
+        serde_urlencoded::from_str::<Vec<(String, String)>>(parts.uri.query()?)
+            .ok()?
+            .into_iter()
+            .find(|(k, _)| k == "X-Amz-Credential")
+            .map(|(_, v)| v)
+    })?;
+    credential
+        .split(['/', ','])
+        .nth(3)
+        .map(|s| s.trim().to_owned())
 }
 
 /// A received request, body read.

@@ -6,37 +6,44 @@ use super::audit::Draft;
 use crate::AppState;
 use crate::wire_error::{Protocol, WireError};
 use axum::body::Body;
-use axum::http::{HeaderMap, HeaderValue, Response, header};
-use coffer_service::error::from_validation;
-use coffer_service::iam::{Iam, IamError};
-use coffer_service::model::{self, Service};
-use coffer_service::sts::{Sts, StsError};
+use axum::http::{HeaderValue, Response, header};
+use coffer_service::Services;
+use coffer_service::dispatch::{self, Descriptor, Wire};
 use std::fmt::Write as _;
 
-const STS_XMLNS: &str = "https://sts.amazonaws.com/doc/2011-06-15/";
-const IAM_XMLNS: &str = "https://iam.amazonaws.com/doc/2010-05-08/";
-
-/// The signing name in the request's credential scope, read without verifying anything (the
-/// verification that follows checks it).
-fn scope_service(headers: &HeaderMap) -> Option<String> {
-    let auth = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let credential = auth.split("Credential=").nth(1)?;
-    credential.split(['/', ',']).nth(3).map(str::to_owned)
-}
-
-/// The XML namespace of errors, before we know more than the headers.
-pub fn namespace_for(headers: &HeaderMap) -> &'static str {
-    match scope_service(headers).as_deref() {
-        Some("iam") => IAM_XMLNS,
-        _ => STS_XMLNS,
+/// Where a request without `X-Amz-Target` goes: the query service of its credential scope, or
+/// STS when it names none (unsigned calls); `Err` with the service's name when the scope names
+/// one coffer does not serve at all. A scope naming an awsJson service goes to STS as before, and
+/// fails its signature check there.
+fn route(parts: &axum::http::request::Parts) -> Result<&'static Descriptor, String> {
+    match super::scope_service(parts) {
+        Some(s) => match dispatch::by_query_signing_name(&s) {
+            Some(d) => Ok(d),
+            None if !dispatch::serves_signing_name(&s) => Err(s),
+            None => Ok(dispatch::default_query()),
+        },
+        None => Ok(dispatch::default_query()),
     }
 }
 
+fn xmlns(d: &Descriptor) -> &'static str {
+    match d.wire {
+        Wire::Query { xmlns, .. } => xmlns,
+        Wire::Json { .. } => "",
+    }
+}
+
+/// The XML namespace of errors, before we know more than the headers.
+pub fn namespace_for(parts: &axum::http::request::Parts) -> &'static str {
+    xmlns(route(parts).unwrap_or_else(|_| dispatch::default_query()))
+}
+
 pub async fn handle(state: &AppState, req: &HttpRequest<'_>, request_id: &str) -> Response<Body> {
-    let (service, xmlns) = match scope_service(&req.parts.headers).as_deref() {
-        Some("iam") => ("iam", IAM_XMLNS),
-        _ => ("sts", STS_XMLNS),
+    let service = match route(req.parts) {
+        Ok(d) => d,
+        Err(unserved) => return unsupported(req, &unserved, request_id),
     };
+    let xmlns = xmlns(service);
     let protocol = Protocol::Query { xmlns };
     let mut draft = None;
     let result = run(state, req, service, request_id, protocol, &mut draft).await;
@@ -70,10 +77,41 @@ pub async fn handle(state: &AppState, req: &HttpRequest<'_>, request_id: &str) -
     }
 }
 
+/// Services whose clients read XML errors although their requests are not query-shaped
+/// (REST-XML): S3 and its kin.
+const REST_XML_SERVICES: &[&str] = &[
+    "s3",
+    "s3-object-lambda",
+    "s3express",
+    "cloudfront",
+    "route53",
+];
+
+/// A request signed for a service coffer does not serve (Lambda, S3, SQS, ...), in the envelope
+/// its client reads: query-shaped requests (an `Action`, a form body) and REST-XML services get
+/// an `<ErrorResponse>`, the others (REST-JSON) a JSON body.
+fn unsupported(req: &HttpRequest<'_>, service: &str, request_id: &str) -> Response<Body> {
+    let form = req
+        .parts
+        .headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|t| t.starts_with("application/x-www-form-urlencoded"));
+    let xml = form || action_of(req).is_some() || REST_XML_SERVICES.contains(&service);
+    let protocol = if xml {
+        Protocol::Query {
+            xmlns: xmlns(dispatch::default_query()),
+        }
+    } else {
+        Protocol::Json
+    };
+    WireError::unsupported_service(service, protocol).render(protocol, request_id)
+}
+
 async fn run(
     state: &AppState,
     req: &HttpRequest<'_>,
-    service: &str,
+    service: &'static Descriptor,
     request_id: &str,
     protocol: Protocol,
     draft: &mut Option<Draft>,
@@ -81,19 +119,14 @@ async fn run(
     let action = action_of(req);
     let d = draft.insert(Draft::new(
         req,
-        if service == "iam" {
-            Service::Iam
-        } else {
-            Service::Sts
-        },
+        service.audit_as,
         action.as_deref().unwrap_or(""),
         request_id,
     ));
-    // AssumeRoleWithWebIdentity is unsigned: the web identity token is the credential.
-    let ctx = if service == "sts" && action.as_deref() == Some("AssumeRoleWithWebIdentity") {
+    let ctx = if action.as_deref().is_some_and(|a| service.is_unsigned(a)) {
         req.anonymous(state, request_id)
     } else {
-        req.authenticate(state, service, request_id, protocol)
+        req.authenticate(state, service.signing_name, request_id, protocol)
             .await?
     };
     d.authenticated(&ctx);
@@ -101,64 +134,37 @@ async fn run(
         serde_urlencoded::from_str(req.parts.uri.query().unwrap_or("")).unwrap_or_default();
     params.retain(|(k, _)| !k.starts_with("X-Amz-"));
     if !req.body.is_empty() {
-        let form: Vec<(String, String)> = serde_urlencoded::from_bytes(req.body).map_err(|_| {
-            WireError::new(
-                400,
-                "MalformedInput",
-                "The request body is not form-encoded.",
-            )
-        })?;
+        let form: Vec<(String, String)> =
+            serde_urlencoded::from_bytes(req.body).map_err(|_| WireError::not_form_encoded())?;
         params.extend(form);
     }
-    let action = params
+    let Some(op) = params
         .iter()
         .find(|(k, _)| k == "Action")
-        .map(|(_, v)| v.clone());
-    let Some(op) = action else {
-        return Err(WireError::new(400, "MissingAction", "Missing Action"));
+        .map(|(_, v)| v.clone())
+    else {
+        return Err(WireError::missing_action());
     };
-    let invalid = || {
-        WireError::new(
-            400,
-            "InvalidAction",
-            format!("Could not find operation {op} for version"),
-        )
-    };
-    let output = match service {
-        "sts" if Sts::has_operation(&op) => {
-            let input = model::model(Service::Sts)
-                .query_to_json(&op, &params)
-                .map_err(|e| {
-                    WireError::from_service(&from_validation::<StsError>(e), request_id)
-                })?;
-            d.input(&input);
-            let output = state
-                .services
-                .sts
-                .dispatch(&ctx, &op, input)
-                .await
-                .map_err(|e| WireError::from_service(&e, request_id))?;
-            d.output(&output);
-            output
-        }
-        "iam" if Iam::has_operation(&op) => {
-            let input = model::model(Service::Iam)
-                .query_to_json(&op, &params)
-                .map_err(|e| {
-                    WireError::from_service(&from_validation::<IamError>(e), request_id)
-                })?;
-            d.input(&input);
-            let output = state
-                .services
-                .iam
-                .dispatch(&ctx, &op, input)
-                .await
-                .map_err(|e| WireError::from_service(&e, request_id))?;
-            d.output(&output);
-            output
-        }
-        _ => return Err(invalid()),
-    };
+    if !service.has_operation(&op) {
+        let version = match service.wire {
+            Wire::Query { version, .. } => version,
+            Wire::Json { .. } => "",
+        };
+        return Err(WireError::invalid_action(&op, version));
+    }
+    let failed = |e: dispatch::Failure| WireError::from_service(&*e, request_id);
+    let input = Services::query_input(service.id, &op, &params).map_err(failed)?;
+    if service.audit_documents {
+        d.input(&input);
+    }
+    let output = state
+        .services
+        .dispatch(service.id, &ctx, &op, input)
+        .await
+        .map_err(failed)?;
+    if service.audit_documents {
+        d.output(&output);
+    }
     Ok((op, output))
 }
 

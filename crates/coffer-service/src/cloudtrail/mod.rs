@@ -3,7 +3,6 @@
 //! <https://docs.aws.amazon.com/awscloudtrail/latest/APIReference/API_LookupEvents.html>
 
 use crate::RequestContext;
-use crate::error::{CommonErrors, ServiceError};
 use crate::model::Service;
 use crate::wire::Epoch;
 use base64::Engine;
@@ -30,76 +29,23 @@ impl CloudTrail {
     }
 }
 
-/// CloudTrail's error codes coffer produces.
-#[derive(Debug)]
-pub enum CloudTrailError {
-    InvalidLookupAttributes(String),
-    InvalidTimeRange(String),
-    InvalidMaxResults(String),
-    InvalidNextToken(String),
-    AccessDenied(String),
-    Validation(String),
-    Serialization(String),
-    Internal(String),
-}
-
-impl ServiceError for CloudTrailError {
-    fn code(&self) -> &'static str {
-        match self {
-            Self::InvalidLookupAttributes(_) => "InvalidLookupAttributesException",
-            Self::InvalidTimeRange(_) => "InvalidTimeRangeException",
-            Self::InvalidMaxResults(_) => "InvalidMaxResultsException",
-            Self::InvalidNextToken(_) => "InvalidNextTokenException",
-            Self::AccessDenied(_) => "AccessDeniedException",
-            Self::Validation(_) => "ValidationException",
-            Self::Serialization(_) => "SerializationException",
-            Self::Internal(_) => "InternalFailure",
-        }
-    }
-
-    fn status(&self) -> u16 {
-        match self {
-            Self::Internal(_) => 500,
-            Self::AccessDenied(_) => 400,
-            Self::InvalidLookupAttributes(_)
-            | Self::InvalidTimeRange(_)
-            | Self::InvalidMaxResults(_)
-            | Self::InvalidNextToken(_)
-            | Self::Validation(_)
-            | Self::Serialization(_) => 400,
-        }
-    }
-
-    fn message(&self) -> String {
-        match self {
-            Self::Internal(_) => "An internal error occurred.".to_owned(),
-            Self::InvalidLookupAttributes(m)
-            | Self::InvalidTimeRange(m)
-            | Self::InvalidMaxResults(m)
-            | Self::InvalidNextToken(m)
-            | Self::AccessDenied(m)
-            | Self::Validation(m)
-            | Self::Serialization(m) => m.clone(),
-        }
-    }
-
-    fn internal_detail(&self) -> Option<&str> {
-        match self {
-            Self::Internal(d) => Some(d),
-            _ => None,
-        }
-    }
-}
-
-impl CommonErrors for CloudTrailError {
-    fn validation(message: String) -> Self {
-        Self::Validation(message)
-    }
-    fn serialization(message: String) -> Self {
-        Self::Serialization(message)
-    }
-    fn internal(detail: String) -> Self {
-        Self::Internal(detail)
+service_errors! {
+    /// CloudTrail's error codes coffer produces.
+    pub enum CloudTrailError;
+    model: Some(Service::CloudTrail);
+    internal: Internal, "An internal error occurred.";
+    validation: Validation;
+    serialization: Serialization;
+    table {
+        InvalidLookupAttributes => ("InvalidLookupAttributesException", 400),
+        InvalidTimeRange => ("InvalidTimeRangeException", 400),
+        InvalidMaxResults => ("InvalidMaxResultsException", 400),
+        InvalidNextToken => ("InvalidNextTokenException", 400),
+        AccessDenied => ("AccessDeniedException", 400),
+        Validation => ("ValidationException", 400),
+        Serialization => ("SerializationException", 400),
+        /// Detail for the log only; the client sees a generic message.
+        Internal => ("InternalFailure", 500),
     }
 }
 

@@ -7,7 +7,6 @@
 
 use crate::RequestContext;
 use crate::authz::{Authz, AuthzError};
-use crate::error::{CommonErrors, ServiceError};
 use crate::identity::Identity;
 use crate::model::Service;
 use coffer_store::{

@@ -16,6 +16,7 @@
 //! backreferences); those patterns are not enforced — see
 //! [`ServiceModel::unsupported_patterns`] and the `unsupported_patterns_are_known` test.
 
+mod errors;
 mod pattern;
 mod query;
 mod redact;
@@ -29,6 +30,7 @@ use std::sync::LazyLock;
 
 use serde_json::Value;
 
+pub use errors::ErrorInfo;
 pub use redact::HIDDEN;
 use shape::Model;
 
@@ -65,7 +67,8 @@ impl Service {
         }
     }
 
-    fn source(self) -> &'static str {
+    /// The embedded (trimmed botocore) model document.
+    pub fn source(self) -> &'static str {
         match self {
             Service::Kms => include_str!("../../models/kms.json"),
             Service::Sts => include_str!("../../models/sts.json"),
@@ -98,6 +101,30 @@ static SECRETS_MANAGER: LazyLock<ServiceModel> = LazyLock::new(|| load(Service::
 static SSM: LazyLock<ServiceModel> = LazyLock::new(|| load(Service::Ssm));
 static IAM: LazyLock<ServiceModel> = LazyLock::new(|| load(Service::Iam));
 static CLOUD_TRAIL: LazyLock<ServiceModel> = LazyLock::new(|| load(Service::CloudTrail));
+
+fn load_errors(service: Service) -> errors::ErrorShapes {
+    // Compile-time data, as in `load`.
+    errors::ErrorShapes::from_json(service.source())
+        .unwrap_or_else(|e| panic!("embedded {} model is invalid: {e}", service.name()))
+}
+
+/// The error shapes of each model, in [`Service::ALL`] order, read on first use.
+static ERRORS: [LazyLock<errors::ErrorShapes>; 6] = [
+    LazyLock::new(|| load_errors(Service::ALL[0])),
+    LazyLock::new(|| load_errors(Service::ALL[1])),
+    LazyLock::new(|| load_errors(Service::ALL[2])),
+    LazyLock::new(|| load_errors(Service::ALL[3])),
+    LazyLock::new(|| load_errors(Service::ALL[4])),
+    LazyLock::new(|| load_errors(Service::ALL[5])),
+];
+
+fn error_shapes(service: Service) -> &'static errors::ErrorShapes {
+    let i = Service::ALL
+        .iter()
+        .position(|s| *s == service)
+        .unwrap_or_else(|| unreachable!("every service is in Service::ALL"));
+    &ERRORS[i]
+}
 
 /// The model of `service`, parsed on first use.
 pub fn model(service: Service) -> &'static ServiceModel {
@@ -226,6 +253,25 @@ impl ServiceModel {
             }
         });
         Some(errors.collect())
+    }
+
+    /// The exception shape an error code names (the shape name, or a query `error.code`).
+    pub fn error(&self, code: &str) -> Option<&ErrorInfo> {
+        error_shapes(self.service).get(code)
+    }
+
+    /// Every exception shape of the model.
+    pub fn errors(&self) -> &[ErrorInfo] {
+        error_shapes(self.service).all()
+    }
+
+    /// The awsJson member an error's message is rendered in: the one the error shape declares
+    /// (`Message` or `message`), else `message` — for codes the model does not know (AWS's common
+    /// errors) and for shapes that declare no message member.
+    pub fn message_member(&self, code: &str) -> &'static str {
+        self.error(code)
+            .and_then(|e| e.message_member)
+            .unwrap_or(crate::error::DEFAULT_MESSAGE_MEMBER)
     }
 
     /// Validates an awsJson input document for `operation` against its input shape.

@@ -1,107 +1,31 @@
 //! Secrets Manager errors: exactly the codes of its API that coffer can produce.
 //! <https://docs.aws.amazon.com/secretsmanager/latest/apireference/CommonErrors.html>
 
-use crate::error::{CommonErrors, ServiceError};
 use crate::kms::KmsError;
 
-#[derive(Debug)]
-pub enum SecretsManagerError {
-    AccessDenied(String),
-    DecryptionFailure(String),
-    EncryptionFailure(String),
-    /// Detail for the log only; the client sees a generic message.
-    Internal(String),
-    InvalidNextToken(String),
-    InvalidParameter(String),
-    InvalidRequest(String),
-    LimitExceeded(String),
-    MalformedPolicyDocument(String),
-    PreconditionNotMet(String),
-    PublicPolicy(String),
-    ResourceExists(String),
-    ResourceNotFound(String),
-    Serialization(String),
-    Validation(String),
-}
-
-impl ServiceError for SecretsManagerError {
-    fn code(&self) -> &'static str {
-        match self {
-            Self::AccessDenied(_) => "AccessDeniedException",
-            Self::DecryptionFailure(_) => "DecryptionFailure",
-            Self::EncryptionFailure(_) => "EncryptionFailure",
-            Self::Internal(_) => "InternalServiceError",
-            Self::InvalidNextToken(_) => "InvalidNextTokenException",
-            Self::InvalidParameter(_) => "InvalidParameterException",
-            Self::InvalidRequest(_) => "InvalidRequestException",
-            Self::LimitExceeded(_) => "LimitExceededException",
-            Self::MalformedPolicyDocument(_) => "MalformedPolicyDocumentException",
-            Self::PreconditionNotMet(_) => "PreconditionNotMetException",
-            Self::PublicPolicy(_) => "PublicPolicyException",
-            Self::ResourceExists(_) => "ResourceExistsException",
-            Self::ResourceNotFound(_) => "ResourceNotFoundException",
-            Self::Serialization(_) => "SerializationException",
-            Self::Validation(_) => "ValidationException",
-        }
-    }
-
-    fn status(&self) -> u16 {
-        match self {
-            Self::Internal(_) => 500,
-            Self::AccessDenied(_)
-            | Self::DecryptionFailure(_)
-            | Self::EncryptionFailure(_)
-            | Self::InvalidNextToken(_)
-            | Self::InvalidParameter(_)
-            | Self::InvalidRequest(_)
-            | Self::LimitExceeded(_)
-            | Self::MalformedPolicyDocument(_)
-            | Self::PreconditionNotMet(_)
-            | Self::PublicPolicy(_)
-            | Self::ResourceExists(_)
-            | Self::ResourceNotFound(_)
-            | Self::Serialization(_)
-            | Self::Validation(_) => 400,
-        }
-    }
-
-    fn message(&self) -> String {
-        match self {
-            Self::Internal(_) => "An error occurred on the server side.".to_owned(),
-            Self::AccessDenied(m)
-            | Self::DecryptionFailure(m)
-            | Self::EncryptionFailure(m)
-            | Self::InvalidNextToken(m)
-            | Self::InvalidParameter(m)
-            | Self::InvalidRequest(m)
-            | Self::LimitExceeded(m)
-            | Self::MalformedPolicyDocument(m)
-            | Self::PreconditionNotMet(m)
-            | Self::PublicPolicy(m)
-            | Self::ResourceExists(m)
-            | Self::ResourceNotFound(m)
-            | Self::Serialization(m)
-            | Self::Validation(m) => m.clone(),
-        }
-    }
-
-    fn internal_detail(&self) -> Option<&str> {
-        match self {
-            Self::Internal(d) => Some(d),
-            _ => None,
-        }
-    }
-}
-
-impl CommonErrors for SecretsManagerError {
-    fn validation(message: String) -> Self {
-        Self::Validation(message)
-    }
-    fn serialization(message: String) -> Self {
-        Self::Serialization(message)
-    }
-    fn internal(detail: String) -> Self {
-        Self::Internal(detail)
+service_errors! {
+    pub enum SecretsManagerError;
+    model: Some(crate::model::Service::SecretsManager);
+    internal: Internal, "An error occurred on the server side.";
+    validation: Validation;
+    serialization: Serialization;
+    table {
+        AccessDenied => ("AccessDeniedException", 400),
+        DecryptionFailure => ("DecryptionFailure", 400),
+        EncryptionFailure => ("EncryptionFailure", 400),
+        /// Detail for the log only; the client sees a generic message.
+        Internal => ("InternalServiceError", 500),
+        InvalidNextToken => ("InvalidNextTokenException", 400),
+        InvalidParameter => ("InvalidParameterException", 400),
+        InvalidRequest => ("InvalidRequestException", 400),
+        LimitExceeded => ("LimitExceededException", 400),
+        MalformedPolicyDocument => ("MalformedPolicyDocumentException", 400),
+        PreconditionNotMet => ("PreconditionNotMetException", 400),
+        PublicPolicy => ("PublicPolicyException", 400),
+        ResourceExists => ("ResourceExistsException", 400),
+        ResourceNotFound => ("ResourceNotFoundException", 400),
+        Serialization => ("SerializationException", 400),
+        Validation => ("ValidationException", 400),
     }
 }
 

@@ -3,7 +3,6 @@
 //! <https://docs.aws.amazon.com/STS/latest/APIReference/API_Operations.html>
 
 use crate::RequestContext;
-use crate::error::{CommonErrors, ServiceError};
 use crate::model::Service;
 use serde::{Deserialize, Serialize};
 
@@ -25,76 +24,23 @@ impl Sts {
     }
 }
 
-/// STS errors coffer can produce (query protocol codes).
-#[derive(Debug)]
-pub enum StsError {
-    Validation(String),
-    AccessDenied(String),
-    MalformedPolicyDocument(String),
-    PackedPolicyTooLarge(String),
-    InvalidIdentityToken(String),
-    ExpiredToken(String),
-    MalformedInput(String),
-    Internal(String),
-}
-
-impl ServiceError for StsError {
-    fn code(&self) -> &'static str {
-        match self {
-            Self::Validation(_) => "ValidationError",
-            Self::AccessDenied(_) => "AccessDenied",
-            Self::MalformedPolicyDocument(_) => "MalformedPolicyDocument",
-            Self::PackedPolicyTooLarge(_) => "PackedPolicyTooLarge",
-            Self::InvalidIdentityToken(_) => "InvalidIdentityToken",
-            Self::ExpiredToken(_) => "ExpiredTokenException",
-            Self::MalformedInput(_) => "MalformedInput",
-            Self::Internal(_) => "InternalFailure",
-        }
-    }
-
-    fn status(&self) -> u16 {
-        match self {
-            Self::Validation(_)
-            | Self::MalformedInput(_)
-            | Self::MalformedPolicyDocument(_)
-            | Self::PackedPolicyTooLarge(_)
-            | Self::InvalidIdentityToken(_)
-            | Self::ExpiredToken(_) => 400,
-            Self::AccessDenied(_) => 403,
-            Self::Internal(_) => 500,
-        }
-    }
-
-    fn message(&self) -> String {
-        match self {
-            Self::Validation(m)
-            | Self::MalformedInput(m)
-            | Self::AccessDenied(m)
-            | Self::MalformedPolicyDocument(m)
-            | Self::PackedPolicyTooLarge(m)
-            | Self::InvalidIdentityToken(m)
-            | Self::ExpiredToken(m) => m.clone(),
-            Self::Internal(_) => "An internal error occurred.".to_owned(),
-        }
-    }
-
-    fn internal_detail(&self) -> Option<&str> {
-        match self {
-            Self::Internal(d) => Some(d),
-            _ => None,
-        }
-    }
-}
-
-impl CommonErrors for StsError {
-    fn validation(message: String) -> Self {
-        Self::Validation(message)
-    }
-    fn serialization(message: String) -> Self {
-        Self::MalformedInput(message)
-    }
-    fn internal(detail: String) -> Self {
-        Self::Internal(detail)
+service_errors! {
+    /// STS errors coffer can produce (query protocol codes).
+    pub enum StsError;
+    model: Some(Service::Sts);
+    internal: Internal, "An internal error occurred.";
+    validation: Validation;
+    serialization: MalformedInput;
+    table {
+        Validation => ("ValidationError", 400),
+        AccessDenied => ("AccessDenied", 403),
+        MalformedPolicyDocument => ("MalformedPolicyDocument", 400),
+        PackedPolicyTooLarge => ("PackedPolicyTooLarge", 400),
+        InvalidIdentityToken => ("InvalidIdentityToken", 400),
+        ExpiredToken => ("ExpiredTokenException", 400),
+        MalformedInput => ("MalformedInput", 400),
+        /// Detail for the log only; the client sees a generic message.
+        Internal => ("InternalFailure", 500),
     }
 }
 
