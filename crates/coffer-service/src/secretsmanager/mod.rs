@@ -6,7 +6,8 @@
 //! - [`seal`]: a fresh data key per version from the secret's KMS key.
 //! - [`stages`]: staging labels and UpdateSecretVersionStage; pruning old versions.
 //! - [`secrets`]: CreateSecret, UpdateSecret, DescribeSecret, DeleteSecret, RestoreSecret.
-//! - [`values`]: Get/Put/BatchGetSecretValue, ListSecretVersionIds.
+//! - [`values`]: Get/PutSecretValue, ListSecretVersionIds.
+//! - [`batch`]: BatchGetSecretValue, with its own paging.
 //! - [`list`]: ListSecrets with filters and stable pagination.
 //! - [`rotation`]: RotateSecret, CancelRotateSecret, the four-step protocol, schedules.
 //! - [`tags`], [`policy`], [`password`]: the rest.
@@ -14,6 +15,7 @@
 //! Every write is one store transaction under the secret's `row_version`, retried on conflict,
 //! so concurrent writers (several nodes on one database) keep AWS's semantics.
 
+mod batch;
 mod error;
 mod list;
 mod lookup;
@@ -64,7 +66,7 @@ operations!(SecretsManager, SecretsManagerError, Service::SecretsManager;
     RestoreSecret => secrets::restore_secret,
     GetSecretValue => values::get_secret_value,
     PutSecretValue => values::put_secret_value,
-    BatchGetSecretValue => values::batch_get_secret_value,
+    BatchGetSecretValue => batch::batch_get_secret_value,
     ListSecretVersionIds => values::list_secret_version_ids,
     UpdateSecretVersionStage => stages::update_secret_version_stage,
     ListSecrets => list::list_secrets,

@@ -3,11 +3,17 @@
 //! backoff, cancellation), and the scheduler across days, restarts and duplicate runners.
 #![allow(clippy::unwrap_used)]
 
+use super::api::*;
+use super::engine::*;
 use super::*;
+use crate::secretsmanager::{SecretsManager, SecretsManagerError as E};
 use crate::{Principal, RequestContext, ServiceError, Services};
+use async_trait::async_trait;
 use coffer_crypto::MasterKey;
+use coffer_types::SecretBytes;
 use coffer_types::{AccountId, Region};
 use serde_json::{Value, json};
+use std::sync::Arc;
 use std::sync::Mutex;
 
 const DAY: i64 = 86_400_000;
