@@ -141,3 +141,35 @@ def assert_nowhere(secret: bytes, server: CofferServer, what: str) -> None:
     for form, needle in leak_forms(secret).items():
         for path, content in places:
             assert needle not in content, f"{what} ({form}) found in {path.name}"
+
+
+# -- raw signed KMS calls --------------------------------------------------------------------
+
+
+def kms_call(server: CofferServer, target: str, body: dict) -> tuple[int, dict]:
+    """``TrentService.TARGET`` signed with the root key and sent with urllib, for what an SDK
+    hides (an absent error member, say). Returns (status, parsed JSON body)."""
+    import urllib.error
+    import urllib.request
+
+    from botocore.auth import SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from botocore.credentials import Credentials
+
+    from coffer_harness import ACCESS_KEY, REGION, SECRET_KEY
+
+    request = AWSRequest(
+        method="POST",
+        url=f"{server.endpoint}/",
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": f"TrentService.{target}"},
+    )
+    SigV4Auth(Credentials(ACCESS_KEY, SECRET_KEY), "kms", REGION).add_auth(request)
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+    req = urllib.request.Request(request.url, data=request.body, headers=dict(request.headers.items()), method="POST")
+    try:
+        with opener.open(req, timeout=10) as resp:
+            status, raw = resp.status, resp.read()
+    except urllib.error.HTTPError as err:
+        status, raw = err.code, err.read()
+    return status, json.loads(raw.decode())

@@ -358,12 +358,12 @@ def test_model_limits_are_enforced(kms_raw, op, kwargs, fragment):
 
 def test_alias_names_are_checked(kms):
     kid = new_key(kms)["KeyId"]
-    err = expect_error("InvalidAliasNameException", kms.create_alias, AliasName="alias/aws/x", TargetKeyId=kid)
+    err = expect_error("NotAuthorizedException", kms.create_alias, AliasName="alias/aws/x", TargetKeyId=kid)
     assert "alias/aws/" in err.response["Error"]["Message"]
     err = expect_error("ValidationException", kms.create_alias, AliasName="alias/has space!", TargetKeyId=kid)
     assert err.response["Error"]["Message"].startswith("1 validation error detected: ")
     assert "regular expression pattern" in err.response["Error"]["Message"]
-    expect_error("InvalidAliasNameException", kms.create_alias, AliasName="no-prefix", TargetKeyId=kid)
+    expect_error("ValidationException", kms.create_alias, AliasName="no-prefix", TargetKeyId=kid)
     expect_error("NotFoundException", kms.create_alias, AliasName=unique("alias/dangling"), TargetKeyId=str(uuid.uuid4()))
 
 

@@ -21,6 +21,8 @@ pub enum KmsError {
     LimitExceeded(String),
     MalformedPolicyDocument(String),
     NotFound(String),
+    /// `alias/aws/` names: AWS answers this code, which the KMS model does not list.
+    NotAuthorized(String),
     Serialization(String),
     Tag(String),
     UnsupportedOperation(String),
@@ -45,6 +47,7 @@ impl ServiceError for KmsError {
             Self::LimitExceeded(_) => "LimitExceededException",
             Self::MalformedPolicyDocument(_) => "MalformedPolicyDocumentException",
             Self::NotFound(_) => "NotFoundException",
+            Self::NotAuthorized(_) => "NotAuthorizedException",
             Self::Serialization(_) => "SerializationException",
             Self::Tag(_) => "TagException",
             Self::UnsupportedOperation(_) => "UnsupportedOperationException",
@@ -69,6 +72,7 @@ impl ServiceError for KmsError {
             | Self::LimitExceeded(_)
             | Self::MalformedPolicyDocument(_)
             | Self::NotFound(_)
+            | Self::NotAuthorized(_)
             | Self::Serialization(_)
             | Self::Tag(_)
             | Self::UnsupportedOperation(_)
@@ -93,6 +97,7 @@ impl ServiceError for KmsError {
             | Self::LimitExceeded(m)
             | Self::MalformedPolicyDocument(m)
             | Self::NotFound(m)
+            | Self::NotAuthorized(m)
             | Self::Serialization(m)
             | Self::Tag(m)
             | Self::UnsupportedOperation(m)
