@@ -2,8 +2,10 @@
 //! inline and managed policies, attachments, tags, OpenID Connect providers.
 //! <https://docs.aws.amazon.com/IAM/latest/APIReference/API_Operations.html>
 //!
-//! Inputs and outputs are JSON documents (the botocore model validated the input already);
-//! every operation is authorised as `iam:<Operation>` on the ARN it acts on.
+//! Each operation has a typed input (`inputs`, decoded from the document the query protocol's
+//! form becomes, once the botocore model has validated it); outputs are still JSON documents.
+//! Every operation is authorised as `iam:<Operation>` on the ARN it acts on, the action derived
+//! from the operation's entry in the table below (`iam_operations!`).
 
 use crate::RequestContext;
 use crate::authz::{Authz, AuthzError};
