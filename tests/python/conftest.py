@@ -16,6 +16,7 @@ from coffer_harness import (
     make_client,
     make_session,
 )
+from helpers import raw_client
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -83,6 +84,34 @@ def session_factory() -> Callable:
 @pytest.fixture(scope="module")
 def kms(server: CofferServer):
     return make_client(make_session(), "kms", server.endpoint)
+
+
+@pytest.fixture(scope="module")
+def kms_raw(server: CofferServer):
+    """KMS without botocore's client-side checks: coffer's own validation answers."""
+    return raw_client(server, "kms")
+
+
+@pytest.fixture(scope="module")
+def sm(server: CofferServer):
+    return make_client(make_session(), "secretsmanager", server.endpoint)
+
+
+@pytest.fixture(scope="module")
+def sm_raw(server: CofferServer):
+    """Secrets Manager without botocore's client-side checks: coffer's own validation answers."""
+    return raw_client(server, "secretsmanager")
+
+
+@pytest.fixture(scope="module")
+def ssm(server: CofferServer):
+    return make_client(make_session(), "ssm", server.endpoint)
+
+
+@pytest.fixture(scope="module")
+def ssm_raw(server: CofferServer):
+    """Parameter Store without botocore's client-side checks: coffer's own validation answers."""
+    return raw_client(server, "ssm")
 
 
 @pytest.fixture(scope="module")

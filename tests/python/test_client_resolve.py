@@ -7,17 +7,6 @@ import stat
 import pytest
 
 from client_harness import client_env, coffer
-from coffer_harness import make_client, make_session
-
-
-@pytest.fixture(scope="module")
-def sm(server):
-    return make_client(make_session(), "secretsmanager", server.endpoint)
-
-
-@pytest.fixture(scope="module")
-def ssm(server):
-    return make_client(make_session(), "ssm", server.endpoint)
 
 
 @pytest.fixture(scope="module")

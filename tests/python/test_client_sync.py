@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from client_harness import client_env, coffer
-from coffer_harness import _LIVE, coffer_binary, make_client, make_session
+from coffer_harness import _LIVE, coffer_binary
 
 # The seed document's SecretProviderClass, unchanged, plus a parameter.
 SPC = """\
@@ -46,16 +46,6 @@ spec:
 @pytest.fixture(scope="module")
 def srv(server):
     return server
-
-
-@pytest.fixture(scope="module")
-def sm(srv):
-    return make_client(make_session(), "secretsmanager", srv.endpoint)
-
-
-@pytest.fixture(scope="module")
-def ssm(srv):
-    return make_client(make_session(), "ssm", srv.endpoint)
 
 
 @pytest.fixture(scope="module", autouse=True)

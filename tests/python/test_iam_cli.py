@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from coffer_harness import AwsCli
+from helpers import fails
 
 ALLOW_SSM_READ = json.dumps(
     {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": "ssm:GetParameter", "Resource": "*"}]}
@@ -16,12 +17,6 @@ ALLOW_SSM_PUT = json.dumps(
 TRUST = json.dumps(
     {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::000000000000:root"}, "Action": "sts:AssumeRole"}]}
 )
-
-
-def fails(aws, *args):
-    code, out, err = aws(*args)
-    assert code != 0, out
-    return err
 
 
 def test_iam_with_the_cli(aws: AwsCli, server, tmp_path):

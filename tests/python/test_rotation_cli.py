@@ -9,7 +9,6 @@ from __future__ import annotations
 import glob
 import json
 import os
-import shlex
 import shutil
 import subprocess
 import tempfile
@@ -20,6 +19,7 @@ from typing import Iterator
 import pytest
 
 from coffer_harness import AwsCli, CofferServer, free_port
+from helpers import shell
 
 SEED_ACCOUNT = "012345678901"
 SUPERUSER_PASSWORD = "pg-super-Secret-1"
@@ -107,15 +107,6 @@ def seed_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[CofferServ
 @pytest.fixture(scope="module")
 def aws(seed_server: CofferServer, tmp_path_factory: pytest.TempPathFactory) -> AwsCli:
     return AwsCli(seed_server, tmp_path_factory.mktemp("cli-home"))
-
-
-def shell(aws: AwsCli, command: str) -> subprocess.CompletedProcess:
-    """Run a seed command as written, with ``aws`` pointed at the server."""
-    prefix = f"{shlex.quote(aws.exe)} --endpoint-url {shlex.quote(aws.server.endpoint)}"
-    return subprocess.run(
-        ["bash", "-c", command.replace("aws ", prefix + " ", 1)], env=aws.env(), cwd=aws.home,
-        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=120,
-    )
 
 
 def wait_current(aws: AwsCli, version: str) -> dict:

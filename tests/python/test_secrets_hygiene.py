@@ -2,29 +2,11 @@
 
 from __future__ import annotations
 
-import base64
 
+from helpers import assert_nowhere
 from coffer_harness import SECRET_KEY, CofferServer, files_under
 
 PLAINTEXT = b"coffer-hygiene-\xe2\x9c\x93-Zq8vK3-distinctive-plaintext"
-
-
-def _forms(secret: bytes) -> dict[str, bytes]:
-    """The ways a secret could leak: raw, base64 (as on the wire), hex, UTF-16 (as some stores keep text)."""
-    return {
-        "raw": secret,
-        "base64": base64.b64encode(secret),
-        "hex": secret.hex().encode(),
-        "utf-16-le": secret.decode("utf-8", "replace").encode("utf-16-le"),
-    }
-
-
-def _assert_nowhere(secret: bytes, server: CofferServer, what: str) -> None:
-    places = [(p, p.read_bytes()) for p in files_under(server.data_dir)]
-    places.append((server.log_path, server.log_bytes()))
-    for form, needle in _forms(secret).items():
-        for path, content in places:
-            assert needle not in content, f"{what} ({form}) found in {path.name}"
 
 
 def test_plaintexts_are_not_stored_or_logged(start_server):
@@ -54,11 +36,11 @@ def test_plaintexts_are_not_stored_or_logged(start_server):
     assert "DEBUG" in server.log_text(), "the server did not log at debug level"
 
     # While running (the WAL holds recent writes) and after a graceful stop (checkpointed).
-    _assert_nowhere(PLAINTEXT, server, "the plaintext")
+    assert_nowhere(PLAINTEXT, server, "the plaintext")
     server.stop()
-    _assert_nowhere(PLAINTEXT, server, "the plaintext")
-    _assert_nowhere(data_key, server, "a data key's plaintext")
-    _assert_nowhere(random_bytes, server, "GenerateRandom output")
+    assert_nowhere(PLAINTEXT, server, "the plaintext")
+    assert_nowhere(data_key, server, "a data key's plaintext")
+    assert_nowhere(random_bytes, server, "GenerateRandom output")
 
 
 def test_root_secret_is_not_logged_or_stored_in_clear(start_server):

@@ -15,7 +15,6 @@ import time
 import uuid
 
 import boto3
-import botocore.config
 import pytest
 from botocore.exceptions import ClientError
 
@@ -26,10 +25,9 @@ from coffer_harness import (
     SECRET_KEY,
     CofferServer,
     error_code,
-    http_status,
     make_client,
-    make_session,
 )
+from helpers import expect_error, expect_error_in, new_key, unique
 
 PUNCTUATION = "!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"
 
@@ -53,47 +51,12 @@ PUBLIC_POLICY = {
 }
 
 
-def unique(prefix: str) -> str:
-    return f"{prefix}-{uuid.uuid4().hex[:10]}"
-
-
 def arn_pattern(name: str, region: str = REGION, account: str = ACCOUNT) -> re.Pattern:
     return re.compile(rf"^arn:aws:secretsmanager:{region}:{account}:secret:{re.escape(name)}-[A-Za-z0-9]{{6}}$")
 
 
 def now() -> dt.datetime:
     return dt.datetime.now(dt.timezone.utc)
-
-
-@pytest.fixture(scope="module")
-def sm(server: CofferServer):
-    return server.client("secretsmanager")
-
-
-@pytest.fixture(scope="module")
-def sm_raw(server: CofferServer):
-    """A client that skips botocore's client-side checks, so coffer's own validation is what answers."""
-    config = botocore.config.Config(parameter_validation=False, retries={"total_max_attempts": 1})
-    return make_client(make_session(), "secretsmanager", server.endpoint, config=config)
-
-
-def expect_error(code: str, call, status: int = 400, **kwargs) -> ClientError:
-    with pytest.raises(ClientError) as info:
-        call(**kwargs)
-    err = info.value
-    assert error_code(err) == code, err.response
-    assert http_status(err) == status, err.response
-    return err
-
-
-def expect_error_in(codes: set[str], call, **kwargs) -> ClientError:
-    """For cases where AWS documents that the call fails but not with which of a few codes."""
-    with pytest.raises(ClientError) as info:
-        call(**kwargs)
-    err = info.value
-    assert error_code(err) in codes, err.response
-    assert 400 <= http_status(err) < 500, err.response
-    return err
 
 
 def stages(sm, secret_id: str) -> dict[str, list[str]]:
@@ -129,10 +92,6 @@ def list_names(sm, filters=None, **kwargs) -> list[str]:
         token = page.get("NextToken")
         if not token:
             return names
-
-
-def new_key(kms, **kwargs) -> dict:
-    return kms.create_key(**kwargs)["KeyMetadata"]
 
 
 def key_id_of(kms, key_ref: str) -> str:

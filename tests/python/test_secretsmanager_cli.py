@@ -11,8 +11,6 @@ from __future__ import annotations
 import base64
 import json
 import re
-import shlex
-import subprocess
 import uuid
 from pathlib import Path
 from typing import Iterator
@@ -20,6 +18,7 @@ from typing import Iterator
 import pytest
 
 from coffer_harness import REGION, AwsCli, CofferServer
+from helpers import error_of, shell
 
 SEED_ACCOUNT = "012345678901"
 SEED_KEY_ARN = f"arn:aws:kms:us-east-1:{SEED_ACCOUNT}:key/mrk-abc123"
@@ -71,22 +70,6 @@ def seed_key(aws: AwsCli) -> dict:
     assert key["Arn"] == SEED_KEY_ARN
     assert key["MultiRegion"] is True
     return key
-
-
-def shell(aws: AwsCli, command: str) -> subprocess.CompletedProcess:
-    """Run a shell pipeline in which ``aws`` is the real CLI pointed at the server."""
-    prefix = f"{shlex.quote(aws.exe)} --endpoint-url {shlex.quote(aws.server.endpoint)}"
-    script = "set -o pipefail\n" + command.replace("aws ", prefix + " ", 1)
-    return subprocess.run(
-        ["bash", "-c", script], env=aws.env(), cwd=aws.home, stdin=subprocess.DEVNULL,
-        capture_output=True, text=True, timeout=60,
-    )
-
-
-def error_of(stderr: str) -> str:
-    m = re.search(r"An error occurred \(([A-Za-z0-9]+)\)", stderr)
-    assert m, f"no AWS error on stderr: {stderr!r}"
-    return m.group(1)
 
 
 def test_seed_secrets_manager_commands(aws: AwsCli, seed_key: dict, seed_server: CofferServer):

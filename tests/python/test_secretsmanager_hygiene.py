@@ -4,13 +4,13 @@ the debug log, while the server runs and after it stops. The Secrets Manager twi
 
 from __future__ import annotations
 
-import base64
 import json
 import uuid
 
 import botocore.config
 from botocore.exceptions import ClientError
 
+from helpers import assert_nowhere
 from coffer_harness import CofferServer, files_under, make_client, make_session
 
 STRING_CORE = "Kx7qPz3-coffer-sm-string-distinctive"
@@ -20,47 +20,6 @@ BINARY_VALUE = b"\x00\x01\xfe" + BINARY_CORE + b"\xff\x80\x00"
 PUT_CORE = "Tj2nB6-coffer-sm-put-distinctive"
 UPDATE_CORE = "Hd9sL1-coffer-sm-update-distinctive"
 REFUSED_CORE = "Qc5yE0-coffer-sm-refused-distinctive"
-
-
-def _aligned_base64(secret: bytes) -> list[bytes]:
-    """The base64 of ``secret`` at each of the three byte alignments it could have inside a larger
-    encoded blob (such as a whole request body), without the partial groups at either end."""
-    out = []
-    for pad in range(3):
-        enc = base64.b64encode(b"\x00" * pad + secret)
-        start = 4 if pad else 0
-        end = len(enc) - 4
-        if end - start >= 16:
-            out.append(enc[start:end])
-    return out
-
-
-def _forms(secret: bytes) -> dict[str, bytes]:
-    """The ways a value could leak: raw, base64 (as on the wire; every alignment), hex (both cases),
-    UTF-16 (as some stores keep text), JSON-escaped (as a log line would quote it)."""
-    text = secret.decode("utf-8", "replace")
-    forms = {
-        "raw": secret,
-        "hex": secret.hex().encode(),
-        "HEX": secret.hex().upper().encode(),
-        "utf-16-le": text.encode("utf-16-le"),
-        "utf-16-be": text.encode("utf-16-be"),
-        "json": json.dumps(text)[1:-1].encode(),
-    }
-    for i, b in enumerate(_aligned_base64(secret)):
-        forms[f"base64@{i}"] = b
-    return forms
-
-
-def _assert_nowhere(secret: bytes, server: CofferServer, what: str) -> None:
-    places = [(p, p.read_bytes()) for p in files_under(server.data_dir)]
-    places.append((server.log_path, server.log_bytes()))
-    assert any(p.name.endswith("-wal") for p, _ in places) or not server.running, (
-        "no WAL file under the data dir while running: is the store where the test looks?"
-    )
-    for form, needle in _forms(secret).items():
-        for path, content in places:
-            assert needle not in content, f"{what} ({form}) found in {path.name}"
 
 
 def test_secret_values_are_not_stored_or_logged(start_server):
@@ -140,10 +99,10 @@ def test_secret_values_are_not_stored_or_logged(start_server):
     }
     # While running (the WAL holds the recent writes) and after a graceful stop (checkpointed).
     for what, value in values.items():
-        _assert_nowhere(value, server, what)
+        assert_nowhere(value, server, what)
     server.stop()
     for what, value in values.items():
-        _assert_nowhere(value, server, what)
+        assert_nowhere(value, server, what)
 
 
 def test_secret_names_and_metadata_are_findable_but_values_not(start_server):
@@ -156,4 +115,4 @@ def test_secret_names_and_metadata_are_findable_but_values_not(start_server):
     server.stop()
     found = any(marker.encode() in p.read_bytes() for p in files_under(server.data_dir))
     assert found, "the description (stored in clear) was not found: the hygiene search looks in the wrong place"
-    _assert_nowhere(STRING_CORE.encode(), server, "the control value")
+    assert_nowhere(STRING_CORE.encode(), server, "the control value")

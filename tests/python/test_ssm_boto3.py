@@ -6,41 +6,11 @@ import base64
 import json
 import uuid
 
-import botocore.config
 import pytest
 from botocore.exceptions import ClientError
 
-from coffer_harness import ACCOUNT, REGION, ROOT_ARN, CofferServer, error_code, files_under, http_status, make_client, make_session
-
-
-def unique(prefix: str) -> str:
-    return f"/{prefix}-{uuid.uuid4().hex[:10]}"
-
-
-@pytest.fixture(scope="module")
-def ssm(server: CofferServer):
-    return make_client(make_session(), "ssm", server.endpoint)
-
-
-@pytest.fixture(scope="module")
-def ssm_raw(server: CofferServer):
-    """An SSM client that skips botocore's client-side checks, so the server's own validation answers."""
-    config = botocore.config.Config(parameter_validation=False, retries={"total_max_attempts": 1})
-    return make_client(make_session(), "ssm", server.endpoint, config=config)
-
-
-@pytest.fixture(scope="module")
-def kms(server: CofferServer):
-    return make_client(make_session(), "kms", server.endpoint)
-
-
-def expect_error(code: str, call, status: int = 400, **kwargs) -> ClientError:
-    with pytest.raises(ClientError) as info:
-        call(**kwargs)
-    err = info.value
-    assert error_code(err) == code, err.response
-    assert http_status(err) == status, err.response
-    return err
+from coffer_harness import ACCOUNT, REGION, ROOT_ARN, CofferServer, make_client, make_session
+from helpers import assert_nowhere, expect_error, unique_path
 
 
 def arn(name: str) -> str:
@@ -48,7 +18,7 @@ def arn(name: str) -> str:
 
 
 def test_put_get_and_types(ssm):
-    base = unique("types")
+    base = unique_path("types")
     out = ssm.put_parameter(Name=f"{base}/s", Value="plain", Type="String", Description="d")
     assert out["Version"] == 1 and out["Tier"] == "Standard"
     ssm.put_parameter(Name=f"{base}/l", Value="a,b,c", Type="StringList")
@@ -81,7 +51,7 @@ def test_put_get_and_types(ssm):
 
 
 def test_versions_selectors_history_and_rollback(ssm):
-    name = unique("versions")
+    name = unique_path("versions")
     for i in range(1, 6):
         out = ssm.put_parameter(Name=name, Value=f"value-{i}", Type="SecureString", Overwrite=i > 1)
         assert out["Version"] == i
@@ -100,14 +70,14 @@ def test_versions_selectors_history_and_rollback(ssm):
     assert ssm.put_parameter(Name=name, Value=old, Type="SecureString", Overwrite=True)["Version"] == 6
     assert ssm.get_parameter(Name=name, WithDecryption=True)["Parameter"]["Value"] == "value-2"
 
-    got = ssm.get_parameters(Names=[f"{name}:1", name, f"{name}:77", unique("absent")], WithDecryption=True)
+    got = ssm.get_parameters(Names=[f"{name}:1", name, f"{name}:77", unique_path("absent")], WithDecryption=True)
     assert [p["Value"] for p in got["Parameters"]] == ["value-1", "value-2"]
     assert got["InvalidParameters"][0] == f"{name}:77"
     assert len(got["InvalidParameters"]) == 2
 
 
 def test_put_errors(ssm, ssm_raw):
-    name = unique("errors")
+    name = unique_path("errors")
     ssm.put_parameter(Name=name, Value="v", Type="String")
     err = expect_error("ParameterAlreadyExists", ssm.put_parameter, Name=name, Value="w", Type="String")
     assert "set the overwrite option" in err.response["Error"]["Message"]
@@ -123,29 +93,29 @@ def test_put_errors(ssm, ssm_raw):
         Value="v",
         Type="String",
     )
-    err = expect_error("ValidationException", ssm.put_parameter, Name=unique("notype"), Value="v")
+    err = expect_error("ValidationException", ssm.put_parameter, Name=unique_path("notype"), Value="v")
     assert err.response["Error"]["Message"] == "A parameter type is required when you create a parameter."
-    err = expect_error("ParameterPatternMismatchException", ssm.put_parameter, Name=unique("pat"), Value="abc", Type="String", AllowedPattern=r"^\d+$")
+    err = expect_error("ParameterPatternMismatchException", ssm.put_parameter, Name=unique_path("pat"), Value="abc", Type="String", AllowedPattern=r"^\d+$")
     assert err.response["Error"]["Message"] == r"Parameter value, cannot be validated against allowedPattern: ^\d+$"
-    expect_error("InvalidAllowedPatternException", ssm.put_parameter, Name=unique("pat"), Value="abc", Type="String", AllowedPattern="(unclosed")
-    expect_error("InvalidKeyId", ssm.put_parameter, Name=unique("key"), Value="v", Type="SecureString", KeyId="alias/none-such")
-    expect_error("ValidationException", ssm.put_parameter, Name=unique("dt"), Value="v", Type="String", DataType="Text")
-    expect_error("ValidationException", ssm.put_parameter, Name=unique("ami"), Value="not-an-ami", Type="String", DataType="aws:ec2:image")
-    assert ssm.put_parameter(Name=unique("ami"), Value="ami-0123456789abcdef0", Type="String", DataType="aws:ec2:image")["Version"] == 1
+    expect_error("InvalidAllowedPatternException", ssm.put_parameter, Name=unique_path("pat"), Value="abc", Type="String", AllowedPattern="(unclosed")
+    expect_error("InvalidKeyId", ssm.put_parameter, Name=unique_path("key"), Value="v", Type="SecureString", KeyId="alias/none-such")
+    expect_error("ValidationException", ssm.put_parameter, Name=unique_path("dt"), Value="v", Type="String", DataType="Text")
+    expect_error("ValidationException", ssm.put_parameter, Name=unique_path("ami"), Value="not-an-ami", Type="String", DataType="aws:ec2:image")
+    assert ssm.put_parameter(Name=unique_path("ami"), Value="ami-0123456789abcdef0", Type="String", DataType="aws:ec2:image")["Version"] == 1
     expect_error("ValidationException", ssm.put_parameter, Name=name, Value="w", Overwrite=True, Tags=[{"Key": "a", "Value": "b"}])
     # Server-side validation of what botocore would have refused.
-    expect_error("ValidationException", ssm_raw.put_parameter, Name=unique("empty"), Value="", Type="String")
-    expect_error("ValidationException", ssm_raw.put_parameter, Name=unique("enum"), Value="v", Type="Number")
+    expect_error("ValidationException", ssm_raw.put_parameter, Name=unique_path("empty"), Value="", Type="String")
+    expect_error("ValidationException", ssm_raw.put_parameter, Name=unique_path("enum"), Value="v", Type="Number")
     expect_error("ValidationException", ssm_raw.get_parameters, Names=[])
     expect_error("ValidationException", ssm_raw.get_parameters_by_path, Path="/", MaxResults=11)
     expect_error("ValidationException", ssm_raw.describe_parameters, MaxResults=0)
-    expect_error("SerializationException", ssm_raw.put_parameter, Name=unique("ser"), Value=7, Type="String")
+    expect_error("SerializationException", ssm_raw.put_parameter, Name=unique_path("ser"), Value=7, Type="String")
     # Nothing was created by the failures.
     assert ssm.get_parameter(Name=name)["Parameter"]["Version"] == 1
 
 
 def test_not_found_everywhere(ssm):
-    missing = unique("missing")
+    missing = unique_path("missing")
     expect_error("ParameterNotFound", ssm.get_parameter, Name=missing)
     expect_error("ParameterNotFound", ssm.get_parameter_history, Name=missing)
     expect_error("ParameterNotFound", ssm.delete_parameter, Name=missing)
@@ -157,22 +127,22 @@ def test_not_found_everywhere(ssm):
 
 def test_tiers_and_sizes(ssm):
     big = "x" * 5000
-    err = expect_error("ValidationException", ssm.put_parameter, Name=unique("big"), Value=big, Type="String")
+    err = expect_error("ValidationException", ssm.put_parameter, Name=unique_path("big"), Value=big, Type="String")
     assert "Standard tier parameters support a maximum parameter value of 4096" in err.response["Error"]["Message"]
-    name = unique("adv")
+    name = unique_path("adv")
     assert ssm.put_parameter(Name=name, Value=big, Type="String", Tier="Advanced")["Tier"] == "Advanced"
-    assert ssm.put_parameter(Name=unique("it"), Value=big, Type="String", Tier="Intelligent-Tiering")["Tier"] == "Advanced"
-    assert ssm.put_parameter(Name=unique("it"), Value="small", Type="String", Tier="Intelligent-Tiering")["Tier"] == "Standard"
+    assert ssm.put_parameter(Name=unique_path("it"), Value=big, Type="String", Tier="Intelligent-Tiering")["Tier"] == "Advanced"
+    assert ssm.put_parameter(Name=unique_path("it"), Value="small", Type="String", Tier="Intelligent-Tiering")["Tier"] == "Standard"
     err = expect_error("ValidationException", ssm.put_parameter, Name=name, Value="small", Tier="Standard", Overwrite=True)
     assert "can't downgrade" in err.response["Error"]["Message"]
     # Without a tier an Advanced parameter stays Advanced.
     assert ssm.put_parameter(Name=name, Value="small", Overwrite=True)["Tier"] == "Advanced"
-    expect_error("ValidationException", ssm.put_parameter, Name=unique("huge"), Value="y" * 8193, Type="String", Tier="Advanced")
-    assert ssm.put_parameter(Name=unique("max"), Value="y" * 8192, Type="String", Tier="Advanced")["Version"] == 1
+    expect_error("ValidationException", ssm.put_parameter, Name=unique_path("huge"), Value="y" * 8193, Type="String", Tier="Advanced")
+    assert ssm.put_parameter(Name=unique_path("max"), Value="y" * 8192, Type="String", Tier="Advanced")["Version"] == 1
 
 
 def test_labels(ssm):
-    name = unique("labels")
+    name = unique_path("labels")
     for i in (1, 2):
         ssm.put_parameter(Name=name, Value=f"v{i}", Type="String", Overwrite=i > 1)
     out = ssm.label_parameter_version(Name=name, ParameterVersion=1, Labels=["Prod", "1bad", "aws-x", "SSMy", "ok.label-1_x"])
@@ -194,7 +164,7 @@ def test_labels(ssm):
 
 
 def test_paths_filters_and_paging(ssm):
-    root = unique("tree")
+    root = unique_path("tree")
     names = [f"{root}/app/n{i:02}" for i in range(23)] + [f"{root}/app/deep/x", f"{root}/top"]
     for i, n in enumerate(names):
         ssm.put_parameter(Name=n, Value=f"v{i}", Type="SecureString" if i % 3 == 0 else "String")
@@ -239,7 +209,7 @@ def test_paths_filters_and_paging(ssm):
 
 
 def test_tags(ssm):
-    name = unique("tags")
+    name = unique_path("tags")
     ssm.put_parameter(Name=name, Value="v", Type="String", Tags=[{"Key": "team", "Value": "payments"}])
     ssm.add_tags_to_resource(ResourceType="Parameter", ResourceId=name, Tags=[{"Key": "env", "Value": "prod"}, {"Key": "team", "Value": "core"}])
     tags = ssm.list_tags_for_resource(ResourceType="Parameter", ResourceId=name)["TagList"]
@@ -254,7 +224,7 @@ def test_tags(ssm):
 
 
 def test_delete(ssm):
-    a, b = unique("del"), unique("del")
+    a, b = unique_path("del"), unique_path("del")
     ssm.put_parameter(Name=a, Value="v", Type="String")
     ssm.put_parameter(Name=b, Value="v", Type="String")
     ssm.delete_parameter(Name=a)
@@ -266,7 +236,7 @@ def test_delete(ssm):
 
 
 def test_policies_are_validated_and_shown(ssm):
-    name = unique("policies")
+    name = unique_path("policies")
     policies = json.dumps(
         [
             {"Type": "Expiration", "Version": "1.0", "Attributes": {"Timestamp": "2099-01-01T00:00:00.000Z"}},
@@ -282,11 +252,11 @@ def test_policies_are_validated_and_shown(ssm):
     assert json.loads(meta["Policies"][0]["PolicyText"])["Attributes"]["Timestamp"] == "2099-01-01T00:00:00.000Z"
     history = ssm.get_parameter_history(Name=name)["Parameters"]
     assert len(history[0]["Policies"]) == 3
-    expect_error("InvalidPolicyTypeException", ssm.put_parameter, Name=unique("p"), Value="v", Type="String", Tier="Advanced", Policies='[{"Type":"Rotation"}]')
+    expect_error("InvalidPolicyTypeException", ssm.put_parameter, Name=unique_path("p"), Value="v", Type="String", Tier="Advanced", Policies='[{"Type":"Rotation"}]')
     expect_error(
         "InvalidPolicyAttributeException",
         ssm.put_parameter,
-        Name=unique("p"),
+        Name=unique_path("p"),
         Value="v",
         Type="String",
         Tier="Advanced",
@@ -295,13 +265,13 @@ def test_policies_are_validated_and_shown(ssm):
     expect_error(
         "IncompatiblePolicyException",
         ssm.put_parameter,
-        Name=unique("p"),
+        Name=unique_path("p"),
         Value="v",
         Type="String",
         Tier="Advanced",
         Policies='[{"Type":"ExpirationNotification","Attributes":{"Before":"1","Unit":"Days"}}]',
     )
-    err = expect_error("ValidationException", ssm.put_parameter, Name=unique("p"), Value="v", Type="String", Tier="Standard", Policies=policies)
+    err = expect_error("ValidationException", ssm.put_parameter, Name=unique_path("p"), Value="v", Type="String", Tier="Standard", Policies=policies)
     assert "advanced-parameter tier" in err.response["Error"]["Message"]
 
 
@@ -356,7 +326,7 @@ def test_service_settings(fresh_server):
 
 
 def test_resource_policies(ssm, kms):
-    name = unique("shared")
+    name = unique_path("shared")
     ssm.put_parameter(Name=name, Value="v", Type="String", Tier="Advanced")
     policy = json.dumps(
         {
@@ -379,12 +349,12 @@ def test_resource_policies(ssm, kms):
     assert ssm.get_resource_policies(ResourceArn=arn(name))["Policies"] == []
     expect_error("MalformedResourcePolicyDocumentException", ssm.put_resource_policy, ResourceArn=arn(name), Policy='{"Statement": 5}')
     expect_error("ResourcePolicyLimitExceededException", ssm.put_resource_policy, ResourceArn=arn(name), Policy=policy + " " * 1100)
-    standard = unique("std")
+    standard = unique_path("std")
     ssm.put_parameter(Name=standard, Value="v", Type="String")
     expect_error("ResourcePolicyInvalidParameterException", ssm.put_resource_policy, ResourceArn=arn(standard), Policy=policy)
-    expect_error("ResourceNotFoundException", ssm.get_resource_policies, ResourceArn=arn(unique("none")))
+    expect_error("ResourceNotFoundException", ssm.get_resource_policies, ResourceArn=arn(unique_path("none")))
     # A SecureString under the AWS managed key cannot be shared; under a customer key it can.
-    secure = unique("secure-shared")
+    secure = unique_path("secure-shared")
     ssm.put_parameter(Name=secure, Value="v", Type="SecureString", Tier="Advanced")
     expect_error("ResourcePolicyInvalidParameterException", ssm.put_resource_policy, ResourceArn=arn(secure), Policy=policy)
     key = kms.create_key()["KeyMetadata"]["Arn"]
@@ -394,7 +364,7 @@ def test_resource_policies(ssm, kms):
 
 def test_disabled_key_gives_invalid_key_id(ssm, kms):
     key = kms.create_key()["KeyMetadata"]["KeyId"]
-    folder = unique("disabled")
+    folder = unique_path("disabled")
     name = f"{folder}/p"
     ssm.put_parameter(Name=name, Value="guarded-value-42", Type="SecureString", KeyId=key)
     kms.disable_key(KeyId=key)
@@ -444,23 +414,6 @@ def test_secrets_manager_reference(server: CofferServer, ssm):
 PLAINTEXT = b"coffer-ssm-hygiene-\xe2\x9c\x93-Qm7Zr2-securestring"
 
 
-def _forms(secret: bytes) -> dict[str, bytes]:
-    return {
-        "raw": secret,
-        "base64": base64.b64encode(secret),
-        "hex": secret.hex().encode(),
-        "utf-16-le": secret.decode("utf-8", "replace").encode("utf-16-le"),
-    }
-
-
-def _assert_nowhere(secret: bytes, server: CofferServer, what: str) -> None:
-    places = [(p, p.read_bytes()) for p in files_under(server.data_dir)]
-    places.append((server.log_path, server.log_bytes()))
-    for form, needle in _forms(secret).items():
-        for path, content in places:
-            assert needle not in content, f"{what} ({form}) found in {path.name}"
-
-
 def test_securestring_plaintext_never_stored_or_logged(start_server):
     server: CofferServer = start_server(log_level="debug")
     ssm = server.client("ssm")
@@ -481,9 +434,9 @@ def test_securestring_plaintext_never_stored_or_logged(start_server):
             ssm.put_parameter(**bad)
         assert value not in json.dumps(info.value.response, default=str)
     assert "DEBUG" in server.log_text(), "the server did not log at debug level"
-    _assert_nowhere(PLAINTEXT, server, "the SecureString value")
+    assert_nowhere(PLAINTEXT, server, "the SecureString value")
     server.stop()
-    _assert_nowhere(PLAINTEXT, server, "the SecureString value")
+    assert_nowhere(PLAINTEXT, server, "the SecureString value")
 
 
 def test_parameters_survive_a_restart(fresh_server):

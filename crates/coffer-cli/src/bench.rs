@@ -191,26 +191,62 @@ pub fn main(args: BenchArgs) -> anyhow::Result<u8> {
 }
 
 async fn run(args: BenchArgs) -> anyhow::Result<u8> {
+    check_args(&args)?;
+    let client = connect(&args).await?;
+    let seeded = seed::seed(&client, seed_plan(&args), args.keep).await?;
+    let plan = Arc::new(workload(args.operation, &seeded, args.value_size));
+    let (mut all, elapsed) = drive(&client, plan, &args).await?;
+    if !args.keep {
+        seed::cleanup(&client, &seeded, args.concurrency, !args.json).await;
+    }
+    all.latencies_us.sort_unstable();
+    let result = summary(&args, &client, &seeded, &all, elapsed);
+    #[allow(clippy::print_stdout)] // the command's output
+    if args.json {
+        println!("{result}");
+    } else {
+        print_table(&args, &seeded, &result, &all);
+    }
+    Ok(u8::from(!all.errors.is_empty()))
+}
+
+fn check_args(args: &BenchArgs) -> anyhow::Result<()> {
     anyhow::ensure!(args.concurrency > 0, "--concurrency must be at least 1");
     anyhow::ensure!(
         args.secrets == 1 || seed::uses_secrets(args.operation),
         "--secrets applies to get-secret-value, put-secret-value and mixed, not {:?}",
         args.operation
     );
+    Ok(())
+}
+
+/// A client for the endpoint, with credentials checked before anything is seeded.
+async fn connect(args: &BenchArgs) -> anyhow::Result<AwsClient> {
     let client = AwsClient::new(&args.conn.options(), &Env::process(), "coffer-bench")?;
     client.check_credentials().await.context(
         "no usable credentials: set AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY or --profile",
     )?;
-    let seed_plan = SeedPlan {
+    Ok(client)
+}
+
+fn seed_plan(args: &BenchArgs) -> SeedPlan {
+    SeedPlan {
         op: args.operation,
         value_size: args.value_size,
         secrets: args.secrets,
         fill: args.fill,
         workers: args.concurrency,
         show: !args.json,
-    };
-    let seeded = seed::seed(&client, seed_plan, args.keep).await?;
-    let plan = Arc::new(workload(args.operation, &seeded, args.value_size));
+    }
+}
+
+/// Run the workers until `--requests` are sent or `--duration` is over, with a progress bar;
+/// their tallies merged, and the time it took.
+async fn drive(
+    client: &AwsClient,
+    plan: Arc<Workload>,
+    args: &BenchArgs,
+) -> anyhow::Result<(Tally, Duration)> {
     let done = Arc::new(AtomicU64::new(0));
     let bar = match args.requests {
         Some(n) => indicatif::ProgressBar::new(n),
@@ -220,40 +256,13 @@ async fn run(args: BenchArgs) -> anyhow::Result<u8> {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
     let started = Instant::now();
-    let deadline = started + args.duration;
-    let mut workers = Vec::with_capacity(args.concurrency);
-    for w in 0..args.concurrency {
-        let (client, plan, done) = (client.clone(), plan.clone(), done.clone());
-        let limit = args.requests;
-        workers.push(tokio::spawn(async move {
-            let mut tally = Tally::default();
-            let mut sent = vec![0; plan.calls.len()];
-            let mut i = w;
-            loop {
-                let n = done.fetch_add(1, Ordering::Relaxed);
-                if limit.is_some_and(|l| n >= l) || (limit.is_none() && Instant::now() >= deadline)
-                {
-                    break;
-                }
-                let kind = plan.order[i % plan.order.len()];
-                let call = &plan.calls[kind];
-                let body = &call.bodies[(w + sent[kind]) % call.bodies.len()];
-                (i, sent[kind]) = (i + 1, sent[kind] + 1);
-                let t = Instant::now();
-                let result = client.call_once(call.service, call.operation, body).await;
-                tally
-                    .latencies_us
-                    .push(u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX));
-                if let Err(e) = result {
-                    let code = e
-                        .service()
-                        .map_or_else(|| "ConnectionError".to_owned(), |s| s.code.clone());
-                    *tally.errors.entry(code).or_default() += 1;
-                }
-            }
-            tally
-        }));
-    }
+    let stop = Stop {
+        limit: args.requests,
+        deadline: started + args.duration,
+    };
+    let workers: Vec<_> = (0..args.concurrency)
+        .map(|w| tokio::spawn(worker(w, client.clone(), plan.clone(), done.clone(), stop)))
+        .collect();
     let ticker = {
         let (bar, done) = (bar.clone(), done.clone());
         let by_count = args.requests.is_some();
@@ -279,14 +288,65 @@ async fn run(args: BenchArgs) -> anyhow::Result<u8> {
     let elapsed = started.elapsed();
     ticker.abort();
     bar.finish_and_clear();
-    if !args.keep {
-        seed::cleanup(&client, &seeded, args.concurrency, !args.json).await;
+    Ok((all, elapsed))
+}
+
+/// When the workers stop: after `limit` requests in all, or else at `deadline`.
+#[derive(Debug, Clone, Copy)]
+struct Stop {
+    limit: Option<u64>,
+    deadline: Instant,
+}
+
+/// Worker `w`: sends its share of the workload's calls, one at a time, timing each.
+async fn worker(
+    w: usize,
+    client: AwsClient,
+    plan: Arc<Workload>,
+    done: Arc<AtomicU64>,
+    stop: Stop,
+) -> Tally {
+    let mut tally = Tally::default();
+    let mut sent = vec![0; plan.calls.len()];
+    let mut i = w;
+    loop {
+        let n = done.fetch_add(1, Ordering::Relaxed);
+        if stop.limit.is_some_and(|l| n >= l)
+            || (stop.limit.is_none() && Instant::now() >= stop.deadline)
+        {
+            break;
+        }
+        let kind = plan.order[i % plan.order.len()];
+        let call = &plan.calls[kind];
+        let body = &call.bodies[(w + sent[kind]) % call.bodies.len()];
+        (i, sent[kind]) = (i + 1, sent[kind] + 1);
+        let t = Instant::now();
+        let result = client.call_once(call.service, call.operation, body).await;
+        tally
+            .latencies_us
+            .push(u32::try_from(t.elapsed().as_micros()).unwrap_or(u32::MAX));
+        if let Err(e) = result {
+            let code = e
+                .service()
+                .map_or_else(|| "ConnectionError".to_owned(), |s| s.code.clone());
+            *tally.errors.entry(code).or_default() += 1;
+        }
     }
-    all.latencies_us.sort_unstable();
+    tally
+}
+
+/// The result document (`--json`'s output); `all.latencies_us` sorted.
+fn summary(
+    args: &BenchArgs,
+    client: &AwsClient,
+    seeded: &Seeded,
+    all: &Tally,
+    elapsed: Duration,
+) -> serde_json::Value {
     let total = all.latencies_us.len();
     #[allow(clippy::cast_precision_loss)]
     let rps = total as f64 / elapsed.as_secs_f64();
-    let result = json!({
+    json!({
         "endpoint": client.endpoint(Service::SecretsManager),
         "operation": format!("{:?}", args.operation),
         "concurrency": args.concurrency,
@@ -305,53 +365,51 @@ async fn run(args: BenchArgs) -> anyhow::Result<u8> {
             "max": percentile(&all.latencies_us, 1.0),
         },
         "seeded_prefix": seeded.prefix,
-    });
-    #[allow(clippy::print_stdout)] // the command's output
-    if args.json {
-        println!("{result}");
+    })
+}
+
+/// The result for a person.
+#[allow(clippy::print_stdout)] // the command's output
+fn print_table(args: &BenchArgs, seeded: &Seeded, result: &serde_json::Value, all: &Tally) {
+    let l = &result["latency_ms"];
+    let total = all.latencies_us.len();
+    let seconds = result["seconds"].as_f64().unwrap_or(0.0);
+    let rps = result["requests_per_second"].as_f64().unwrap_or(0.0);
+    println!(
+        "{:<22} {}",
+        "endpoint",
+        result["endpoint"].as_str().unwrap_or("")
+    );
+    println!("{:<22} {:?}", "operation", args.operation);
+    println!(
+        "{:<22} {} x {} bytes",
+        "connections x value", args.concurrency, args.value_size
+    );
+    if args.secrets > 1 {
+        println!("{:<22} {}", "secrets", args.secrets);
+    }
+    if args.fill > 0 {
+        let kind = seed::Fill::for_operation(args.operation);
+        println!("{:<22} {} {} (untouched)", "fill", args.fill, kind.noun());
+    }
+    println!("{:<22} {total} in {seconds:.2} s", "requests");
+    println!("{:<22} {rps:.0}", "requests/s");
+    println!(
+        "{:<22} p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}",
+        "latency (ms)",
+        l["p50"].as_f64().unwrap_or(0.0),
+        l["p90"].as_f64().unwrap_or(0.0),
+        l["p99"].as_f64().unwrap_or(0.0),
+        l["max"].as_f64().unwrap_or(0.0)
+    );
+    if all.errors.is_empty() {
+        println!("{:<22} none", "errors");
     } else {
-        let l = &result["latency_ms"];
-        println!(
-            "{:<22} {}",
-            "endpoint",
-            result["endpoint"].as_str().unwrap_or("")
-        );
-        println!("{:<22} {:?}", "operation", args.operation);
-        println!(
-            "{:<22} {} x {} bytes",
-            "connections x value", args.concurrency, args.value_size
-        );
-        if args.secrets > 1 {
-            println!("{:<22} {}", "secrets", args.secrets);
-        }
-        if args.fill > 0 {
-            let kind = seed::Fill::for_operation(args.operation);
-            println!("{:<22} {} {} (untouched)", "fill", args.fill, kind.noun());
-        }
-        println!(
-            "{:<22} {total} in {:.2} s",
-            "requests",
-            elapsed.as_secs_f64()
-        );
-        println!("{:<22} {rps:.0}", "requests/s");
-        println!(
-            "{:<22} p50 {:.2}  p90 {:.2}  p99 {:.2}  max {:.2}",
-            "latency (ms)",
-            l["p50"].as_f64().unwrap_or(0.0),
-            l["p90"].as_f64().unwrap_or(0.0),
-            l["p99"].as_f64().unwrap_or(0.0),
-            l["max"].as_f64().unwrap_or(0.0)
-        );
-        if all.errors.is_empty() {
-            println!("{:<22} none", "errors");
-        } else {
-            for (code, n) in &all.errors {
-                println!("{:<22} {code}: {n}", "errors");
-            }
-        }
-        if args.keep {
-            println!("{:<22} {} ({})", "kept", seeded.prefix, seeded.location());
+        for (code, n) in &all.errors {
+            println!("{:<22} {code}: {n}", "errors");
         }
     }
-    Ok(u8::from(!all.errors.is_empty()))
+    if args.keep {
+        println!("{:<22} {} ({})", "kept", seeded.prefix, seeded.location());
+    }
 }

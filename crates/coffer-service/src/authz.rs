@@ -8,8 +8,7 @@
 use crate::RequestContext;
 use coffer_policy::{Decision, Policy, PolicySet, Request, ResourceMode, evaluate_with};
 use coffer_store::{IamKind, Store, StoreError};
-use std::collections::HashMap;
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::Arc;
 
 /// What a session of an assumed role carries beyond its ARN.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -51,14 +50,19 @@ pub struct ResourceSide<'a> {
     pub account: &'a str,
 }
 
+/// The authoriser: reads the policies in force from the store and evaluates them. Clones share
+/// one parsed-policy cache, so a service keeps one `Authz` rather than making one per request.
 #[derive(Clone)]
 pub struct Authz {
     store: Store,
+    parsed: ParsedPolicies,
 }
 
 impl std::fmt::Debug for Authz {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Authz").finish_non_exhaustive()
+        f.debug_struct("Authz")
+            .field("parsed_policies", &self.parsed.0.entry_count())
+            .finish_non_exhaustive()
     }
 }
 
@@ -98,46 +102,54 @@ pub fn request(ctx: &RequestContext, action: &str, resource: &str) -> Request {
 }
 
 /// Parsed policies by their text, at most this many bytes of it.
-const PARSED_BUDGET_BYTES: usize = 4 * 1024 * 1024;
+const PARSED_BUDGET_BYTES: u64 = 4 * 1024 * 1024;
 
 /// `Policy::parse`, remembered: parsing (grammar check, JSON, conditions) costs several times
 /// what evaluating does, and the same few documents (key policies, a role's policies) come with
 /// every request. Keyed by the whole text, so a changed document is parsed afresh; the result is
-/// a pure function of the text, so nothing here can go stale.
-fn parse(doc: &str) -> Option<Policy> {
-    /// Bytes of text held, and the parse of each document (`None`: it does not parse).
-    type Parsed = (usize, HashMap<String, Option<Policy>>);
-    static PARSED: LazyLock<Mutex<Parsed>> = LazyLock::new(Mutex::default);
-    let mut guard = PARSED
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner);
-    let (bytes, map) = &mut *guard;
-    if let Some(p) = map.get(doc) {
-        return p.clone();
-    }
-    let parsed = Policy::parse(doc).ok();
-    if *bytes + doc.len() > PARSED_BUDGET_BYTES {
-        map.clear();
-        *bytes = 0;
-    }
-    *bytes += doc.len();
-    map.insert(doc.to_owned(), parsed.clone());
-    parsed
-}
+/// a pure function of the text, so nothing here can go stale. Bounded by the bytes of text it
+/// holds (moka evicts the least useful entries, not everything at once); `None`: the document
+/// does not parse.
+#[derive(Clone)]
+struct ParsedPolicies(moka::sync::Cache<String, Option<Policy>>);
 
-fn parse_all(docs: &[String]) -> Vec<Policy> {
-    // Stored documents were checked when written; one that no longer parses grants nothing.
-    docs.iter()
-        .filter_map(|d| match d.strip_prefix("aws-managed:") {
-            Some(arn) => crate::iam::aws_managed::document(arn).and_then(parse),
-            None => parse(d),
-        })
-        .collect()
+impl ParsedPolicies {
+    fn new() -> Self {
+        Self(
+            moka::sync::Cache::builder()
+                .max_capacity(PARSED_BUDGET_BYTES)
+                .weigher(|text: &String, _| u32::try_from(text.len()).unwrap_or(u32::MAX))
+                .build(),
+        )
+    }
+
+    fn parse(&self, doc: &str) -> Option<Policy> {
+        if let Some(p) = self.0.get(doc) {
+            return p;
+        }
+        let parsed = Policy::parse(doc).ok();
+        self.0.insert(doc.to_owned(), parsed.clone());
+        parsed
+    }
+
+    fn parse_all(&self, docs: &[String]) -> Vec<Policy> {
+        // Stored documents were checked when written; one that no longer parses grants nothing.
+        docs.iter()
+            .filter_map(|d| match d.strip_prefix("aws-managed:") {
+                Some(arn) => crate::iam::aws_managed::document(arn).and_then(|t| self.parse(t)),
+                None => self.parse(d),
+            })
+            .collect()
+    }
 }
 
 impl Authz {
+    /// An authoriser with a cache of its own; clone it to share the cache.
     pub fn new(store: Store) -> Self {
-        Self { store }
+        Self {
+            store,
+            parsed: ParsedPolicies::new(),
+        }
     }
 
     /// The identity-policy documents of the caller (none for root).
@@ -201,20 +213,20 @@ impl Authz {
         resource: ResourceSide<'_>,
     ) -> Result<Decision, StoreError> {
         let docs = self.identity_documents(ctx).await?;
-        let identity = parse_all(&docs);
+        let identity = self.parsed.parse_all(&docs);
         let identity_refs: Vec<&Policy> = identity.iter().collect();
         let session = ctx
             .principal
             .session
             .as_ref()
             .filter(|s| !s.session_policies.is_empty())
-            .map(|s| parse_all(&s.session_policies));
+            .map(|s| self.parsed.parse_all(&s.session_policies));
         let session_refs: Option<Vec<&Policy>> = session.as_ref().map(|v| v.iter().collect());
-        let resource_policy = resource.policy.and_then(parse);
+        let resource_policy = resource.policy.and_then(|d| self.parsed.parse(d));
         // A boundary that no longer parses allows nothing (it still bounds).
         let boundary = match self.boundary_document(ctx).await? {
-            Some(d) => parse(&d).or_else(|| {
-                parse(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}"#)
+            Some(d) => self.parsed.parse(&d).or_else(|| {
+                self.parsed.parse(r#"{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*"}]}"#)
             }),
             None => None,
         };

@@ -1,8 +1,22 @@
 //! The operations shared by users, roles and groups (create, list, delete, tag, boundaries,
 //! inline and attached policies), parametrised by kind.
 
+use super::inputs::Paging;
 use super::wire::*;
 use super::*;
+
+/// What a Create{User,Role,Group} input asks for.
+#[derive(Debug, Default)]
+pub(super) struct NewEntity {
+    pub name: String,
+    pub path: Option<String>,
+    pub tags: Vec<Tag>,
+    pub boundary: Option<String>,
+    /// Roles: the trust policy (required by CreateRole), session limit and description.
+    pub trust_policy: Option<String>,
+    pub max_session_duration: Option<i64>,
+    pub description: Option<String>,
+}
 
 impl Iam {
     pub fn new(store: Store, identity: Identity) -> Self {
@@ -13,16 +27,14 @@ impl Iam {
         }
     }
 
+    /// May the caller perform `action` (`iam:<Op>`, from the operation's input) on `arn`?
     pub(super) async fn allow(
         &self,
         ctx: &RequestContext,
-        op: &str,
+        action: &str,
         arn: &str,
     ) -> Result<(), IamError> {
-        Ok(self
-            .authz
-            .check_identity(ctx, &format!("iam:{op}"), arn)
-            .await?)
+        Ok(self.authz.check_identity(ctx, action, arn).await?)
     }
 
     pub(super) async fn entity(
@@ -41,21 +53,21 @@ impl Iam {
         &self,
         ctx: &RequestContext,
         kind: IamKind,
-        op: &str,
-        input: &Value,
+        action: &str,
+        new: NewEntity,
     ) -> R {
-        let (name_key, prefix) = match kind {
-            IamKind::User => ("UserName", "AIDA"),
-            IamKind::Role => ("RoleName", "AROA"),
-            IamKind::Group => ("GroupName", "AGPA"),
+        let prefix = match kind {
+            IamKind::User => "AIDA",
+            IamKind::Role => "AROA",
+            IamKind::Group => "AGPA",
         };
-        let name = str_of(input, name_key);
-        let path = match str_of(input, "Path") {
+        let name = new.name.as_str();
+        let path = match new.path.as_deref().unwrap_or_default() {
             "" => "/",
             p => p,
         };
         let arn = entity_arn(ctx.account(), kind, path, name);
-        self.allow(ctx, op, &arn).await?;
+        self.allow(ctx, action, &arn).await?;
         let mut e = IamEntityRecord {
             account_id: ctx.account().to_owned(),
             kind,
@@ -64,7 +76,7 @@ impl Iam {
             path: path.to_owned(),
             arn,
             created_at: ctx.now,
-            tags: tags_of(input),
+            tags: new.tags.clone(),
             trust_policy: None,
             max_session_duration: None,
             description: None,
@@ -72,7 +84,7 @@ impl Iam {
             row_version: 1,
         };
         if kind != IamKind::Group
-            && let Some(b) = input.get("PermissionsBoundary").and_then(Value::as_str)
+            && let Some(b) = new.boundary.as_deref()
         {
             if b.starts_with(aws_managed::PREFIX) {
                 return Err(IamError::InvalidInput(
@@ -83,18 +95,11 @@ impl Iam {
             e.permissions_boundary = Some(b.to_owned());
         }
         if kind == IamKind::Role {
-            let doc = str_of(input, "AssumeRolePolicyDocument");
+            let doc = new.trust_policy.as_deref().unwrap_or_default();
             check_trust_document(doc)?;
             e.trust_policy = Some(doc.to_owned());
-            let max = input
-                .get("MaxSessionDuration")
-                .and_then(Value::as_i64)
-                .unwrap_or(3600);
-            e.max_session_duration = Some(max);
-            e.description = input
-                .get("Description")
-                .and_then(Value::as_str)
-                .map(str::to_owned);
+            e.max_session_duration = Some(new.max_session_duration.unwrap_or(3600));
+            e.description = new.description.clone();
         }
         match self.store.create_entity(&e).await {
             Ok(()) => {}
@@ -122,11 +127,12 @@ impl Iam {
         &self,
         ctx: &RequestContext,
         kind: IamKind,
-        op: &str,
-        input: &Value,
+        action: &str,
+        path_prefix: Option<&str>,
+        paging: &Paging,
     ) -> R {
-        self.allow(ctx, op, "*").await?;
-        let prefix = match str_of(input, "PathPrefix") {
+        self.allow(ctx, action, "*").await?;
+        let prefix = match path_prefix.unwrap_or_default() {
             "" => "/",
             p => p,
         };
@@ -139,18 +145,18 @@ impl Iam {
             IamKind::Role => "Roles",
             IamKind::Group => "Groups",
         };
-        page(input, all.iter().map(entity_json).collect(), key)
+        page(paging, all.iter().map(entity_json).collect(), key)
     }
 
     pub(super) async fn delete(
         &self,
         ctx: &RequestContext,
         kind: IamKind,
-        op: &str,
+        action: &str,
         name: &str,
     ) -> R {
         let e = self.entity(ctx, kind, name).await?;
-        self.allow(ctx, op, &e.arn).await?;
+        self.allow(ctx, action, &e.arn).await?;
         let a = ctx.account();
         if kind == IamKind::User && !self.store.list_access_keys_of(a, &e.arn).await?.is_empty() {
             return Err(IamError::DeleteConflict(
@@ -195,18 +201,14 @@ impl Iam {
         &self,
         ctx: &RequestContext,
         kind: IamKind,
-        op: &str,
-        input: &Value,
+        action: &str,
+        name: &str,
+        tags: Vec<Tag>,
     ) -> R {
-        let name_key = if kind == IamKind::User {
-            "UserName"
-        } else {
-            "RoleName"
-        };
         for _ in 0..8 {
-            let mut e = self.entity(ctx, kind, str_of(input, name_key)).await?;
-            self.allow(ctx, op, &e.arn).await?;
-            for t in tags_of(input) {
+            let mut e = self.entity(ctx, kind, name).await?;
+            self.allow(ctx, action, &e.arn).await?;
+            for t in tags.iter().cloned() {
                 match e.tags.iter_mut().find(|x| x.key == t.key) {
                     Some(x) => x.value = t.value,
                     None => e.tags.push(t),
@@ -235,12 +237,11 @@ impl Iam {
         &self,
         ctx: &RequestContext,
         kind: IamKind,
-        op: &str,
-        input: &Value,
-        set: bool,
+        action: &str,
+        name: &str,
+        boundary: Option<&str>,
     ) -> R {
-        let arn = str_of(input, "PermissionsBoundary");
-        if set {
+        if let Some(arn) = boundary {
             if arn.starts_with(aws_managed::PREFIX) {
                 return Err(IamError::InvalidInput(
                     "coffer: a permissions boundary must be a customer managed policy.".to_owned(),
@@ -249,8 +250,8 @@ impl Iam {
             self.managed(ctx, arn).await?;
         }
         for _ in 0..8 {
-            let mut e = self.owner(ctx, kind, op, input).await?;
-            e.permissions_boundary = set.then(|| arn.to_owned());
+            let mut e = self.owner(ctx, kind, action, name).await?;
+            e.permissions_boundary = boundary.map(str::to_owned);
             match self.store.update_entity(&e).await {
                 Err(StoreError::Conflict) => continue,
                 other => {
@@ -269,16 +270,11 @@ impl Iam {
         &self,
         ctx: &RequestContext,
         kind: IamKind,
-        op: &str,
-        input: &Value,
+        action: &str,
+        name: &str,
     ) -> Result<IamEntityRecord, IamError> {
-        let key = match kind {
-            IamKind::User => "UserName",
-            IamKind::Role => "RoleName",
-            IamKind::Group => "GroupName",
-        };
-        let e = self.entity(ctx, kind, str_of(input, key)).await?;
-        self.allow(ctx, op, &e.arn).await?;
+        let e = self.entity(ctx, kind, name).await?;
+        self.allow(ctx, action, &e.arn).await?;
         Ok(e)
     }
 
@@ -286,20 +282,15 @@ impl Iam {
         &self,
         ctx: &RequestContext,
         kind: IamKind,
-        op: &str,
-        input: &Value,
+        action: &str,
+        owner: &str,
+        policy_name: &str,
+        doc: &str,
     ) -> R {
-        let e = self.owner(ctx, kind, op, input).await?;
-        let doc = str_of(input, "PolicyDocument");
+        let e = self.owner(ctx, kind, action, owner).await?;
         check_document(doc)?;
         self.store
-            .put_inline_policy(
-                ctx.account(),
-                kind,
-                &e.name,
-                str_of(input, "PolicyName"),
-                doc,
-            )
+            .put_inline_policy(ctx.account(), kind, &e.name, policy_name, doc)
             .await?;
         Ok(json!({}))
     }
@@ -308,11 +299,11 @@ impl Iam {
         &self,
         ctx: &RequestContext,
         kind: IamKind,
-        op: &str,
-        input: &Value,
+        action: &str,
+        owner: &str,
+        name: &str,
     ) -> R {
-        let e = self.owner(ctx, kind, op, input).await?;
-        let name = str_of(input, "PolicyName");
+        let e = self.owner(ctx, kind, action, owner).await?;
         let doc = self
             .store
             .get_inline_policy(ctx.account(), kind, &e.name, name)
@@ -335,11 +326,11 @@ impl Iam {
         &self,
         ctx: &RequestContext,
         kind: IamKind,
-        op: &str,
-        input: &Value,
+        action: &str,
+        owner: &str,
+        name: &str,
     ) -> R {
-        let e = self.owner(ctx, kind, op, input).await?;
-        let name = str_of(input, "PolicyName");
+        let e = self.owner(ctx, kind, action, owner).await?;
         if !self
             .store
             .delete_inline_policy(ctx.account(), kind, &e.name, name)
@@ -357,16 +348,17 @@ impl Iam {
         &self,
         ctx: &RequestContext,
         kind: IamKind,
-        op: &str,
-        input: &Value,
+        action: &str,
+        owner: &str,
+        paging: &Paging,
     ) -> R {
-        let e = self.owner(ctx, kind, op, input).await?;
+        let e = self.owner(ctx, kind, action, owner).await?;
         let names = self
             .store
             .list_inline_policies(ctx.account(), kind, &e.name)
             .await?;
         page(
-            input,
+            paging,
             names.into_iter().map(Value::String).collect(),
             "PolicyNames",
         )
@@ -405,11 +397,11 @@ impl Iam {
         &self,
         ctx: &RequestContext,
         kind: IamKind,
-        op: &str,
-        input: &Value,
+        action: &str,
+        owner: &str,
+        arn: &str,
     ) -> R {
-        let e = self.owner(ctx, kind, op, input).await?;
-        let arn = str_of(input, "PolicyArn");
+        let e = self.owner(ctx, kind, action, owner).await?;
         self.managed(ctx, arn).await?;
         let attached = self
             .store
@@ -435,11 +427,11 @@ impl Iam {
         &self,
         ctx: &RequestContext,
         kind: IamKind,
-        op: &str,
-        input: &Value,
+        action: &str,
+        owner: &str,
+        arn: &str,
     ) -> R {
-        let e = self.owner(ctx, kind, op, input).await?;
-        let arn = str_of(input, "PolicyArn");
+        let e = self.owner(ctx, kind, action, owner).await?;
         if !self
             .store
             .detach_policy(ctx.account(), kind, &e.name, arn)
@@ -456,10 +448,11 @@ impl Iam {
         &self,
         ctx: &RequestContext,
         kind: IamKind,
-        op: &str,
-        input: &Value,
+        action: &str,
+        owner: &str,
+        paging: &Paging,
     ) -> R {
-        let e = self.owner(ctx, kind, op, input).await?;
+        let e = self.owner(ctx, kind, action, owner).await?;
         let arns = self
             .store
             .list_attached_policies(ctx.account(), kind, &e.name)
@@ -471,16 +464,20 @@ impl Iam {
                 json!({"PolicyName": name, "PolicyArn": a})
             })
             .collect();
-        page(input, items, "AttachedPolicies")
+        page(paging, items, "AttachedPolicies")
     }
 }
 
 /// One page of `items` under `key`, with IAM's Marker/MaxItems paging (marker = index).
-pub(super) fn page(input: &Value, items: Vec<Value>, key: &str) -> R {
-    let start: usize = str_of(input, "Marker").parse().unwrap_or(0);
-    let max = input
-        .get("MaxItems")
-        .and_then(Value::as_u64)
+pub(super) fn page(paging: &Paging, items: Vec<Value>, key: &str) -> R {
+    let start: usize = paging
+        .marker
+        .as_deref()
+        .unwrap_or_default()
+        .parse()
+        .unwrap_or(0);
+    let max = paging
+        .max_items
         .and_then(|m| usize::try_from(m).ok())
         .unwrap_or(100);
     let end = start.saturating_add(max).min(items.len());

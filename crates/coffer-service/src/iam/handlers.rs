@@ -1,55 +1,70 @@
 //! One handler per IAM operation, as listed in the `operations!` table.
 
-use super::entities::page;
+use super::entities::{NewEntity, page};
+use super::inputs::*;
 use super::wire::*;
 use super::*;
 
+/// `async fn NAME(iam, ctx, input: TYPE) -> R` for each handler; the action a handler
+/// authorises is `action(&input)`, from the operation's table entry.
 macro_rules! handlers {
-    ($( $name:ident($iam:ident, $ctx:ident, $input:ident) $body:block )*) => {
-        $( pub async fn $name($iam: &Iam, $ctx: &RequestContext, $input: Value) -> R $body )*
+    ($( $name:ident($iam:ident, $ctx:ident, $input:ident: $ty:ty) $body:block )*) => {
+        $( pub async fn $name($iam: &Iam, $ctx: &RequestContext, $input: $ty) -> R $body )*
     };
 }
 
 handlers! {
-    create_user(iam, ctx, input) { iam.create(ctx, IamKind::User, "CreateUser", &input).await }
-    create_role(iam, ctx, input) { iam.create(ctx, IamKind::Role, "CreateRole", &input).await }
-    create_group(iam, ctx, input) { iam.create(ctx, IamKind::Group, "CreateGroup", &input).await }
-    list_users(iam, ctx, input) { iam.list(ctx, IamKind::User, "ListUsers", &input).await }
-    list_roles(iam, ctx, input) { iam.list(ctx, IamKind::Role, "ListRoles", &input).await }
-    delete_user(iam, ctx, input) { iam.delete(ctx, IamKind::User, "DeleteUser", str_of(&input, "UserName")).await }
-    delete_role(iam, ctx, input) { iam.delete(ctx, IamKind::Role, "DeleteRole", str_of(&input, "RoleName")).await }
-    delete_group(iam, ctx, input) { iam.delete(ctx, IamKind::Group, "DeleteGroup", str_of(&input, "GroupName")).await }
-    tag_user(iam, ctx, input) { iam.tag(ctx, IamKind::User, "TagUser", &input).await }
-    tag_role(iam, ctx, input) { iam.tag(ctx, IamKind::Role, "TagRole", &input).await }
-    put_user_permissions_boundary(iam, ctx, input) { iam.set_boundary(ctx, IamKind::User, "PutUserPermissionsBoundary", &input, true).await }
-    delete_user_permissions_boundary(iam, ctx, input) { iam.set_boundary(ctx, IamKind::User, "DeleteUserPermissionsBoundary", &input, false).await }
-    put_role_permissions_boundary(iam, ctx, input) { iam.set_boundary(ctx, IamKind::Role, "PutRolePermissionsBoundary", &input, true).await }
-    delete_role_permissions_boundary(iam, ctx, input) { iam.set_boundary(ctx, IamKind::Role, "DeleteRolePermissionsBoundary", &input, false).await }
-    put_user_policy(iam, ctx, input) { iam.put_inline(ctx, IamKind::User, "PutUserPolicy", &input).await }
-    put_role_policy(iam, ctx, input) { iam.put_inline(ctx, IamKind::Role, "PutRolePolicy", &input).await }
-    put_group_policy(iam, ctx, input) { iam.put_inline(ctx, IamKind::Group, "PutGroupPolicy", &input).await }
-    get_user_policy(iam, ctx, input) { iam.get_inline(ctx, IamKind::User, "GetUserPolicy", &input).await }
-    get_role_policy(iam, ctx, input) { iam.get_inline(ctx, IamKind::Role, "GetRolePolicy", &input).await }
-    get_group_policy(iam, ctx, input) { iam.get_inline(ctx, IamKind::Group, "GetGroupPolicy", &input).await }
-    delete_user_policy(iam, ctx, input) { iam.delete_inline(ctx, IamKind::User, "DeleteUserPolicy", &input).await }
-    delete_role_policy(iam, ctx, input) { iam.delete_inline(ctx, IamKind::Role, "DeleteRolePolicy", &input).await }
-    delete_group_policy(iam, ctx, input) { iam.delete_inline(ctx, IamKind::Group, "DeleteGroupPolicy", &input).await }
-    list_user_policies(iam, ctx, input) { iam.list_inline(ctx, IamKind::User, "ListUserPolicies", &input).await }
-    list_role_policies(iam, ctx, input) { iam.list_inline(ctx, IamKind::Role, "ListRolePolicies", &input).await }
-    list_group_policies(iam, ctx, input) { iam.list_inline(ctx, IamKind::Group, "ListGroupPolicies", &input).await }
-    attach_user_policy(iam, ctx, input) { iam.attach(ctx, IamKind::User, "AttachUserPolicy", &input).await }
-    attach_role_policy(iam, ctx, input) { iam.attach(ctx, IamKind::Role, "AttachRolePolicy", &input).await }
-    attach_group_policy(iam, ctx, input) { iam.attach(ctx, IamKind::Group, "AttachGroupPolicy", &input).await }
-    detach_user_policy(iam, ctx, input) { iam.detach(ctx, IamKind::User, "DetachUserPolicy", &input).await }
-    detach_role_policy(iam, ctx, input) { iam.detach(ctx, IamKind::Role, "DetachRolePolicy", &input).await }
-    detach_group_policy(iam, ctx, input) { iam.detach(ctx, IamKind::Group, "DetachGroupPolicy", &input).await }
-    list_attached_user_policies(iam, ctx, input) { iam.list_attached(ctx, IamKind::User, "ListAttachedUserPolicies", &input).await }
-    list_attached_role_policies(iam, ctx, input) { iam.list_attached(ctx, IamKind::Role, "ListAttachedRolePolicies", &input).await }
-    list_attached_group_policies(iam, ctx, input) { iam.list_attached(ctx, IamKind::Group, "ListAttachedGroupPolicies", &input).await }
+    create_user(iam, ctx, input: CreateUserInput) {
+        let e = NewEntity { name: input.user_name.clone(), path: input.path.clone(), tags: tags_of(&input.tags), boundary: input.permissions_boundary.clone(), ..NewEntity::default() };
+        iam.create(ctx, IamKind::User, action(&input), e).await
+    }
+    create_role(iam, ctx, input: CreateRoleInput) {
+        let e = NewEntity {
+            name: input.role_name.clone(), path: input.path.clone(), tags: tags_of(&input.tags),
+            boundary: input.permissions_boundary.clone(), trust_policy: Some(input.assume_role_policy_document.clone()),
+            max_session_duration: input.max_session_duration, description: input.description.clone(),
+        };
+        iam.create(ctx, IamKind::Role, action(&input), e).await
+    }
+    create_group(iam, ctx, input: CreateGroupInput) {
+        let e = NewEntity { name: input.group_name.clone(), path: input.path.clone(), ..NewEntity::default() };
+        iam.create(ctx, IamKind::Group, action(&input), e).await
+    }
+    list_users(iam, ctx, input: ListUsersInput) { iam.list(ctx, IamKind::User, action(&input), input.path_prefix.as_deref(), &input.paging).await }
+    list_roles(iam, ctx, input: ListRolesInput) { iam.list(ctx, IamKind::Role, action(&input), input.path_prefix.as_deref(), &input.paging).await }
+    delete_user(iam, ctx, input: DeleteUserInput) { iam.delete(ctx, IamKind::User, action(&input), &input.user_name).await }
+    delete_role(iam, ctx, input: DeleteRoleInput) { iam.delete(ctx, IamKind::Role, action(&input), &input.role_name).await }
+    delete_group(iam, ctx, input: DeleteGroupInput) { iam.delete(ctx, IamKind::Group, action(&input), &input.group_name).await }
+    tag_user(iam, ctx, input: TagUserInput) { iam.tag(ctx, IamKind::User, action(&input), &input.user_name, tags_of(&input.tags)).await }
+    tag_role(iam, ctx, input: TagRoleInput) { iam.tag(ctx, IamKind::Role, action(&input), &input.role_name, tags_of(&input.tags)).await }
+    put_user_permissions_boundary(iam, ctx, input: PutUserPermissionsBoundaryInput) { iam.set_boundary(ctx, IamKind::User, action(&input), &input.user_name, Some(&input.permissions_boundary)).await }
+    delete_user_permissions_boundary(iam, ctx, input: DeleteUserPermissionsBoundaryInput) { iam.set_boundary(ctx, IamKind::User, action(&input), &input.user_name, None).await }
+    put_role_permissions_boundary(iam, ctx, input: PutRolePermissionsBoundaryInput) { iam.set_boundary(ctx, IamKind::Role, action(&input), &input.role_name, Some(&input.permissions_boundary)).await }
+    delete_role_permissions_boundary(iam, ctx, input: DeleteRolePermissionsBoundaryInput) { iam.set_boundary(ctx, IamKind::Role, action(&input), &input.role_name, None).await }
+    put_user_policy(iam, ctx, input: PutUserPolicyInput) { iam.put_inline(ctx, IamKind::User, action(&input), &input.user_name, &input.policy_name, &input.policy_document).await }
+    put_role_policy(iam, ctx, input: PutRolePolicyInput) { iam.put_inline(ctx, IamKind::Role, action(&input), &input.role_name, &input.policy_name, &input.policy_document).await }
+    put_group_policy(iam, ctx, input: PutGroupPolicyInput) { iam.put_inline(ctx, IamKind::Group, action(&input), &input.group_name, &input.policy_name, &input.policy_document).await }
+    get_user_policy(iam, ctx, input: GetUserPolicyInput) { iam.get_inline(ctx, IamKind::User, action(&input), &input.user_name, &input.policy_name).await }
+    get_role_policy(iam, ctx, input: GetRolePolicyInput) { iam.get_inline(ctx, IamKind::Role, action(&input), &input.role_name, &input.policy_name).await }
+    get_group_policy(iam, ctx, input: GetGroupPolicyInput) { iam.get_inline(ctx, IamKind::Group, action(&input), &input.group_name, &input.policy_name).await }
+    delete_user_policy(iam, ctx, input: DeleteUserPolicyInput) { iam.delete_inline(ctx, IamKind::User, action(&input), &input.user_name, &input.policy_name).await }
+    delete_role_policy(iam, ctx, input: DeleteRolePolicyInput) { iam.delete_inline(ctx, IamKind::Role, action(&input), &input.role_name, &input.policy_name).await }
+    delete_group_policy(iam, ctx, input: DeleteGroupPolicyInput) { iam.delete_inline(ctx, IamKind::Group, action(&input), &input.group_name, &input.policy_name).await }
+    list_user_policies(iam, ctx, input: ListUserPoliciesInput) { iam.list_inline(ctx, IamKind::User, action(&input), &input.user_name, &input.paging).await }
+    list_role_policies(iam, ctx, input: ListRolePoliciesInput) { iam.list_inline(ctx, IamKind::Role, action(&input), &input.role_name, &input.paging).await }
+    list_group_policies(iam, ctx, input: ListGroupPoliciesInput) { iam.list_inline(ctx, IamKind::Group, action(&input), &input.group_name, &input.paging).await }
+    attach_user_policy(iam, ctx, input: AttachUserPolicyInput) { iam.attach(ctx, IamKind::User, action(&input), &input.user_name, &input.policy_arn).await }
+    attach_role_policy(iam, ctx, input: AttachRolePolicyInput) { iam.attach(ctx, IamKind::Role, action(&input), &input.role_name, &input.policy_arn).await }
+    attach_group_policy(iam, ctx, input: AttachGroupPolicyInput) { iam.attach(ctx, IamKind::Group, action(&input), &input.group_name, &input.policy_arn).await }
+    detach_user_policy(iam, ctx, input: DetachUserPolicyInput) { iam.detach(ctx, IamKind::User, action(&input), &input.user_name, &input.policy_arn).await }
+    detach_role_policy(iam, ctx, input: DetachRolePolicyInput) { iam.detach(ctx, IamKind::Role, action(&input), &input.role_name, &input.policy_arn).await }
+    detach_group_policy(iam, ctx, input: DetachGroupPolicyInput) { iam.detach(ctx, IamKind::Group, action(&input), &input.group_name, &input.policy_arn).await }
+    list_attached_user_policies(iam, ctx, input: ListAttachedUserPoliciesInput) { iam.list_attached(ctx, IamKind::User, action(&input), &input.user_name, &input.paging).await }
+    list_attached_role_policies(iam, ctx, input: ListAttachedRolePoliciesInput) { iam.list_attached(ctx, IamKind::Role, action(&input), &input.role_name, &input.paging).await }
+    list_attached_group_policies(iam, ctx, input: ListAttachedGroupPoliciesInput) { iam.list_attached(ctx, IamKind::Group, action(&input), &input.group_name, &input.paging).await }
 
-    get_user(iam, ctx, input) {
-        let name = str_of(&input, "UserName");
-        if name.is_empty() {
+    get_user(iam, ctx, input: GetUserInput) {
+        let Some(name) = input.user_name.as_deref().filter(|n| !n.is_empty()) else {
             let p = &ctx.principal;
             if p.arn.ends_with(":root") {
                 return Ok(json!({"User": {"UserId": p.account_id.to_string(), "Arn": p.arn, "CreateDate": iso(0)}}));
@@ -57,21 +72,21 @@ handlers! {
             let own = p.arn.rsplit('/').next().unwrap_or_default().to_owned();
             let e = iam.entity(ctx, IamKind::User, &own).await?;
             return Ok(json!({"User": entity_json(&e)}));
-        }
+        };
         let e = iam.entity(ctx, IamKind::User, name).await?;
-        iam.allow(ctx, "GetUser", &e.arn).await?;
+        iam.allow(ctx, action(&input), &e.arn).await?;
         Ok(json!({"User": entity_json(&e)}))
     }
 
-    get_role(iam, ctx, input) {
-        let e = iam.entity(ctx, IamKind::Role, str_of(&input, "RoleName")).await?;
-        iam.allow(ctx, "GetRole", &e.arn).await?;
+    get_role(iam, ctx, input: GetRoleInput) {
+        let e = iam.entity(ctx, IamKind::Role, &input.role_name).await?;
+        iam.allow(ctx, action(&input), &e.arn).await?;
         Ok(json!({"Role": entity_json(&e)}))
     }
 
-    get_group(iam, ctx, input) {
-        let e = iam.entity(ctx, IamKind::Group, str_of(&input, "GroupName")).await?;
-        iam.allow(ctx, "GetGroup", &e.arn).await?;
+    get_group(iam, ctx, input: GetGroupInput) {
+        let e = iam.entity(ctx, IamKind::Group, &input.group_name).await?;
+        iam.allow(ctx, action(&input), &e.arn).await?;
         let mut users = Vec::new();
         for u in iam.store.list_group_members(ctx.account(), &e.name).await? {
             if let Some(u) = iam.store.get_entity(ctx.account(), IamKind::User, &u).await? {
@@ -81,11 +96,11 @@ handlers! {
         Ok(json!({"Group": entity_json(&e), "Users": users, "IsTruncated": false}))
     }
 
-    update_assume_role_policy(iam, ctx, input) {
+    update_assume_role_policy(iam, ctx, input: UpdateAssumeRolePolicyInput) {
         for _ in 0..8 {
-            let mut e = iam.entity(ctx, IamKind::Role, str_of(&input, "RoleName")).await?;
-            iam.allow(ctx, "UpdateAssumeRolePolicy", &e.arn).await?;
-            let doc = str_of(&input, "PolicyDocument");
+            let mut e = iam.entity(ctx, IamKind::Role, &input.role_name).await?;
+            iam.allow(ctx, action(&input), &e.arn).await?;
+            let doc = input.policy_document.as_str();
             check_trust_document(doc)?;
             e.trust_policy = Some(doc.to_owned());
             match iam.store.update_entity(&e).await {
@@ -96,44 +111,44 @@ handlers! {
         Err(IamError::ServiceFailure("update: too many conflicts".to_owned()))
     }
 
-    add_user_to_group(iam, ctx, input) {
-        let g = iam.entity(ctx, IamKind::Group, str_of(&input, "GroupName")).await?;
-        iam.allow(ctx, "AddUserToGroup", &g.arn).await?;
-        let u = iam.entity(ctx, IamKind::User, str_of(&input, "UserName")).await?;
+    add_user_to_group(iam, ctx, input: AddUserToGroupInput) {
+        let g = iam.entity(ctx, IamKind::Group, &input.group_name).await?;
+        iam.allow(ctx, action(&input), &g.arn).await?;
+        let u = iam.entity(ctx, IamKind::User, &input.user_name).await?;
         iam.store.add_group_member(ctx.account(), &g.name, &u.name).await?;
         Ok(json!({}))
     }
 
-    remove_user_from_group(iam, ctx, input) {
-        let g = iam.entity(ctx, IamKind::Group, str_of(&input, "GroupName")).await?;
-        iam.allow(ctx, "RemoveUserFromGroup", &g.arn).await?;
-        let user = str_of(&input, "UserName");
+    remove_user_from_group(iam, ctx, input: RemoveUserFromGroupInput) {
+        let g = iam.entity(ctx, IamKind::Group, &input.group_name).await?;
+        iam.allow(ctx, action(&input), &g.arn).await?;
+        let user = input.user_name.as_str();
         if !iam.store.remove_group_member(ctx.account(), &g.name, user).await? {
             return Err(no_such(IamKind::User, user));
         }
         Ok(json!({}))
     }
 
-    list_groups_for_user(iam, ctx, input) {
-        let u = iam.entity(ctx, IamKind::User, str_of(&input, "UserName")).await?;
-        iam.allow(ctx, "ListGroupsForUser", &u.arn).await?;
+    list_groups_for_user(iam, ctx, input: ListGroupsForUserInput) {
+        let u = iam.entity(ctx, IamKind::User, &input.user_name).await?;
+        iam.allow(ctx, action(&input), &u.arn).await?;
         let mut groups = Vec::new();
         for g in iam.store.list_groups_of_user(ctx.account(), &u.name).await? {
             if let Some(g) = iam.store.get_entity(ctx.account(), IamKind::Group, &g).await? {
                 groups.push(entity_json(&g));
             }
         }
-        page(&input, groups, "Groups")
+        page(&input.paging, groups, "Groups")
     }
 
-    create_access_key(iam, ctx, input) {
-        let name = match str_of(&input, "UserName") {
+    create_access_key(iam, ctx, input: CreateAccessKeyInput) {
+        let name = match input.user_name.as_deref().unwrap_or_default() {
             "" if !ctx.principal.arn.ends_with(":root") => ctx.principal.arn.rsplit('/').next().unwrap_or_default().to_owned(),
             "" => return Err(IamError::InvalidInput("coffer: the root's keys are created with `coffer admin`; pass UserName.".to_owned())),
             n => n.to_owned(),
         };
         let u = iam.entity(ctx, IamKind::User, &name).await?;
-        iam.allow(ctx, "CreateAccessKey", &u.arn).await?;
+        iam.allow(ctx, action(&input), &u.arn).await?;
         if iam.store.list_access_keys_of(ctx.account(), &u.arn).await?.len() >= 2 {
             return Err(IamError::LimitExceeded("Cannot exceed quota for AccessKeysPerUser: 2".to_owned()));
         }
@@ -151,13 +166,13 @@ handlers! {
         }}))
     }
 
-    list_access_keys(iam, ctx, input) {
-        let name = match str_of(&input, "UserName") {
+    list_access_keys(iam, ctx, input: ListAccessKeysInput) {
+        let name = match input.user_name.as_deref().unwrap_or_default() {
             "" => ctx.principal.arn.rsplit('/').next().unwrap_or_default().to_owned(),
             n => n.to_owned(),
         };
         let u = iam.entity(ctx, IamKind::User, &name).await?;
-        iam.allow(ctx, "ListAccessKeys", &u.arn).await?;
+        iam.allow(ctx, action(&input), &u.arn).await?;
         let keys = iam.store.list_access_keys_of(ctx.account(), &u.arn).await?;
         let items = keys.iter().map(|k| json!({
             "UserName": u.name,
@@ -165,30 +180,30 @@ handlers! {
             "Status": k.status.as_str(),
             "CreateDate": iso(k.created_at),
         })).collect();
-        page(&input, items, "AccessKeyMetadata")
+        page(&input.paging, items, "AccessKeyMetadata")
     }
 
-    update_access_key(iam, ctx, input) {
-        let k = iam.user_key(ctx, "UpdateAccessKey", &input).await?;
-        let status = if str_of(&input, "Status") == "Inactive" { AccessKeyStatus::Inactive } else { AccessKeyStatus::Active };
+    update_access_key(iam, ctx, input: UpdateAccessKeyInput) {
+        let k = iam.user_key(ctx, action(&input), input.user_name.as_deref(), &input.access_key_id).await?;
+        let status = if input.status == "Inactive" { AccessKeyStatus::Inactive } else { AccessKeyStatus::Active };
         iam.store.set_access_key_status(&k, status).await?;
         iam.identity.forget(&k);
         Ok(json!({}))
     }
 
-    delete_access_key(iam, ctx, input) {
-        let k = iam.user_key(ctx, "DeleteAccessKey", &input).await?;
+    delete_access_key(iam, ctx, input: DeleteAccessKeyInput) {
+        let k = iam.user_key(ctx, action(&input), input.user_name.as_deref(), &input.access_key_id).await?;
         iam.store.delete_access_key(&k).await?;
         iam.identity.forget(&k);
         Ok(json!({}))
     }
 
-    create_policy(iam, ctx, input) {
-        let name = str_of(&input, "PolicyName");
-        let path = match str_of(&input, "Path") { "" => "/", p => p };
+    create_policy(iam, ctx, input: CreatePolicyInput) {
+        let name = input.policy_name.as_str();
+        let path = match input.path.as_deref().unwrap_or_default() { "" => "/", p => p };
         let arn = format!("arn:aws:iam::{}:policy{path}{name}", ctx.account());
-        iam.allow(ctx, "CreatePolicy", &arn).await?;
-        let doc = str_of(&input, "PolicyDocument");
+        iam.allow(ctx, action(&input), &arn).await?;
+        let doc = input.policy_document.as_str();
         check_document(doc)?;
         let p = ManagedPolicyRecord {
             account_id: ctx.account().to_owned(),
@@ -196,7 +211,7 @@ handlers! {
             id: new_id("ANPA")?,
             path: path.to_owned(),
             arn,
-            description: str_of(&input, "Description").to_owned(),
+            description: input.description.clone().unwrap_or_default(),
             default_version: "v1".to_owned(),
             next_version: 2,
             created_at: ctx.now,
@@ -210,18 +225,18 @@ handlers! {
         }
     }
 
-    get_policy(iam, ctx, input) {
-        let arn = str_of(&input, "PolicyArn");
-        iam.allow(ctx, "GetPolicy", arn).await?;
+    get_policy(iam, ctx, input: GetPolicyInput) {
+        let arn = input.policy_arn.as_str();
+        iam.allow(ctx, action(&input), arn).await?;
         let p = iam.managed(ctx, arn).await?;
         let n = iam.store.count_policy_attachments(ctx.account(), arn).await?;
         Ok(json!({"Policy": policy_json(&p, n)}))
     }
 
-    get_policy_version(iam, ctx, input) {
-        let arn = str_of(&input, "PolicyArn");
-        iam.allow(ctx, "GetPolicyVersion", arn).await?;
-        let id = str_of(&input, "VersionId");
+    get_policy_version(iam, ctx, input: GetPolicyVersionInput) {
+        let arn = input.policy_arn.as_str();
+        iam.allow(ctx, action(&input), arn).await?;
+        let id = input.version_id.as_str();
         if let Some(doc) = aws_managed::document(arn) {
             if id != "v1" {
                 return Err(IamError::NoSuchEntity(format!("Policy {arn} version {id} does not exist or is not attachable.")));
@@ -239,11 +254,11 @@ handlers! {
         }}))
     }
 
-    list_policy_versions(iam, ctx, input) {
-        let arn = str_of(&input, "PolicyArn");
-        iam.allow(ctx, "ListPolicyVersions", arn).await?;
+    list_policy_versions(iam, ctx, input: ListPolicyVersionsInput) {
+        let arn = input.policy_arn.as_str();
+        iam.allow(ctx, action(&input), arn).await?;
         if aws_managed::document(arn).is_some() {
-            return page(&input, vec![json!({"VersionId": "v1", "IsDefaultVersion": true, "CreateDate": iso(0)})], "Versions");
+            return page(&input.paging, vec![json!({"VersionId": "v1", "IsDefaultVersion": true, "CreateDate": iso(0)})], "Versions");
         }
         let p = iam.managed(ctx, arn).await?;
         let vs = iam.store.list_policy_versions(ctx.account(), &p.name).await?;
@@ -252,13 +267,13 @@ handlers! {
             "IsDefaultVersion": v.version_id == p.default_version,
             "CreateDate": iso(v.created_at),
         })).collect();
-        page(&input, items, "Versions")
+        page(&input.paging, items, "Versions")
     }
 
-    list_policies(iam, ctx, input) {
-        iam.allow(ctx, "ListPolicies", "*").await?;
-        let scope = str_of(&input, "Scope");
-        let only_attached = input.get("OnlyAttached").and_then(Value::as_bool) == Some(true);
+    list_policies(iam, ctx, input: ListPoliciesInput) {
+        iam.allow(ctx, action(&input), "*").await?;
+        let scope = input.scope.as_deref().unwrap_or_default();
+        let only_attached = input.only_attached == Some(true);
         let mut items = Vec::new();
         if scope != "Local" {
             for (_, arn) in aws_managed::all() {
@@ -270,21 +285,21 @@ handlers! {
             }
         }
         if scope == "AWS" {
-            return page(&input, items, "Policies");
+            return page(&input.paging, items, "Policies");
         }
         for p in iam.store.list_managed_policies(ctx.account()).await? {
             let n = iam.store.count_policy_attachments(ctx.account(), &p.arn).await?;
-            if input.get("OnlyAttached").and_then(Value::as_bool) == Some(true) && n == 0 {
+            if only_attached && n == 0 {
                 continue;
             }
             items.push(policy_json(&p, n));
         }
-        page(&input, items, "Policies")
+        page(&input.paging, items, "Policies")
     }
 
-    delete_policy(iam, ctx, input) {
-        let arn = str_of(&input, "PolicyArn");
-        iam.allow(ctx, "DeletePolicy", arn).await?;
+    delete_policy(iam, ctx, input: DeletePolicyInput) {
+        let arn = input.policy_arn.as_str();
+        iam.allow(ctx, action(&input), arn).await?;
         if arn.starts_with(aws_managed::PREFIX) {
             return Err(IamError::InvalidInput("AWS managed policies cannot be deleted.".to_owned()));
         }
@@ -296,13 +311,13 @@ handlers! {
         Ok(json!({}))
     }
 
-    create_policy_version(iam, ctx, input) {
-        let arn = str_of(&input, "PolicyArn");
-        iam.allow(ctx, "CreatePolicyVersion", arn).await?;
+    create_policy_version(iam, ctx, input: CreatePolicyVersionInput) {
+        let arn = input.policy_arn.as_str();
+        iam.allow(ctx, action(&input), arn).await?;
         if arn.starts_with(aws_managed::PREFIX) {
             return Err(IamError::InvalidInput("AWS managed policies cannot be changed.".to_owned()));
         }
-        let doc = str_of(&input, "PolicyDocument");
+        let doc = input.policy_document.as_str();
         check_document(doc)?;
         for _ in 0..8 {
             let mut p = iam.managed(ctx, arn).await?;
@@ -312,7 +327,7 @@ handlers! {
             let id = format!("v{}", p.next_version);
             p.next_version += 1;
             p.updated_at = ctx.now;
-            let default = input.get("SetAsDefault").and_then(Value::as_bool) == Some(true);
+            let default = input.set_as_default == Some(true);
             if default {
                 p.default_version = id.clone();
             }
@@ -328,22 +343,19 @@ handlers! {
         Err(IamError::ServiceFailure("policy version: too many conflicts".to_owned()))
     }
 
-    create_oidc_provider(iam, ctx, input) {
-        let url = str_of(&input, "Url");
+    create_oidc_provider(iam, ctx, input: CreateOpenIDConnectProviderInput) {
+        let url = input.url.as_str();
         let Some(host_path) = url.strip_prefix("https://") else {
             return Err(IamError::InvalidInput("The URL must begin with https://".to_owned()));
         };
         let arn = format!("arn:aws:iam::{}:oidc-provider/{}", ctx.account(), host_path.trim_end_matches('/'));
-        iam.allow(ctx, "CreateOpenIDConnectProvider", &arn).await?;
-        let list = |k: &str| -> Vec<String> {
-            input.get(k).and_then(Value::as_array).map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_owned)).collect()).unwrap_or_default()
-        };
+        iam.allow(ctx, action(&input), &arn).await?;
         let p = OidcProviderRecord {
             account_id: ctx.account().to_owned(),
             arn: arn.clone(),
             url: url.trim_end_matches('/').to_owned(),
-            client_ids: list("ClientIDList"),
-            thumbprints: list("ThumbprintList"),
+            client_ids: input.client_id_list.clone(),
+            thumbprints: input.thumbprint_list.clone(),
             created_at: ctx.now,
         };
         match iam.store.create_oidc_provider(&p).await {
@@ -352,9 +364,9 @@ handlers! {
         }
     }
 
-    get_oidc_provider(iam, ctx, input) {
-        let arn = str_of(&input, "OpenIDConnectProviderArn");
-        iam.allow(ctx, "GetOpenIDConnectProvider", arn).await?;
+    get_oidc_provider(iam, ctx, input: GetOpenIDConnectProviderInput) {
+        let arn = input.open_id_connect_provider_arn.as_str();
+        iam.allow(ctx, action(&input), arn).await?;
         let p = iam.store.get_oidc_provider(ctx.account(), arn).await?
             .ok_or_else(|| IamError::NoSuchEntity(format!("OpenIDConnect Provider not found for arn {arn}")))?;
         Ok(json!({
@@ -365,15 +377,15 @@ handlers! {
         }))
     }
 
-    list_oidc_providers(iam, ctx, _input) {
-        iam.allow(ctx, "ListOpenIDConnectProviders", "*").await?;
+    list_oidc_providers(iam, ctx, input: ListOpenIDConnectProvidersInput) {
+        iam.allow(ctx, action(&input), "*").await?;
         let all = iam.store.list_oidc_providers(ctx.account()).await?;
         Ok(json!({"OpenIDConnectProviderList": all.iter().map(|p| json!({"Arn": p.arn})).collect::<Vec<_>>()}))
     }
 
-    delete_oidc_provider(iam, ctx, input) {
-        let arn = str_of(&input, "OpenIDConnectProviderArn");
-        iam.allow(ctx, "DeleteOpenIDConnectProvider", arn).await?;
+    delete_oidc_provider(iam, ctx, input: DeleteOpenIDConnectProviderInput) {
+        let arn = input.open_id_connect_provider_arn.as_str();
+        iam.allow(ctx, action(&input), arn).await?;
         if !iam.store.delete_oidc_provider(ctx.account(), arn).await? {
             return Err(IamError::NoSuchEntity(format!("OpenIDConnect Provider not found for arn {arn}")));
         }
@@ -386,11 +398,11 @@ impl Iam {
     pub(super) async fn user_key(
         &self,
         ctx: &RequestContext,
-        op: &str,
-        input: &Value,
+        action: &str,
+        user_name: Option<&str>,
+        id: &str,
     ) -> Result<String, IamError> {
-        let id = str_of(input, "AccessKeyId");
-        let name = match str_of(input, "UserName") {
+        let name = match user_name.unwrap_or_default() {
             "" => ctx
                 .principal
                 .arn
@@ -401,7 +413,7 @@ impl Iam {
             n => n.to_owned(),
         };
         let u = self.entity(ctx, IamKind::User, &name).await?;
-        self.allow(ctx, op, &u.arn).await?;
+        self.allow(ctx, action, &u.arn).await?;
         match self.store.get_access_key(id).await? {
             Some(k) if k.account_id == ctx.account() && k.principal_arn == u.arn => {
                 Ok(id.to_owned())

@@ -28,22 +28,13 @@ pub(super) fn url_encode(s: &str) -> String {
     out
 }
 
-pub(super) fn str_of<'a>(v: &'a Value, k: &str) -> &'a str {
-    v.get(k).and_then(Value::as_str).unwrap_or_default()
-}
-
-pub(super) fn tags_of(v: &Value) -> Vec<Tag> {
-    v.get("Tags")
-        .and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .map(|t| Tag {
-                    key: str_of(t, "Key").to_owned(),
-                    value: str_of(t, "Value").to_owned(),
-                })
-                .collect()
+pub(super) fn tags_of(tags: &[super::inputs::TagInput]) -> Vec<Tag> {
+    tags.iter()
+        .map(|t| Tag {
+            key: t.key.clone(),
+            value: t.value.clone(),
         })
-        .unwrap_or_default()
+        .collect()
 }
 
 pub(super) fn tags_json(tags: &[Tag]) -> Value {

@@ -2,7 +2,7 @@
 //! <https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html>
 
 use super::keys::Empty;
-use super::resolve::{Accept, alias_arn, arn_of};
+use super::resolve::{Accept, Authorize, alias_arn, arn_of};
 use super::{Kms, KmsError, marker};
 use crate::RequestContext;
 use crate::wire::Epoch;
@@ -10,16 +10,23 @@ use coffer_store::{AliasRecord, KeyState, StoreError};
 use serde::{Deserialize, Serialize};
 use serde_with::skip_serializing_none;
 
-/// Alias names must start with `alias/`; `alias/aws/` is reserved for AWS managed keys.
+/// Alias names must start with `alias/`; `alias/aws/` is reserved for AWS managed keys; `:`
+/// is allowed by the model's pattern but not in a name, as AWS answers.
+/// <https://docs.aws.amazon.com/kms/latest/APIReference/API_CreateAlias.html>
 fn check_alias_name(name: &str) -> Result<(), KmsError> {
     if !name.starts_with("alias/") || name.len() == "alias/".len() {
-        return Err(KmsError::InvalidAliasName(format!(
-            "Alias must start with the prefix \"alias/\": {name}"
-        )));
+        return Err(KmsError::Validation(
+            "Alias must start with the prefix \"alias/\". Please see https://docs.aws.amazon.com/kms/latest/developerguide/kms-alias.html".to_owned(),
+        ));
     }
     if name.starts_with("alias/aws/") {
-        return Err(KmsError::InvalidAliasName(format!(
-            "Alias {name} must not begin with \"alias/aws/\": that prefix is reserved for AWS managed keys."
+        return Err(KmsError::NotAuthorized(format!(
+            "{name}: the prefix alias/aws/ is reserved for AWS managed keys."
+        )));
+    }
+    if name.contains(':') {
+        return Err(KmsError::Validation(format!(
+            "{name} contains invalid characters for an alias"
         )));
     }
     Ok(())
@@ -28,8 +35,20 @@ fn check_alias_name(name: &str) -> Result<(), KmsError> {
 /// The target of an alias: a customer managed key in the caller's account that is not pending
 /// deletion.
 async fn target(kms: &Kms, ctx: &RequestContext, target_key_id: &str) -> Result<String, KmsError> {
+    let names_alias = target_key_id.starts_with("alias/")
+        || (target_key_id.starts_with("arn:") && target_key_id.contains(":alias/"));
+    if names_alias {
+        return Err(KmsError::Validation(
+            "Aliases must refer to keys. Not aliases".to_owned(),
+        ));
+    }
     let key = kms
-        .resolve(ctx, target_key_id, Accept::KeyOnly, "kms:CreateAlias")
+        .resolve(
+            ctx,
+            target_key_id,
+            Accept::KeyOnly,
+            Authorize::Action("kms:CreateAlias"),
+        )
         .await?;
     if key.aws_managed {
         return Err(KmsError::UnsupportedOperation(format!(
@@ -156,14 +175,16 @@ pub struct ListAliasesOutput {
     truncated: bool,
 }
 
+#[skip_serializing_none]
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
 pub struct AliasListEntry {
     alias_name: String,
     alias_arn: String,
-    target_key_id: String,
-    creation_date: Epoch,
-    last_updated_date: Epoch,
+    /// None for a predefined AWS alias whose key is not created yet.
+    target_key_id: Option<String>,
+    creation_date: Option<Epoch>,
+    last_updated_date: Option<Epoch>,
 }
 
 pub async fn list_aliases(
@@ -173,9 +194,14 @@ pub async fn list_aliases(
 ) -> Result<ListAliasesOutput, KmsError> {
     let key_id = match &input.key_id {
         Some(k) => Some(
-            kms.resolve(ctx, k, Accept::KeyOnly, "kms:ListAliases")
-                .await?
-                .key_id,
+            kms.resolve(
+                ctx,
+                k,
+                Accept::KeyOnly,
+                Authorize::Action("kms:ListAliases"),
+            )
+            .await?
+            .key_id,
         ),
         None => None,
     };
@@ -191,20 +217,69 @@ pub async fn list_aliases(
             limit,
         )
         .await?;
-    let aliases = page
+    let mut aliases: Vec<AliasListEntry> = page
         .items
         .into_iter()
         .map(|a| AliasListEntry {
             alias_arn: alias_arn(&a.region, &a.account_id, &a.alias_name),
             alias_name: a.alias_name,
-            target_key_id: a.key_id,
-            creation_date: Epoch(a.created_at),
-            last_updated_date: Epoch(a.updated_at),
+            target_key_id: Some(a.key_id),
+            creation_date: Some(Epoch(a.created_at)),
+            last_updated_date: Some(Epoch(a.updated_at)),
         })
         .collect();
+    if key_id.is_none() {
+        // Up to the last stored name of this page when more pages follow, so that each
+        // predefined alias is listed on exactly one page, in name order.
+        let upto = page
+            .next
+            .as_ref()
+            .and_then(|_| aliases.last())
+            .map(|a| a.alias_name.clone());
+        aliases.extend(predefined(kms, ctx, after.as_deref(), upto.as_deref()).await?);
+        aliases.sort_by(|a, b| a.alias_name.cmp(&b.alias_name));
+    }
+    let next = if aliases.len() > limit {
+        aliases.truncate(limit);
+        aliases.last().map(|a| a.alias_name.clone())
+    } else {
+        page.next
+            .and_then(|_| aliases.last().map(|a| a.alias_name.clone()))
+    };
     Ok(ListAliasesOutput {
         aliases,
-        truncated: page.next.is_some(),
-        next_marker: marker::encode(page.next),
+        truncated: next.is_some(),
+        next_marker: marker::encode(next),
     })
+}
+
+/// The predefined AWS aliases (`alias/aws/secretsmanager`, `alias/aws/ssm`) whose keys are not
+/// created yet, named after `after` and up to `upto`: AWS lists them before first use, without
+/// `TargetKeyId`. <https://docs.aws.amazon.com/kms/latest/APIReference/API_ListAliases.html>
+async fn predefined(
+    kms: &Kms,
+    ctx: &RequestContext,
+    after: Option<&str>,
+    upto: Option<&str>,
+) -> Result<Vec<AliasListEntry>, KmsError> {
+    let mut out = Vec::new();
+    for (name, _, _) in super::MANAGED_ALIASES {
+        let in_range = after.is_none_or(|a| *name > a) && upto.is_none_or(|u| *name <= u);
+        if in_range
+            && kms
+                .store
+                .get_alias(ctx.account(), ctx.region(), name)
+                .await?
+                .is_none()
+        {
+            out.push(AliasListEntry {
+                alias_name: (*name).to_owned(),
+                alias_arn: alias_arn(ctx.region(), ctx.account(), name),
+                target_key_id: None,
+                creation_date: None,
+                last_updated_date: None,
+            });
+        }
+    }
+    Ok(out)
 }

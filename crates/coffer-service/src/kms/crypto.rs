@@ -1,7 +1,7 @@
 //! Cryptographic operations: Encrypt, Decrypt, ReEncrypt, GenerateDataKey,
 //! GenerateDataKeyWithoutPlaintext, GenerateRandom; and the same as methods other services call.
 
-use super::resolve::{Accept, arn_of, require_enabled};
+use super::resolve::{Accept, Authorize, arn_of, require_enabled};
 use super::{Kms, KmsError};
 use crate::RequestContext;
 use crate::wire::{Blob, SecretBlob};
@@ -12,6 +12,11 @@ use serde::{Deserialize, Serialize};
 use serde_with::skip_serializing_none;
 
 const SYMMETRIC_DEFAULT: &str = "SYMMETRIC_DEFAULT";
+
+/// Cryptographic operations authorise after resolving, with the encryption context's keys.
+const CONTEXT_CHECKED: Authorize = Authorize::Skip {
+    why: "authorised with the encryption context (authorize_key_with)",
+};
 
 /// Only symmetric keys exist in coffer; asymmetric algorithms are a usage mismatch, as on AWS.
 fn check_algorithm(alg: Option<&str>, key: &KeyRecord) -> Result<(), KmsError> {
@@ -45,7 +50,9 @@ impl Kms {
         context: &EncryptionContext,
         plaintext: &[u8],
     ) -> Result<(Vec<u8>, KeyRecord), KmsError> {
-        let key = self.resolve(ctx, key_ref, Accept::KeyOrAlias, "").await?;
+        let key = self
+            .resolve(ctx, key_ref, Accept::KeyOrAlias, CONTEXT_CHECKED)
+            .await?;
         self.authorize_key_with(ctx, &key, "kms:GenerateDataKey", Some(context))
             .await?;
         require_enabled(&key)?;
@@ -61,7 +68,12 @@ impl Kms {
         key_ref: &str,
     ) -> Result<KeyRecord, KmsError> {
         let key = self
-            .resolve(ctx, key_ref, Accept::KeyOrAlias, "kms:DescribeKey")
+            .resolve(
+                ctx,
+                key_ref,
+                Accept::KeyOrAlias,
+                Authorize::Action("kms:DescribeKey"),
+            )
             .await?;
         require_enabled(&key)?;
         Ok(key)
@@ -94,13 +106,18 @@ impl Kms {
         let invalid = || KmsError::InvalidCiphertext(String::new());
         let (header, _) = BlobHeader::parse(ciphertext).map_err(|_| invalid())?;
         let key = self
-            .resolve(ctx, &header.key_arn, Accept::KeyOnly, "")
+            .resolve(ctx, &header.key_arn, Accept::KeyOnly, CONTEXT_CHECKED)
             .await?;
         self.authorize_key_with(ctx, &key, "kms:Decrypt", Some(context))
             .await?;
         if let Some(expected) = expected_key {
             let wanted = self
-                .resolve(ctx, expected, Accept::KeyOrAlias, "kms:Decrypt")
+                .resolve(
+                    ctx,
+                    expected,
+                    Accept::KeyOrAlias,
+                    Authorize::Action("kms:Decrypt"),
+                )
                 .await?;
             if wanted.key_id != key.key_id {
                 return Err(KmsError::IncorrectKey(
@@ -146,7 +163,7 @@ pub async fn encrypt(
     input: EncryptInput,
 ) -> Result<EncryptOutput, KmsError> {
     let key = kms
-        .resolve(ctx, &input.key_id, Accept::KeyOrAlias, "")
+        .resolve(ctx, &input.key_id, Accept::KeyOrAlias, CONTEXT_CHECKED)
         .await?;
     kms.authorize_key_with(ctx, &key, "kms:Encrypt", Some(&input.encryption_context))
         .await?;
@@ -255,7 +272,7 @@ pub async fn re_encrypt(
             ctx,
             &input.destination_key_id,
             Accept::KeyOrAlias,
-            "kms:ReEncryptTo",
+            Authorize::Action("kms:ReEncryptTo"),
         )
         .await?;
     require_enabled(&dest)?;
@@ -335,11 +352,11 @@ async fn data_key(
             ctx,
             &input.key_id,
             Accept::KeyOrAlias,
-            if with_plaintext {
+            Authorize::Action(if with_plaintext {
                 "kms:GenerateDataKey"
             } else {
                 "kms:GenerateDataKeyWithoutPlaintext"
-            },
+            }),
         )
         .await?;
     require_enabled(&key)?;
@@ -399,7 +416,7 @@ pub async fn generate_random(
     let n = input
         .number_of_bytes
         .and_then(|n| usize::try_from(n).ok())
-        .ok_or_else(|| KmsError::Validation("NumberOfBytes is required".to_owned()))?;
+        .ok_or_else(|| KmsError::Validation("NumberOfBytes is required.".to_owned()))?;
     let bytes = coffer_crypto::random::secret_bytes(n).map_err(crate::error::crypto::<KmsError>)?;
     Ok(GenerateRandomOutput {
         plaintext: SecretBlob(bytes),

@@ -26,6 +26,8 @@ service_errors! {
         LimitExceeded => ("LimitExceededException", 400),
         MalformedPolicyDocument => ("MalformedPolicyDocumentException", 400),
         NotFound => ("NotFoundException", 400),
+        /// `alias/aws/` names: AWS answers this code, which the KMS model does not list.
+        NotAuthorized => ("NotAuthorizedException", 400),
         Serialization => ("SerializationException", 400),
         Tag => ("TagException", 400),
         UnsupportedOperation => ("UnsupportedOperationException", 400),

@@ -1,7 +1,7 @@
 //! Key lifecycle: CreateKey, DescribeKey, ListKeys, EnableKey, DisableKey, UpdateKeyDescription,
 //! ScheduleKeyDeletion, CancelKeyDeletion.
 
-use super::resolve::{Accept, arn_of, require_customer_managed};
+use super::resolve::{Accept, Authorize, arn_of, key_material_id, require_customer_managed};
 use super::tags::{TagIn, check_new_tags};
 use super::{Kms, KmsError, marker};
 use crate::RequestContext;
@@ -35,6 +35,8 @@ pub struct KeyMetadata {
     pub multi_region: bool,
     pub multi_region_configuration: Option<MultiRegionConfiguration>,
     pub pending_deletion_window_in_days: Option<i32>,
+    /// For symmetric AWS_KMS keys (all of coffer's): the current material's id.
+    pub current_key_material_id: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -79,6 +81,8 @@ impl From<&KeyRecord> for KeyMetadata {
                 replica_keys: Vec::new(),
             }),
             pending_deletion_window_in_days: None,
+            current_key_material_id: (k.origin == "AWS_KMS" && k.key_spec == "SYMMETRIC_DEFAULT")
+                .then(|| key_material_id(&arn, k.current_material)),
             arn,
         }
     }
@@ -216,7 +220,12 @@ pub async fn describe_key(
     input: DescribeKeyInput,
 ) -> Result<KeyMetadataOutput, KmsError> {
     let key = kms
-        .resolve(ctx, &input.key_id, Accept::KeyOrAlias, "kms:DescribeKey")
+        .resolve(
+            ctx,
+            &input.key_id,
+            Accept::KeyOrAlias,
+            Authorize::Action("kms:DescribeKey"),
+        )
         .await?;
     Ok(KeyMetadataOutput {
         key_metadata: KeyMetadata::from(&key),

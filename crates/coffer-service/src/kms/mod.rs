@@ -34,6 +34,9 @@ pub struct Kms {
     /// Unsealed key material by (key ARN, version). Material never changes once written, so
     /// entries cannot go stale; key *state* is read from the store on every request.
     materials: moka::sync::Cache<(String, u32), Arc<SecretBytes>>,
+    /// One authoriser (and parsed-policy cache) for every request, shared by the services
+    /// that use this KMS.
+    authz: crate::authz::Authz,
 }
 
 impl std::fmt::Debug for Kms {
@@ -51,10 +54,16 @@ impl Kms {
             .time_to_idle(Duration::from_secs(300))
             .build();
         Self {
+            authz: crate::authz::Authz::new(store.clone()),
             store,
             master,
             materials,
         }
+    }
+
+    /// The authoriser KMS decides with; Secrets Manager and Parameter Store use it too.
+    pub(crate) fn authz(&self) -> &crate::authz::Authz {
+        &self.authz
     }
 }
 

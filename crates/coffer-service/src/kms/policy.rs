@@ -3,7 +3,7 @@
 //! <https://docs.aws.amazon.com/kms/latest/developerguide/key-policies.html>
 
 use super::keys::Empty;
-use super::resolve::{Accept, require_customer_managed};
+use super::resolve::{Accept, Authorize, require_customer_managed};
 use super::{Kms, KmsError};
 use crate::RequestContext;
 use serde::{Deserialize, Serialize};
@@ -104,7 +104,12 @@ pub async fn get_key_policy(
 ) -> Result<GetKeyPolicyOutput, KmsError> {
     check_name(input.policy_name.as_deref())?;
     let key = kms
-        .resolve(ctx, &input.key_id, Accept::KeyOnly, "kms:GetKeyPolicy")
+        .resolve(
+            ctx,
+            &input.key_id,
+            Accept::KeyOnly,
+            Authorize::Action("kms:GetKeyPolicy"),
+        )
         .await?;
     Ok(GetKeyPolicyOutput {
         policy: key.policy,
@@ -154,8 +159,13 @@ pub async fn list_key_policies(
     ctx: &RequestContext,
     input: ListKeyPoliciesInput,
 ) -> Result<ListKeyPoliciesOutput, KmsError> {
-    kms.resolve(ctx, &input.key_id, Accept::KeyOnly, "kms:ListKeyPolicies")
-        .await?;
+    kms.resolve(
+        ctx,
+        &input.key_id,
+        Accept::KeyOnly,
+        Authorize::Action("kms:ListKeyPolicies"),
+    )
+    .await?;
     Ok(ListKeyPoliciesOutput {
         policy_names: vec![POLICY_NAME],
         truncated: false,

@@ -32,6 +32,15 @@ pub fn alias_arn(region: &str, account: &str, alias: &str) -> String {
     format!("arn:aws:kms:{region}:{account}:{alias}")
 }
 
+/// AWS's `KeyMaterialId` (64 hex digits) of material `version` of the key `arn`. Derived, not
+/// stored: SHA-256 of the ARN and version, so it needs no schema change, is the same on every
+/// node, and changes exactly when a rotation adds a version.
+/// <https://docs.aws.amazon.com/kms/latest/APIReference/API_KeyMetadata.html#KMS-Type-KeyMetadata-CurrentKeyMaterialId>
+pub fn key_material_id(arn: &str, version: u32) -> String {
+    let text = format!("coffer-key-material-id|{arn}|{version}");
+    hex::encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, text.as_bytes()).as_ref())
+}
+
 /// The ARN of a stored key.
 pub fn arn_of(k: &KeyRecord) -> String {
     key_arn(&k.region, &k.account_id, &k.key_id)
@@ -47,6 +56,25 @@ fn managed_via_service(policy: &str) -> Option<String> {
     })
 }
 
+/// Whether [`Kms::resolve`] authorises an action on the key it finds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Authorize {
+    /// Judge `kms:ACTION` on the key (key policy and identity policies).
+    Action(&'static str),
+    /// The caller authorises itself, after resolving; `why` says why (and when).
+    Skip { why: &'static str },
+}
+
+/// Is `id` shaped like a key id AWS could have issued: a UUID, or `mrk-` and 32 hex digits?
+/// <https://docs.aws.amazon.com/kms/latest/developerguide/concepts.html#key-id-key-id>
+fn well_formed_key_id(id: &str) -> bool {
+    let mrk = id
+        .strip_prefix("mrk-")
+        .is_some_and(|h| h.len() == 32 && h.bytes().all(|b| b.is_ascii_hexdigit()));
+    mrk || uuid::Uuid::try_parse(id)
+        .is_ok_and(|u| u.hyphenated().to_string() == id.to_ascii_lowercase())
+}
+
 /// Which kinds of identifier an operation accepts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Accept {
@@ -57,14 +85,14 @@ pub enum Accept {
 }
 
 impl Kms {
-    /// Resolve `key_ref` to a live key in the caller's region and authorise `action` on it
-    /// (an empty `action` leaves authorisation to the caller).
+    /// Resolve `key_ref` to a live key in the caller's region and, as `authorize` says,
+    /// authorise an action on it.
     pub(crate) async fn resolve(
         &self,
         ctx: &RequestContext,
         key_ref: &str,
         accept: Accept,
-        action: &str,
+        authorize: Authorize,
     ) -> Result<KeyRecord, KmsError> {
         let (account, region, resource) = if key_ref.starts_with("arn:") {
             let arn = Arn::parse(key_ref)
@@ -80,7 +108,8 @@ impl Kms {
             )
         };
         if region != ctx.region() {
-            return Err(KmsError::NotFound(format!("Invalid arn {key_ref}")));
+            // AWS names the region, not the ARN.
+            return Err(KmsError::NotFound(format!("Invalid arn {region}")));
         }
         if account != ctx.account() && !resource.starts_with("key/") {
             // Another account's key is named by its key ARN only (aliases are per account).
@@ -100,14 +129,21 @@ impl Kms {
         };
         let key = self.store.get_key(&account, &region, &key_id).await?;
         let key = key.ok_or_else(|| {
-            KmsError::NotFound(format!(
-                "Key '{}' does not exist",
-                key_arn(&region, &account, &key_id)
-            ))
+            // An id no key could have (not a UUID, not `mrk-` + 32 hex) is refused as AWS
+            // refuses it. Looked up first: `_custom_id_` keys may have ids of other shapes.
+            if key_ref.starts_with("arn:") || well_formed_key_id(&key_id) {
+                KmsError::NotFound(format!(
+                    "Key '{}' does not exist",
+                    key_arn(&region, &account, &key_id)
+                ))
+            } else {
+                KmsError::NotFound(format!("Invalid keyId '{key_ref}'"))
+            }
         })?;
         let key = self.lifecycle(ctx, key).await?;
-        if !action.is_empty() {
-            self.authorize_key(ctx, &key, action).await?;
+        match authorize {
+            Authorize::Action(action) => self.authorize_key(ctx, &key, action).await?,
+            Authorize::Skip { why: _ } => {}
         }
         Ok(key)
     }
@@ -118,7 +154,7 @@ impl Kms {
         ctx: &RequestContext,
         action: &str,
     ) -> Result<(), KmsError> {
-        crate::authz::Authz::new(self.store.clone())
+        self.authz
             .check_identity(ctx, action, "*")
             .await
             .map_err(|e| match e {
@@ -176,13 +212,10 @@ impl Kms {
             mode: coffer_policy::ResourceMode::Required,
             account: &key.account_id,
         };
-        crate::authz::Authz::new(self.store.clone())
-            .check(ctx, &r, side)
-            .await
-            .map_err(|e| match e {
-                crate::authz::AuthzError::Denied(m) => KmsError::AccessDenied(m),
-                crate::authz::AuthzError::Store(e) => e.into(),
-            })
+        self.authz.check(ctx, &r, side).await.map_err(|e| match e {
+            crate::authz::AuthzError::Denied(m) => KmsError::AccessDenied(m),
+            crate::authz::AuthzError::Store(e) => e.into(),
+        })
     }
 
     /// The key id an alias points at; AWS managed aliases are created on first use.
@@ -349,7 +382,10 @@ impl Kms {
         for _ in 0..5 {
             // The change's own refusals (an AWS managed key cannot be changed) come first, as on
             // AWS; then the key policy decides.
-            let mut key = self.resolve(ctx, key_ref, Accept::KeyOnly, "").await?;
+            let why = "the change's refusals come first; authorised below";
+            let mut key = self
+                .resolve(ctx, key_ref, Accept::KeyOnly, Authorize::Skip { why })
+                .await?;
             change(&mut key)?;
             self.authorize_key(ctx, &key, action).await?;
             match self.store.update_key(&key).await {

@@ -3,7 +3,7 @@
 //! <https://docs.aws.amazon.com/kms/latest/developerguide/rotating-keys.html>
 
 use super::keys::{Empty, KeyIdInput, KeyIdOutput};
-use super::resolve::{Accept, arn_of, require_customer_managed, require_enabled};
+use super::resolve::{Accept, Authorize, arn_of, require_customer_managed, require_enabled};
 use super::{Kms, KmsError, marker};
 use crate::RequestContext;
 use crate::wire::Epoch;
@@ -77,7 +77,7 @@ pub async fn get_key_rotation_status(
             ctx,
             &input.key_id,
             Accept::KeyOnly,
-            "kms:GetKeyRotationStatus",
+            Authorize::Action("kms:GetKeyRotationStatus"),
         )
         .await?;
     Ok(GetKeyRotationStatusOutput {
@@ -98,7 +98,12 @@ pub async fn rotate_key_on_demand(
 ) -> Result<KeyIdOutput, KmsError> {
     for _ in 0..5 {
         let key = kms
-            .resolve(ctx, &input.key_id, Accept::KeyOnly, "kms:RotateKeyOnDemand")
+            .resolve(
+                ctx,
+                &input.key_id,
+                Accept::KeyOnly,
+                Authorize::Action("kms:RotateKeyOnDemand"),
+            )
             .await?;
         require_customer_managed(&key, "RotateKeyOnDemand")?;
         require_enabled(&key)?;
@@ -151,6 +156,7 @@ pub struct ListKeyRotationsOutput {
 #[serde(rename_all = "PascalCase")]
 pub struct RotationEntry {
     key_id: String,
+    key_material_id: String,
     rotation_date: Epoch,
     rotation_type: &'static str,
 }
@@ -161,7 +167,12 @@ pub async fn list_key_rotations(
     input: ListKeyRotationsInput,
 ) -> Result<ListKeyRotationsOutput, KmsError> {
     let key = kms
-        .resolve(ctx, &input.key_id, Accept::KeyOnly, "kms:ListKeyRotations")
+        .resolve(
+            ctx,
+            &input.key_id,
+            Accept::KeyOnly,
+            Authorize::Action("kms:ListKeyRotations"),
+        )
         .await?;
     let arn = arn_of(&key);
     let history = kms
@@ -185,6 +196,7 @@ pub async fn list_key_rotations(
         .into_iter()
         .map(|m| RotationEntry {
             key_id: arn.clone(),
+            key_material_id: super::resolve::key_material_id(&arn, m.version),
             rotation_date: Epoch(m.created_at),
             rotation_type: if m.on_demand {
                 "ON_DEMAND"

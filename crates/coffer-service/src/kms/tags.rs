@@ -2,7 +2,7 @@
 //! <https://docs.aws.amazon.com/kms/latest/developerguide/tagging-keys.html>
 
 use super::keys::Empty;
-use super::resolve::{Accept, require_customer_managed};
+use super::resolve::{Accept, Authorize, require_customer_managed};
 use super::{Kms, KmsError, marker};
 use crate::RequestContext;
 use coffer_store::Tag;
@@ -22,21 +22,24 @@ pub struct TagIn {
 /// Check tags to be set on a key that will then have `total_after` tags; the model has checked
 /// their lengths. Returns them as store records.
 pub(crate) fn check_new_tags(tags: &[TagIn], total_after: usize) -> Result<Vec<Tag>, KmsError> {
+    // AWS's TagException texts; `aws:` is reserved in any case.
+    // <https://docs.aws.amazon.com/kms/latest/developerguide/tagging-keys.html>
     let mut seen = std::collections::HashSet::new();
     for t in tags {
-        if t.tag_key.starts_with("aws:") {
+        if t.tag_key
+            .get(..4)
+            .is_some_and(|p| p.eq_ignore_ascii_case("aws:"))
+        {
             return Err(KmsError::Tag(
-                "Tag keys must not begin with the reserved prefix aws:".to_owned(),
+                "Tags beginning with aws: are reserved".to_owned(),
             ));
         }
         if !seen.insert(t.tag_key.as_str()) {
-            return Err(KmsError::Tag(format!("Duplicate tag key {}", t.tag_key)));
+            return Err(KmsError::Tag("Duplicate tag keys".to_owned()));
         }
     }
     if total_after > MAX_TAGS {
-        return Err(KmsError::LimitExceeded(format!(
-            "A key can have at most {MAX_TAGS} tags."
-        )));
+        return Err(KmsError::Tag("Too many tags".to_owned()));
     }
     Ok(tags
         .iter()
@@ -60,7 +63,12 @@ pub async fn tag_resource(
     input: TagResourceInput,
 ) -> Result<Empty, KmsError> {
     let key = kms
-        .resolve(ctx, &input.key_id, Accept::KeyOnly, "kms:TagResource")
+        .resolve(
+            ctx,
+            &input.key_id,
+            Accept::KeyOnly,
+            Authorize::Action("kms:TagResource"),
+        )
         .await?;
     require_customer_managed(&key, "TagResource")?;
     let existing = kms
@@ -92,7 +100,12 @@ pub async fn untag_resource(
     input: UntagResourceInput,
 ) -> Result<Empty, KmsError> {
     let key = kms
-        .resolve(ctx, &input.key_id, Accept::KeyOnly, "kms:UntagResource")
+        .resolve(
+            ctx,
+            &input.key_id,
+            Accept::KeyOnly,
+            Authorize::Action("kms:UntagResource"),
+        )
         .await?;
     require_customer_managed(&key, "UntagResource")?;
     kms.store
@@ -124,7 +137,12 @@ pub async fn list_resource_tags(
     input: ListResourceTagsInput,
 ) -> Result<ListResourceTagsOutput, KmsError> {
     let key = kms
-        .resolve(ctx, &input.key_id, Accept::KeyOnly, "kms:ListResourceTags")
+        .resolve(
+            ctx,
+            &input.key_id,
+            Accept::KeyOnly,
+            Authorize::Action("kms:ListResourceTags"),
+        )
         .await?;
     let all = kms
         .store

@@ -205,133 +205,34 @@ impl<'de> Deserialize<'de> for OrderedMembers {
 
 // ---------------------------------------------------------------------------------------------
 
+/// Shape names to their indices in [`Model::shapes`].
+type Index<'a> = HashMap<&'a str, ShapeId>;
+
+fn resolve(index: &Index<'_>, context: &str, name: &str) -> Result<ShapeId, String> {
+    index
+        .get(name)
+        .copied()
+        .ok_or_else(|| format!("{context}: unknown shape {name}"))
+}
+
 impl Model {
     /// Parses and resolves a trimmed model. Errors name the offending shape.
     pub(super) fn from_json(json: &str) -> Result<Model, String> {
         let raw: RawModel = serde_json::from_str(json).map_err(|e| e.to_string())?;
-        let index: HashMap<&str, ShapeId> = raw
+        let index: Index<'_> = raw
             .shapes
             .keys()
             .enumerate()
             .map(|(i, name)| (name.as_str(), i))
             .collect();
-        let resolve = |context: &str, name: &str| -> Result<ShapeId, String> {
-            index
-                .get(name)
-                .copied()
-                .ok_or_else(|| format!("{context}: unknown shape {name}"))
-        };
         // The same pattern text recurs across shapes; compile it once.
         let mut patterns: HashMap<&str, Pattern> = HashMap::new();
-
         let mut shapes = Vec::with_capacity(raw.shapes.len());
         for (name, s) in &raw.shapes {
-            let kind = match s.kind.as_str() {
-                "string" => Kind::String,
-                "blob" => Kind::Blob,
-                "boolean" => Kind::Boolean,
-                "integer" => Kind::Integer,
-                "long" => Kind::Long,
-                "float" => Kind::Float,
-                "double" => Kind::Double,
-                "timestamp" => Kind::Timestamp,
-                "structure" => {
-                    let mut members = Vec::with_capacity(s.members.0.len());
-                    for (member_name, r) in &s.members.0 {
-                        members.push(Member {
-                            path_name: lower_first(member_name).into(),
-                            required: s.required.iter().any(|req| req == member_name),
-                            location_name: r.location_name.as_deref().map(Into::into),
-                            flattened: r.flattened,
-                            shape: resolve(name, &r.shape)?,
-                            name: member_name.as_str().into(),
-                        });
-                    }
-                    Kind::Structure {
-                        members: members.into(),
-                    }
-                }
-                "list" => {
-                    let member = s
-                        .member
-                        .as_ref()
-                        .ok_or(format!("{name}: list without member"))?;
-                    Kind::List {
-                        member: resolve(name, &member.shape)?,
-                        member_name: member.location_name.as_deref().map(Into::into),
-                        flattened: s.flattened,
-                    }
-                }
-                "map" => {
-                    let (Some(key), Some(value)) = (&s.key, &s.value) else {
-                        return Err(format!("{name}: map without key/value"));
-                    };
-                    Kind::Map {
-                        key: resolve(name, &key.shape)?,
-                        value: resolve(name, &value.shape)?,
-                        key_name: key.location_name.as_deref().map(Into::into),
-                        value_name: value.location_name.as_deref().map(Into::into),
-                        flattened: s.flattened,
-                    }
-                }
-                other => return Err(format!("{name}: unsupported shape type {other}")),
-            };
-            let pattern = s.pattern.as_deref().map(|p| {
-                patterns
-                    .entry(p)
-                    .or_insert_with(|| Pattern::compile(p))
-                    .clone()
-            });
-            shapes.push(Shape {
-                name: name.as_str().into(),
-                redact: s.sensitive || matches!(kind, Kind::Blob),
-                kind,
-                sensitive: s.sensitive,
-                min: s.min.as_ref().map(number_bound),
-                max: s.max.as_ref().map(number_bound),
-                pattern,
-                enum_values: s
-                    .enum_values
-                    .as_ref()
-                    .map(|v| v.iter().map(|e| e.as_str().into()).collect()),
-                error: s.error.as_ref().map(|e| ErrorTrait {
-                    code: e.code.as_deref().map(Into::into),
-                    http_status: e.http_status_code,
-                    sender_fault: e.sender_fault,
-                }),
-            });
+            shapes.push(shape(&index, &mut patterns, name, s)?);
         }
         propagate_redaction(&mut shapes);
-
-        let mut operations = HashMap::with_capacity(raw.operations.len());
-        for (name, op) in &raw.operations {
-            let errors = op
-                .errors
-                .iter()
-                .map(|e| resolve(name, &e.shape))
-                .collect::<Result<Vec<_>, _>>()?;
-            let operation = Operation {
-                name: op.name.as_str().into(),
-                input: op
-                    .input
-                    .as_ref()
-                    .map(|r| resolve(name, &r.shape))
-                    .transpose()?,
-                output: op
-                    .output
-                    .as_ref()
-                    .map(|r| resolve(name, &r.shape))
-                    .transpose()?,
-                result_wrapper: op
-                    .output
-                    .as_ref()
-                    .and_then(|r| r.result_wrapper.as_deref())
-                    .map(Into::into),
-                errors: errors.into(),
-            };
-            operations.insert(name.as_str().into(), operation);
-        }
-
+        let operations = operations(&index, &raw.operations)?;
         let m = raw.metadata;
         Ok(Model {
             protocol: m.protocol.into(),
@@ -343,6 +244,132 @@ impl Model {
             shapes,
         })
     }
+}
+
+/// One shape, its references resolved and its pattern compiled (once per pattern text).
+fn shape<'a>(
+    index: &Index<'_>,
+    patterns: &mut HashMap<&'a str, Pattern>,
+    name: &str,
+    s: &'a RawShape,
+) -> Result<Shape, String> {
+    let kind = kind(index, name, s)?;
+    let pattern = s.pattern.as_deref().map(|p| {
+        patterns
+            .entry(p)
+            .or_insert_with(|| Pattern::compile(p))
+            .clone()
+    });
+    Ok(Shape {
+        name: name.into(),
+        redact: s.sensitive || matches!(kind, Kind::Blob),
+        kind,
+        sensitive: s.sensitive,
+        min: s.min.as_ref().map(number_bound),
+        max: s.max.as_ref().map(number_bound),
+        pattern,
+        enum_values: s
+            .enum_values
+            .as_ref()
+            .map(|v| v.iter().map(|e| e.as_str().into()).collect()),
+        error: s.error.as_ref().map(|e| ErrorTrait {
+            code: e.code.as_deref().map(Into::into),
+            http_status: e.http_status_code,
+            sender_fault: e.sender_fault,
+        }),
+    })
+}
+
+/// A shape's type, with member, element, key and value shapes resolved to indices.
+fn kind(index: &Index<'_>, name: &str, s: &RawShape) -> Result<Kind, String> {
+    let resolve = |context: &str, shape: &str| resolve(index, context, shape);
+    Ok(match s.kind.as_str() {
+        "string" => Kind::String,
+        "blob" => Kind::Blob,
+        "boolean" => Kind::Boolean,
+        "integer" => Kind::Integer,
+        "long" => Kind::Long,
+        "float" => Kind::Float,
+        "double" => Kind::Double,
+        "timestamp" => Kind::Timestamp,
+        "structure" => {
+            let mut members = Vec::with_capacity(s.members.0.len());
+            for (member_name, r) in &s.members.0 {
+                members.push(Member {
+                    path_name: lower_first(member_name).into(),
+                    required: s.required.iter().any(|req| req == member_name),
+                    location_name: r.location_name.as_deref().map(Into::into),
+                    flattened: r.flattened,
+                    shape: resolve(name, &r.shape)?,
+                    name: member_name.as_str().into(),
+                });
+            }
+            Kind::Structure {
+                members: members.into(),
+            }
+        }
+        "list" => {
+            let member = s
+                .member
+                .as_ref()
+                .ok_or(format!("{name}: list without member"))?;
+            Kind::List {
+                member: resolve(name, &member.shape)?,
+                member_name: member.location_name.as_deref().map(Into::into),
+                flattened: s.flattened,
+            }
+        }
+        "map" => {
+            let (Some(key), Some(value)) = (&s.key, &s.value) else {
+                return Err(format!("{name}: map without key/value"));
+            };
+            Kind::Map {
+                key: resolve(name, &key.shape)?,
+                value: resolve(name, &value.shape)?,
+                key_name: key.location_name.as_deref().map(Into::into),
+                value_name: value.location_name.as_deref().map(Into::into),
+                flattened: s.flattened,
+            }
+        }
+        other => return Err(format!("{name}: unsupported shape type {other}")),
+    })
+}
+
+/// The operations, their input, output and error shapes resolved.
+fn operations(
+    index: &Index<'_>,
+    raw: &BTreeMap<String, RawOperation>,
+) -> Result<HashMap<Box<str>, Operation>, String> {
+    let resolve = |context: &str, shape: &str| resolve(index, context, shape);
+    let mut operations = HashMap::with_capacity(raw.len());
+    for (name, op) in raw {
+        let errors = op
+            .errors
+            .iter()
+            .map(|e| resolve(name, &e.shape))
+            .collect::<Result<Vec<_>, _>>()?;
+        let operation = Operation {
+            name: op.name.as_str().into(),
+            input: op
+                .input
+                .as_ref()
+                .map(|r| resolve(name, &r.shape))
+                .transpose()?,
+            output: op
+                .output
+                .as_ref()
+                .map(|r| resolve(name, &r.shape))
+                .transpose()?,
+            result_wrapper: op
+                .output
+                .as_ref()
+                .and_then(|r| r.result_wrapper.as_deref())
+                .map(Into::into),
+            errors: errors.into(),
+        };
+        operations.insert(name.as_str().into(), operation);
+    }
+    Ok(operations)
 }
 
 /// `KeyId` -> `keyId`: how Coral names members in validation messages.

@@ -175,7 +175,8 @@ impl SecretsManager {
             mode: coffer_policy::ResourceMode::Additive,
             account: &owner,
         };
-        crate::authz::Authz::new(self.store.clone())
+        self.kms
+            .authz()
             .check(ctx, &r, side)
             .await
             .map_err(|e| match e {
@@ -186,7 +187,8 @@ impl SecretsManager {
 
     /// Actions on no particular secret (ListSecrets, GetRandomPassword, ...): identity only.
     pub(crate) async fn authorize_any(&self, ctx: &RequestContext, action: &str) -> Result<(), E> {
-        crate::authz::Authz::new(self.store.clone())
+        self.kms
+            .authz()
             .check_identity(ctx, action, "*")
             .await
             .map_err(|e| match e {

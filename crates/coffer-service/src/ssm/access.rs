@@ -6,7 +6,7 @@
 
 use super::{Ssm, SsmError};
 use crate::RequestContext;
-use crate::authz::{Authz, AuthzError, ResourceSide};
+use crate::authz::{AuthzError, ResourceSide};
 use serde_json::Value;
 
 /// The parameter ARN a name, `name:selector` or ARN stands for (selectors are not part of it).
@@ -62,7 +62,7 @@ impl Ssm {
         if resources.is_empty() {
             resources.push("*".to_owned());
         }
-        let authz = Authz::new(self.store.clone());
+        let authz = self.kms.authz();
         for resource in resources {
             let r = crate::authz::request(ctx, &action, &resource);
             let side = ResourceSide {

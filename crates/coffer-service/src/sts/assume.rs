@@ -3,7 +3,7 @@
 
 use super::{Sts, StsError};
 use crate::RequestContext;
-use crate::authz::{Authz, AuthzError, ResourceSide, Session};
+use crate::authz::{AuthzError, ResourceSide, Session};
 use coffer_store::IamKind;
 use serde_json::{Value, json};
 
@@ -68,7 +68,7 @@ pub async fn assume_role(sts: &Sts, ctx: &RequestContext, input: Value) -> Resul
     }
     let trust = role.trust_policy.as_deref().unwrap_or("{}");
     // --dev allows everything, except that the trust policy must still exist to be a role.
-    Authz::new(sts.store.clone())
+    sts.authz
         .check(
             ctx,
             &r,

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 pub struct Sts {
     store: coffer_store::Store,
     identity: crate::identity::Identity,
+    authz: crate::authz::Authz,
 }
 
 impl std::fmt::Debug for Sts {
@@ -20,7 +21,11 @@ impl std::fmt::Debug for Sts {
 
 impl Sts {
     pub fn new(store: coffer_store::Store, identity: crate::identity::Identity) -> Self {
-        Self { store, identity }
+        Self {
+            authz: crate::authz::Authz::new(store.clone()),
+            store,
+            identity,
+        }
     }
 }
 

@@ -32,11 +32,7 @@ fn jwks_source(issuer: &str) -> Option<String> {
 }
 
 async fn load_jwks(source: &str) -> Result<String, StsError> {
-    let unreachable = || {
-        invalid(
-            "Couldn't retrieve verification key from your identity provider,  please reference AssumeRoleWithWebIdentity documentation for requirements",
-        )
-    };
+    let unreachable = || invalid(NO_VERIFICATION_KEY);
     if let Some(rest) = source.strip_prefix("http://") {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
@@ -74,6 +70,23 @@ async fn load_jwks(source: &str) -> Result<String, StsError> {
         .map_err(|_| unreachable())
 }
 
+const NO_VERIFICATION_KEY: &str = "Couldn't retrieve verification key from your identity provider,  please reference AssumeRoleWithWebIdentity documentation for requirements";
+
+/// The OpenID Connect provider a token's issuer names, registered in the role's account.
+struct Provider {
+    record: coffer_store::OidcProviderRecord,
+    arn: String,
+    /// `HOST/PATH` of the issuer: the prefix of the condition keys `...:sub`, `...:aud`.
+    host_path: String,
+    issuer: String,
+}
+
+/// What the verified token says: its subject and the audience that matched a client id.
+struct Verified {
+    sub: String,
+    aud: String,
+}
+
 pub async fn assume_role_with_web_identity(
     sts: &Sts,
     ctx: &RequestContext,
@@ -85,27 +98,72 @@ pub async fn assume_role_with_web_identity(
     let token = get("WebIdentityToken");
     let (account, role_name) =
         role_of(role_arn).ok_or_else(|| StsError::Validation(format!("{role_arn} is invalid")))?;
+    let provider = provider_of(sts, &account, &unverified_issuer(token)?).await?;
+    let verified = verify(token, &provider).await?;
+    let role = trusting_role(
+        sts,
+        ctx,
+        &account,
+        &role_name,
+        &provider,
+        &verified,
+        session_name,
+    )
+    .await?;
+    let duration = input
+        .get("DurationSeconds")
+        .and_then(Value::as_i64)
+        .unwrap_or(3600);
+    if duration > role.max_session_duration.unwrap_or(3600) {
+        return Err(StsError::Validation(
+            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
+                .to_owned(),
+        ));
+    }
+    let policies = session_policies(input.get("Policy").and_then(Value::as_str))?;
+    let mut out = issue(
+        sts,
+        &role,
+        &account,
+        session_name,
+        duration,
+        policies,
+        Vec::new(),
+        None,
+        ctx.now,
+    )?;
+    out["SubjectFromWebIdentityToken"] = Value::String(verified.sub);
+    out["Audience"] = Value::String(verified.aud);
+    out["Provider"] = Value::String(provider.arn);
+    Ok(out)
+}
 
-    // Unverified look at the claims, to find the issuer (the signature is checked below).
+/// The token's `iss`, read without verifying anything (the signature is checked by [`verify`]
+/// with the key of the provider this names).
+fn unverified_issuer(token: &str) -> Result<String, StsError> {
     let payload = token
         .split('.')
         .nth(1)
         .and_then(|p| base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(p.trim_end_matches('=')).ok())
         .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
         .ok_or_else(|| invalid("The ID Token provided is not a valid JWT. (You may see this error if you sent an Access Token)"))?;
-    let issuer = payload
+    Ok(payload
         .get("iss")
         .and_then(Value::as_str)
         .unwrap_or_default()
-        .to_owned();
+        .to_owned())
+}
+
+/// The provider registered for `issuer` in `account`.
+async fn provider_of(sts: &Sts, account: &str, issuer: &str) -> Result<Provider, StsError> {
     let host_path = issuer
         .trim_start_matches("https://")
         .trim_end_matches('/')
         .to_owned();
-    let provider_arn = format!("arn:aws:iam::{account}:oidc-provider/{host_path}");
-    let provider = sts
+    let arn = format!("arn:aws:iam::{account}:oidc-provider/{host_path}");
+    let record = sts
         .store
-        .get_oidc_provider(&account, &provider_arn)
+        .get_oidc_provider(account, &arn)
         .await
         .map_err(|e| StsError::Internal(e.to_string()))?
         .ok_or_else(|| {
@@ -113,24 +171,32 @@ pub async fn assume_role_with_web_identity(
                 "No OpenIDConnect provider found in your account for {issuer}"
             ))
         })?;
+    Ok(Provider {
+        record,
+        arn,
+        host_path,
+        issuer: issuer.to_owned(),
+    })
+}
 
+/// Check the token's signature with the issuer's JWKS, its audience against the provider's
+/// client ids, its issuer and expiry (no leeway).
+async fn verify(token: &str, provider: &Provider) -> Result<Verified, StsError> {
     let header = jsonwebtoken::decode_header(token)
         .map_err(|_| invalid("The ID Token provided is not a valid JWT."))?;
-    let source = jwks_source(&issuer).ok_or_else(|| {
-        invalid("Couldn't retrieve verification key from your identity provider,  please reference AssumeRoleWithWebIdentity documentation for requirements")
-    })?;
+    let source = jwks_source(&provider.issuer).ok_or_else(|| invalid(NO_VERIFICATION_KEY))?;
     let jwks: jsonwebtoken::jwk::JwkSet = serde_json::from_str(&load_jwks(&source).await?)
-        .map_err(|_| invalid("Couldn't retrieve verification key from your identity provider,  please reference AssumeRoleWithWebIdentity documentation for requirements"))?;
+        .map_err(|_| invalid(NO_VERIFICATION_KEY))?;
     let jwk = match &header.kid {
         Some(kid) => jwks.find(kid),
         None => jwks.keys.first(),
     }
-    .ok_or_else(|| invalid("Couldn't retrieve verification key from your identity provider,  please reference AssumeRoleWithWebIdentity documentation for requirements"))?;
-    let key = jsonwebtoken::DecodingKey::from_jwk(jwk)
-        .map_err(|_| invalid("Couldn't retrieve verification key from your identity provider,  please reference AssumeRoleWithWebIdentity documentation for requirements"))?;
+    .ok_or_else(|| invalid(NO_VERIFICATION_KEY))?;
+    let key = jsonwebtoken::DecodingKey::from_jwk(jwk).map_err(|_| invalid(NO_VERIFICATION_KEY))?;
+    let client_ids = &provider.record.client_ids;
     let mut validation = jsonwebtoken::Validation::new(header.alg);
-    validation.set_audience(&provider.client_ids);
-    validation.set_issuer(&[issuer.as_str()]);
+    validation.set_audience(client_ids);
+    validation.set_issuer(&[provider.issuer.as_str()]);
     validation.leeway = 0;
     let claims = jsonwebtoken::decode::<Value>(token, &key, &validation)
         .map_err(|e| match e.kind() {
@@ -154,33 +220,46 @@ pub async fn assume_role_with_web_identity(
         Some(Value::Array(a)) => a
             .iter()
             .filter_map(Value::as_str)
-            .find(|a| provider.client_ids.iter().any(|c| c == a))
+            .find(|a| client_ids.iter().any(|c| c == a))
             .unwrap_or_default()
             .to_owned(),
         _ => String::new(),
     };
+    Ok(Verified { sub, aud })
+}
 
-    let role = sts
-        .store
-        .get_entity(&account, IamKind::Role, &role_name)
-        .await
-        .map_err(|e| StsError::Internal(e.to_string()))?;
+/// The role, if its trust policy allows the provider's principal with the token's `sub`/`aud`.
+async fn trusting_role(
+    sts: &Sts,
+    ctx: &RequestContext,
+    account: &str,
+    role_name: &str,
+    provider: &Provider,
+    verified: &Verified,
+    session_name: &str,
+) -> Result<coffer_store::IamEntityRecord, StsError> {
     let denied = || {
         StsError::AccessDenied("Not authorized to perform sts:AssumeRoleWithWebIdentity".to_owned())
     };
-    let role = role.ok_or_else(denied)?;
+    let role = sts
+        .store
+        .get_entity(account, IamKind::Role, role_name)
+        .await
+        .map_err(|e| StsError::Internal(e.to_string()))?
+        .ok_or_else(denied)?;
     let trust = role
         .trust_policy
         .as_deref()
         .and_then(|t| coffer_policy::Policy::parse(t).ok())
         .ok_or_else(denied)?;
+    let host_path = &provider.host_path;
     let mut r = Request::new(
-        coffer_policy::Principal::web_identity(&provider_arn),
+        coffer_policy::Principal::web_identity(&provider.arn),
         "sts:AssumeRoleWithWebIdentity",
         role.arn.clone(),
     )
-    .with(&format!("{host_path}:sub"), sub.clone())
-    .with(&format!("{host_path}:aud"), aud.clone())
+    .with(&format!("{host_path}:sub"), verified.sub.clone())
+    .with(&format!("{host_path}:aud"), verified.aud.clone())
     .with("sts:RoleSessionName", session_name);
     if let Ok(t) = time::OffsetDateTime::from_unix_timestamp(ctx.now / 1000) {
         r = r.at(t);
@@ -195,45 +274,22 @@ pub async fn assume_role_with_web_identity(
         boundary: None,
         session: None,
     };
-    if !coffer_policy::evaluate_with(&r, &set, &account).is_allowed() {
-        return Err(denied());
+    if coffer_policy::evaluate_with(&r, &set, account).is_allowed() {
+        Ok(role)
+    } else {
+        Err(denied())
     }
+}
 
-    let max = role.max_session_duration.unwrap_or(3600);
-    let duration = input
-        .get("DurationSeconds")
-        .and_then(Value::as_i64)
-        .unwrap_or(3600);
-    if duration > max {
-        return Err(StsError::Validation(
-            "The requested DurationSeconds exceeds the MaxSessionDuration set for this role."
-                .to_owned(),
-        ));
+/// The request's session policy, checked.
+fn session_policies(policy: Option<&str>) -> Result<Vec<String>, StsError> {
+    let Some(p) = policy else {
+        return Ok(Vec::new());
+    };
+    match coffer_policy::check(p) {
+        Ok(problems) if problems.is_empty() => Ok(vec![p.to_owned()]),
+        _ => Err(StsError::MalformedPolicyDocument(
+            "The policy is not in the valid JSON format.".to_owned(),
+        )),
     }
-    let mut policies = Vec::new();
-    if let Some(p) = input.get("Policy").and_then(Value::as_str) {
-        match coffer_policy::check(p) {
-            Ok(problems) if problems.is_empty() => policies.push(p.to_owned()),
-            _ => {
-                return Err(StsError::MalformedPolicyDocument(
-                    "The policy is not in the valid JSON format.".to_owned(),
-                ));
-            }
-        }
-    }
-    let mut out = issue(
-        sts,
-        &role,
-        &account,
-        session_name,
-        duration,
-        policies,
-        Vec::new(),
-        None,
-        ctx.now,
-    )?;
-    out["SubjectFromWebIdentityToken"] = Value::String(sub);
-    out["Audience"] = Value::String(aud);
-    out["Provider"] = Value::String(provider_arn);
-    Ok(out)
 }
