@@ -158,14 +158,11 @@ async fn run(
             .dispatch(&ctx, op, input)
             .await
             .map_err(|e| failed(&e)),
-        JsonService::Ssm => match services.ssm.authorize(&ctx, op, &input).await {
-            Err(e) => Err(failed(&e)),
-            Ok(()) => services
-                .ssm
-                .dispatch(&ctx, op, input)
-                .await
-                .map_err(|e| failed(&e)),
-        },
+        JsonService::Ssm => services
+            .ssm
+            .dispatch(&ctx, op, input)
+            .await
+            .map_err(|e| failed(&e)),
         JsonService::CloudTrail => services
             .cloudtrail
             .dispatch(&ctx, op, input)

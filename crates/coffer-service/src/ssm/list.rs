@@ -366,6 +366,8 @@ pub async fn get_parameters_by_path(
     ctx: &RequestContext,
     input: GetParametersByPathInput,
 ) -> Result<GetParametersByPathOutput, SsmError> {
+    ssm.authorize_path(ctx, "GetParametersByPath", &input.path)
+        .await?;
     let parent = path(&input.path)?;
     let filters = parse_filters(
         input.parameter_filters.as_deref().unwrap_or_default(),
@@ -398,7 +400,10 @@ pub async fn get_parameters_by_path(
             }
             _ => stored.current.clone(),
         };
-        parameters.push(ssm.parameter_out(ctx, stored, &v, None, decrypt).await?);
+        parameters.push(
+            ssm.parameter_out(ctx, stored, &v, None, None, decrypt)
+                .await?,
+        );
     }
     Ok(GetParametersByPathOutput {
         parameters,
@@ -470,6 +475,7 @@ pub async fn describe_parameters(
     ctx: &RequestContext,
     input: DescribeParametersInput,
 ) -> Result<DescribeParametersOutput, SsmError> {
+    ssm.authorize_any(ctx, "DescribeParameters").await?;
     let filters = match (&input.filters, &input.parameter_filters) {
         (Some(a), Some(b)) if !a.is_empty() && !b.is_empty() => {
             return Err(SsmError::Validation(

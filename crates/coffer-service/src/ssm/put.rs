@@ -162,6 +162,7 @@ pub async fn put_parameter(
     ctx: &RequestContext,
     input: PutParameterInput,
 ) -> Result<PutParameterOutput, SsmError> {
+    ssm.authorize_name(ctx, "PutParameter", &input.name).await?;
     let name = new_name(ctx, &input.name)?;
     let overwrite = input.overwrite.unwrap_or(false);
     let tags = input.tags.as_deref().unwrap_or_default();
@@ -429,12 +430,20 @@ impl Ssm {
         ctx: &RequestContext,
         key: &str,
     ) -> Result<Option<StoredParameter>, SsmError> {
-        match self
-            .store
-            .get_parameter(ctx.account(), ctx.region(), key)
-            .await?
-        {
-            Some(p) => self.expire_if_due(p, ctx.now).await,
+        self.current_in(ctx.account(), ctx.region(), key, ctx.now)
+            .await
+    }
+
+    /// [`Self::current`] in a given account and region (a shared parameter's owner's).
+    pub(super) async fn current_in(
+        &self,
+        account: &str,
+        region: &str,
+        key: &str,
+        now: i64,
+    ) -> Result<Option<StoredParameter>, SsmError> {
+        match self.store.get_parameter(account, region, key).await? {
+            Some(p) => self.expire_if_due(p, now).await,
             None => Ok(None),
         }
     }
