@@ -505,7 +505,9 @@ pub async fn describe_parameters(
     };
     let after = token::decode(DESCRIBE_OP, input.next_token.as_deref())?;
     if input.shared == Some(true) {
-        // Parameters other accounts share with this one: none until sharing is enforced.
+        // Parameters other accounts share with this one. AWS lists PutResourcePolicy shares only
+        // once RAM has promoted them to standard resource shares, which coffer has no RAM to do.
+        // <https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_DescribeParameters.html>
         return Ok(DescribeParametersOutput {
             parameters: Vec::new(),
             next_token: None,

@@ -3,7 +3,8 @@
 //! <https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_PutResourcePolicy.html>
 //! <https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-shared-parameters.html>
 //!
-//! Policies are validated and stored; the access-control work enforces them.
+//! Policies are validated and stored here; [`super::access`] evaluates them when another account
+//! reads the parameter by its ARN.
 
 use super::names::own_target;
 use super::seal::DEFAULT_KEY;
