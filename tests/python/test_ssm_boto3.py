@@ -121,8 +121,9 @@ def test_not_found_everywhere(ssm):
     expect_error("ParameterNotFound", ssm.delete_parameter, Name=missing)
     expect_error("ParameterNotFound", ssm.label_parameter_version, Name=missing, Labels=["x"])
     expect_error("InvalidResourceId", ssm.list_tags_for_resource, ResourceType="Parameter", ResourceId=missing)
-    # Another account's or region's ARN names nothing here.
-    expect_error("ParameterNotFound", ssm.get_parameter, Name=f"arn:aws:ssm:{REGION}:111111111111:parameter/x")
+    # Another account's ARN needs that parameter's resource policy: refused, whether or not it
+    # exists (test_ssm_fidelity.py shares one).
+    expect_error("AccessDeniedException", ssm.get_parameter, Name=f"arn:aws:ssm:{REGION}:111111111111:parameter/x")
 
 
 def test_tiers_and_sizes(ssm):

@@ -148,12 +148,10 @@ services! {
         signing_name: "secretsmanager", audit_as: Service::SecretsManager, documents: true,
         unsigned: &[], before: none,
     }
-    /// SSM authorises on the untyped input before dispatch (`Ssm::authorize`): delete
-    /// `before: authorize` (make it `none`) once its handlers authorise themselves.
     Ssm => ssm: ssm::Ssm {
         wire: Wire::Json { target_prefix: "AmazonSSM" },
         signing_name: "ssm", audit_as: Service::Ssm, documents: true, unsigned: &[],
-        before: authorize,
+        before: none,
     }
     CloudTrail => cloudtrail: cloudtrail::CloudTrail {
         wire: Wire::Json { target_prefix: "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101" },

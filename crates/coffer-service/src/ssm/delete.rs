@@ -2,17 +2,19 @@
 //! resource policies, at once.
 //! <https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_DeleteParameter.html>
 
-use super::names::target;
+use super::names::{Unresolved, own_target};
 use super::{Empty, Ssm, SsmError};
 use crate::RequestContext;
 use serde::{Deserialize, Serialize};
 
 impl Ssm {
     /// Delete the parameter a name or ARN names. False if there is none (selectors name versions,
-    /// which cannot be deleted alone).
+    /// which cannot be deleted alone); a malformed name is refused, never resolved to another.
     async fn delete_named(&self, ctx: &RequestContext, raw: &str) -> Result<bool, SsmError> {
-        let Ok(t) = target(ctx, raw) else {
-            return Ok(false);
+        let t = match own_target(ctx, raw) {
+            Ok(t) => t,
+            Err(u @ Unresolved::Invalid(_)) => return Err(u.into_error()),
+            Err(_) => return Ok(false),
         };
         if t.selector.is_some() || self.current(ctx, &t.key).await?.is_none() {
             return Ok(false);
@@ -35,6 +37,8 @@ pub async fn delete_parameter(
     ctx: &RequestContext,
     input: DeleteParameterInput,
 ) -> Result<Empty, SsmError> {
+    ssm.authorize_name(ctx, "DeleteParameter", &input.name)
+        .await?;
     if ssm.delete_named(ctx, &input.name).await? {
         Ok(Empty {})
     } else {
@@ -61,6 +65,13 @@ pub async fn delete_parameters(
     ctx: &RequestContext,
     input: DeleteParametersInput,
 ) -> Result<DeleteParametersOutput, SsmError> {
+    for name in &input.names {
+        ssm.authorize_name(ctx, "DeleteParameters", name).await?;
+        if let Err(u @ Unresolved::Invalid(_)) = own_target(ctx, name) {
+            // Checked before any deletion: a failed request deletes nothing.
+            return Err(u.into_error());
+        }
+    }
     let mut deleted_parameters = Vec::new();
     let mut invalid_parameters = Vec::new();
     for name in &input.names {

@@ -5,7 +5,7 @@
 //! holds at most 10 labels. Labels that break the naming rules are not attached and come back in
 //! `InvalidLabels`, as on AWS.
 
-use super::names::{target, valid_label};
+use super::names::{Unresolved, own_target, valid_label};
 use super::{RETRIES, Ssm, SsmError, too_many_updates};
 use crate::RequestContext;
 use coffer_store::{LabelChange, StoreError, StoredParameter};
@@ -21,7 +21,10 @@ impl Ssm {
         raw: &str,
     ) -> Result<(String, StoredParameter), SsmError> {
         let not_found = || SsmError::ParameterNotFound(String::new());
-        let t = target(ctx, raw).map_err(|_| not_found())?;
+        let t = own_target(ctx, raw).map_err(|u| match u {
+            Unresolved::Invalid(_) => u.into_error(),
+            _ => not_found(),
+        })?;
         if t.selector.is_some() {
             return Err(not_found());
         }
@@ -85,6 +88,8 @@ pub async fn label_parameter_version(
     ctx: &RequestContext,
     input: LabelParameterVersionInput,
 ) -> Result<LabelParameterVersionOutput, SsmError> {
+    ssm.authorize_name(ctx, "LabelParameterVersion", &input.name)
+        .await?;
     let labels = distinct(&input.labels);
     let (valid, invalid_labels): (Vec<String>, Vec<String>) =
         labels.into_iter().partition(|l| valid_label(l));
@@ -152,6 +157,8 @@ pub async fn unlabel_parameter_version(
     ctx: &RequestContext,
     input: UnlabelParameterVersionInput,
 ) -> Result<UnlabelParameterVersionOutput, SsmError> {
+    ssm.authorize_name(ctx, "UnlabelParameterVersion", &input.name)
+        .await?;
     let labels = distinct(&input.labels);
     let version = input.parameter_version;
     for _ in 0..RETRIES {

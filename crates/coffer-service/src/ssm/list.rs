@@ -84,37 +84,7 @@ fn bad_value(v: &str, valid: &str) -> SsmError {
 fn parse_filters(input: &[StringFilterIn], op: For) -> Result<Vec<Filter>, SsmError> {
     let mut out: Vec<Filter> = Vec::with_capacity(input.len());
     for f in input {
-        let key = match f.key.as_str() {
-            "Name" => Field::Name,
-            "Path" => Field::Path,
-            "Type" => Field::Type,
-            "KeyId" => Field::KeyId,
-            "Tier" => Field::Tier,
-            "DataType" => Field::DataType,
-            "Label" => Field::Label,
-            k => match k.strip_prefix("tag:") {
-                Some(t) if !t.is_empty() => Field::Tag(t.to_owned()),
-                _ => {
-                    return Err(SsmError::InvalidFilterKey(format!(
-                        "The following filter key is not valid: {k}."
-                    )));
-                }
-            },
-        };
-        let allowed = match op {
-            For::Describe => !matches!(key, Field::Label),
-            For::ByPath => matches!(key, Field::Type | Field::KeyId | Field::Label),
-        };
-        if !allowed {
-            return Err(SsmError::InvalidFilterKey(format!(
-                "The following filter key is not valid: {}. Valid filter keys include: [{}].",
-                f.key,
-                match op {
-                    For::Describe => "Path, Name, Type, KeyId, Tier, DataType, tag:<key>",
-                    For::ByPath => "Type, KeyId, Label",
-                }
-            )));
-        }
+        let key = field_of(f, op)?;
         if out.iter().any(|o| o.key == key) {
             return Err(SsmError::InvalidFilterKey(format!(
                 "The following filter is duplicated in the request: {}. A request can contain only one occurrence of a specific filter.",
@@ -128,62 +98,8 @@ fn parse_filters(input: &[StringFilterIn], op: For) -> Result<Vec<Filter>, SsmEr
                 f.key
             )));
         }
-        let (default, valid): (Opt, &[(&str, Opt)]) = match key {
-            Field::Path => (
-                Opt::OneLevel,
-                &[("Recursive", Opt::Recursive), ("OneLevel", Opt::OneLevel)],
-            ),
-            Field::Name => (
-                Opt::Equals,
-                &[
-                    ("BeginsWith", Opt::BeginsWith),
-                    ("Equals", Opt::Equals),
-                    ("Contains", Opt::Contains),
-                ],
-            ),
-            Field::Label => (Opt::Equals, &[("Equals", Opt::Equals)]),
-            _ => (
-                Opt::Equals,
-                &[("BeginsWith", Opt::BeginsWith), ("Equals", Opt::Equals)],
-            ),
-        };
-        let option = match &f.option {
-            None => default,
-            Some(o) => valid
-                .iter()
-                .find(|(n, _)| n == o)
-                .map(|(_, opt)| *opt)
-                .ok_or_else(|| {
-                    SsmError::InvalidFilterOption(format!(
-                        "The following filter option is not valid: {o}. Valid options include: [{}].",
-                        valid.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
-                    ))
-                })?,
-        };
-        let enumerated: Option<&[&str]> = match key {
-            Field::Type => Some(&["String", "StringList", "SecureString"]),
-            Field::Tier => Some(&["Standard", "Advanced", "Intelligent-Tiering"]),
-            Field::DataType => Some(&["text", "aws:ec2:image", "aws:ssm:integration"]),
-            _ => None,
-        };
-        if let (Some(valid), Opt::Equals) = (enumerated, option) {
-            for v in &values {
-                if !valid.contains(&v.as_str()) {
-                    return Err(bad_value(v, &valid.join(", ")));
-                }
-            }
-        }
-        if key == Field::Path {
-            for v in &values {
-                let lower = v.to_ascii_lowercase();
-                if lower.starts_with("/aws") || lower.starts_with("/ssm") {
-                    return Err(SsmError::Validation(
-                        "Filters for common parameters can't be prefixed with \"aws\" or \"ssm\" (case-insensitive). When using global parameters, please specify within a global namespace.".to_owned(),
-                    ));
-                }
-                path(v).map_err(|_| SsmError::Validation(BAD_PATH.to_owned()))?;
-            }
-        }
+        let option = option_of(&key, f.option.as_deref())?;
+        check_values(&key, option, &values)?;
         out.push(Filter {
             key,
             option,
@@ -191,6 +107,107 @@ fn parse_filters(input: &[StringFilterIn], op: For) -> Result<Vec<Filter>, SsmEr
         });
     }
     Ok(out)
+}
+
+/// The filter's key, if `op` accepts it.
+fn field_of(f: &StringFilterIn, op: For) -> Result<Field, SsmError> {
+    let key = match f.key.as_str() {
+        "Name" => Field::Name,
+        "Path" => Field::Path,
+        "Type" => Field::Type,
+        "KeyId" => Field::KeyId,
+        "Tier" => Field::Tier,
+        "DataType" => Field::DataType,
+        "Label" => Field::Label,
+        k => match k.strip_prefix("tag:") {
+            Some(t) if !t.is_empty() => Field::Tag(t.to_owned()),
+            _ => {
+                return Err(SsmError::InvalidFilterKey(format!(
+                    "The following filter key is not valid: {k}."
+                )));
+            }
+        },
+    };
+    let allowed = match op {
+        For::Describe => !matches!(key, Field::Label),
+        For::ByPath => matches!(key, Field::Type | Field::KeyId | Field::Label),
+    };
+    if !allowed {
+        return Err(SsmError::InvalidFilterKey(format!(
+            "The following filter key is not valid: {}. Valid filter keys include: [{}].",
+            f.key,
+            match op {
+                For::Describe => "Path, Name, Type, KeyId, Tier, DataType, tag:<key>",
+                For::ByPath => "Type, KeyId, Label",
+            }
+        )));
+    }
+    Ok(key)
+}
+
+/// The filter's option (or the key's default), if the key accepts it.
+fn option_of(key: &Field, option: Option<&str>) -> Result<Opt, SsmError> {
+    let (default, valid): (Opt, &[(&str, Opt)]) = match key {
+        Field::Path => (
+            Opt::OneLevel,
+            &[("Recursive", Opt::Recursive), ("OneLevel", Opt::OneLevel)],
+        ),
+        Field::Name => (
+            Opt::Equals,
+            &[
+                ("BeginsWith", Opt::BeginsWith),
+                ("Equals", Opt::Equals),
+                ("Contains", Opt::Contains),
+            ],
+        ),
+        Field::Label => (Opt::Equals, &[("Equals", Opt::Equals)]),
+        _ => (
+            Opt::Equals,
+            &[("BeginsWith", Opt::BeginsWith), ("Equals", Opt::Equals)],
+        ),
+    };
+    let Some(o) = option else {
+        return Ok(default);
+    };
+    valid
+        .iter()
+        .find(|(n, _)| *n == o)
+        .map(|(_, opt)| *opt)
+        .ok_or_else(|| {
+            SsmError::InvalidFilterOption(format!(
+                "The following filter option is not valid: {o}. Valid options include: [{}].",
+                valid.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(", ")
+            ))
+        })
+}
+
+/// Enumerated keys compared with Equals take only their values; Path values are paths.
+fn check_values(key: &Field, option: Opt, values: &[String]) -> Result<(), SsmError> {
+    let enumerated: Option<&[&str]> = match key {
+        Field::Type => Some(&["String", "StringList", "SecureString"]),
+        Field::Tier => Some(&["Standard", "Advanced", "Intelligent-Tiering"]),
+        Field::DataType => Some(&["text", "aws:ec2:image", "aws:ssm:integration"]),
+        _ => None,
+    };
+    if let (Some(valid), Opt::Equals) = (enumerated, option) {
+        for v in values {
+            if !valid.contains(&v.as_str()) {
+                return Err(bad_value(v, &valid.join(", ")));
+            }
+        }
+    }
+    if *key == Field::Path {
+        for v in values {
+            let lower = v.to_ascii_lowercase();
+            if lower.starts_with("/aws") || lower.starts_with("/ssm") {
+                return Err(SsmError::Validation(
+                    "Filters for common parameters can't be prefixed with \"aws\" or \"ssm\" (case-insensitive). When using global parameters, please specify within a global namespace.".to_owned(),
+                ));
+            }
+            path(v).map_err(|_| SsmError::Validation(BAD_PATH.to_owned()))?;
+        }
+    }
+    Ok(())
 }
 
 /// `/` + the key: names compare without regard to a leading slash, as their ARNs do.
@@ -366,6 +383,8 @@ pub async fn get_parameters_by_path(
     ctx: &RequestContext,
     input: GetParametersByPathInput,
 ) -> Result<GetParametersByPathOutput, SsmError> {
+    ssm.authorize_path(ctx, "GetParametersByPath", &input.path)
+        .await?;
     let parent = path(&input.path)?;
     let filters = parse_filters(
         input.parameter_filters.as_deref().unwrap_or_default(),
@@ -398,7 +417,10 @@ pub async fn get_parameters_by_path(
             }
             _ => stored.current.clone(),
         };
-        parameters.push(ssm.parameter_out(ctx, stored, &v, None, decrypt).await?);
+        parameters.push(
+            ssm.parameter_out(ctx, stored, &v, None, None, decrypt)
+                .await?,
+        );
     }
     Ok(GetParametersByPathOutput {
         parameters,
@@ -470,6 +492,7 @@ pub async fn describe_parameters(
     ctx: &RequestContext,
     input: DescribeParametersInput,
 ) -> Result<DescribeParametersOutput, SsmError> {
+    ssm.authorize_any(ctx, "DescribeParameters").await?;
     let filters = match (&input.filters, &input.parameter_filters) {
         (Some(a), Some(b)) if !a.is_empty() && !b.is_empty() => {
             return Err(SsmError::Validation(
@@ -482,7 +505,9 @@ pub async fn describe_parameters(
     };
     let after = token::decode(DESCRIBE_OP, input.next_token.as_deref())?;
     if input.shared == Some(true) {
-        // Parameters other accounts share with this one: none until sharing is enforced.
+        // Parameters other accounts share with this one. AWS lists PutResourcePolicy shares only
+        // once RAM has promoted them to standard resource shares, which coffer has no RAM to do.
+        // <https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_DescribeParameters.html>
         return Ok(DescribeParametersOutput {
             parameters: Vec::new(),
             next_token: None,

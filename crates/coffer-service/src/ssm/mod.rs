@@ -1,6 +1,8 @@
 //! AWS Systems Manager Parameter Store.
 //! <https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_Operations.html>
 //!
+//! - [`access`]: authorisation, called by every handler first (`ssm:<Op>` on the parameters it
+//!   names; another account's shared parameter also by its resource policies).
 //! - [`names`]: parameter names, ARNs, `name:version` / `name:label` selectors, paths, labels.
 //! - [`seal`]: SecureString values — a fresh 256-bit data key per version, wrapped by KMS with the
 //!   encryption context `{"PARAMETER_ARN": arn}`, the value sealed under it with the ARN and

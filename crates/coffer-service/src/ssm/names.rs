@@ -102,11 +102,25 @@ impl Selector {
 /// A parameter named in a read: by name or ARN, with an optional selector.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Target {
+    /// The account and region that own the parameter: the caller's for a name, the ARN's for an
+    /// ARN (another account's parameter is read by its full ARN when it is shared).
+    pub account: String,
+    pub region: String,
     /// The store key.
     pub key: String,
     /// The name as written, without selector (for messages).
     pub name: String,
+    /// The name to answer with: as requested when the request gave a name (`/db` for a
+    /// parameter created as `db`), `None` for an ARN (the parameter's own name is answered).
+    pub requested: Option<String>,
     pub selector: Option<Selector>,
+}
+
+impl Target {
+    /// Whether the parameter belongs to another account than the caller's.
+    pub fn foreign(&self, ctx: &RequestContext) -> bool {
+        self.account != ctx.account()
+    }
 }
 
 /// Why a name in a read does not name a parameter here.
@@ -114,6 +128,9 @@ pub struct Target {
 pub enum Unresolved {
     /// Bad `name:selector` syntax.
     BadSelector,
+    /// A name PutParameter would refuse (`a/b`, `/a//b`, `/a b`): AWS's ValidationException,
+    /// never a silent resolution to another parameter.
+    Invalid(String),
     /// Not a name that can exist in the caller's account and region.
     NotFound,
 }
@@ -122,31 +139,57 @@ impl Unresolved {
     pub fn into_error(self) -> SsmError {
         match self {
             Self::BadSelector => SsmError::Validation(BAD_SELECTOR.to_owned()),
+            Self::Invalid(m) => SsmError::Validation(m),
             Self::NotFound => SsmError::ParameterNotFound(String::new()),
         }
     }
 }
 
-/// Resolve a name, `name:selector`, ARN or `ARN:selector` in the caller's account and region.
+/// The shape rules of [`new_name`] that hold for every name, reads included: the characters,
+/// a leading `/` for a path, no empty level. (The reserved `aws`/`ssm` prefixes are not checked:
+/// AWS's public parameters live under `/aws/`.)
+fn check_shape(name: &str) -> Result<(), Unresolved> {
+    if name.is_empty() || !name.chars().all(name_char) {
+        return Err(Unresolved::Invalid(BAD_NAME.to_owned()));
+    }
+    if name.contains('/') && !name.starts_with('/') {
+        return Err(Unresolved::Invalid(
+            "Parameter name must be a fully qualified name.".to_owned(),
+        ));
+    }
+    if parameter_key(name).split('/').any(str::is_empty) {
+        return Err(Unresolved::Invalid(BAD_NAME.to_owned()));
+    }
+    Ok(())
+}
+
+/// Resolve a name, `name:selector`, ARN or `ARN:selector`. A name is the caller's account and
+/// region's; an ARN may name another account's parameter in the caller's region (shared
+/// parameters are read by ARN; whether the caller may is for authorisation to decide).
 pub fn target(ctx: &RequestContext, raw: &str) -> Result<Target, Unresolved> {
     let raw = raw.trim_matches(' ');
-    let rest = if raw.starts_with("arn:") {
+    let (account, region, rest) = if raw.starts_with("arn:") {
         // arn:PARTITION:ssm:REGION:ACCOUNT:parameter/NAME[:SELECTOR]
         let parts: Vec<&str> = raw.splitn(6, ':').collect();
         let [_, _, service, region, account, resource] = parts[..] else {
             return Err(Unresolved::NotFound);
         };
-        if service != "ssm" || region != ctx.region() || account != ctx.account() {
-            // Parameters shared from other accounts are read by ARN once sharing is enforced;
-            // until then only the caller's own exist.
+        if service != "ssm"
+            || region != ctx.region()
+            || coffer_types::AccountId::parse(account).is_err()
+        {
             return Err(Unresolved::NotFound);
         }
         let name = resource
             .strip_prefix("parameter/")
             .ok_or(Unresolved::NotFound)?;
-        format!("/{name}")
+        (account.to_owned(), region.to_owned(), format!("/{name}"))
     } else {
-        raw.to_owned()
+        (
+            ctx.account().to_owned(),
+            ctx.region().to_owned(),
+            raw.to_owned(),
+        )
     };
     let (name, selector) = match rest.split_once(':') {
         None => (rest.as_str(), None),
@@ -162,12 +205,13 @@ pub fn target(ctx: &RequestContext, raw: &str) -> Result<Target, Unresolved> {
             (name, Some(selector))
         }
     };
-    if name.is_empty() || !name.chars().all(name_char) {
-        return Err(Unresolved::NotFound);
-    }
+    check_shape(name)?;
+    let by_arn = raw.starts_with("arn:");
     Ok(Target {
+        account,
+        region,
         key: parameter_key(name).to_owned(),
-        name: if raw.starts_with("arn:") {
+        name: if by_arn {
             raw.rsplit_once(':')
                 .filter(|_| selector.is_some())
                 .map_or(raw, |(n, _)| n)
@@ -175,8 +219,19 @@ pub fn target(ctx: &RequestContext, raw: &str) -> Result<Target, Unresolved> {
         } else {
             name.to_owned()
         },
+        requested: (!by_arn).then(|| name.to_owned()),
         selector,
     })
+}
+
+/// [`target`] for operations that act on the caller's own parameters only (writes, labels,
+/// tags, policies): another account's ARN names nothing here.
+pub fn own_target(ctx: &RequestContext, raw: &str) -> Result<Target, Unresolved> {
+    let t = target(ctx, raw)?;
+    if t.foreign(ctx) {
+        return Err(Unresolved::NotFound);
+    }
+    Ok(t)
 }
 
 /// A GetParametersByPath path as the parent key of its direct children (`/a/b/` → `a/b`,
@@ -302,10 +357,32 @@ mod tests {
             target(&c, "arn:aws:ssm:eu-west-1:000000000000:parameter/a"),
             Err(Unresolved::NotFound)
         );
+        let shared = target(&c, "arn:aws:ssm:us-east-1:111111111111:parameter/a").unwrap();
         assert_eq!(
-            target(&c, "arn:aws:ssm:us-east-1:111111111111:parameter/a"),
+            (shared.account.as_str(), shared.key.as_str()),
+            ("111111111111", "a")
+        );
+        assert_eq!(shared.requested, None);
+        assert_eq!(
+            own_target(&c, "arn:aws:ssm:us-east-1:111111111111:parameter/a"),
             Err(Unresolved::NotFound)
         );
+        assert_eq!(target(&c, "/db").unwrap().requested.as_deref(), Some("/db"));
+        assert_eq!(target(&c, "/db").unwrap().key, "db");
+        for bad in [
+            "a/b",
+            "/a//b",
+            "//a",
+            "/a/",
+            "/a b",
+            "/a*",
+            "arn:aws:ssm:us-east-1:000000000000:parameter//a",
+        ] {
+            assert!(
+                matches!(target(&c, bad), Err(Unresolved::Invalid(_))),
+                "{bad}"
+            );
+        }
     }
 
     #[test]

@@ -162,6 +162,7 @@ pub async fn put_parameter(
     ctx: &RequestContext,
     input: PutParameterInput,
 ) -> Result<PutParameterOutput, SsmError> {
+    ssm.authorize_name(ctx, "PutParameter", &input.name).await?;
     let name = new_name(ctx, &input.name)?;
     let overwrite = input.overwrite.unwrap_or(false);
     let tags = input.tags.as_deref().unwrap_or_default();
@@ -241,159 +242,36 @@ async fn write(
         )
         .into());
     }
-    let param_type = match (input.param_type.as_deref(), old) {
-        (Some(t), Some(o)) if t != o.param_type => {
-            return Err(SsmError::HierarchyTypeMismatch(format!(
-                "The parameter type can't be changed: {name} is a {} parameter. Parameter Store doesn't support changing a parameter type in a hierarchy. To use another type, create a new, unique parameter.",
-                o.param_type
-            ))
-            .into());
-        }
-        (Some(t), _) => t.to_owned(),
-        (None, Some(o)) => o.param_type.clone(),
-        (None, None) => {
-            return Err(SsmError::Validation(
-                "A parameter type is required when you create a parameter.".to_owned(),
-            )
-            .into());
-        }
+    let attrs = attributes(input, name, old, new_policies)?;
+    let tier = tier_for(ssm, ctx, input, old, &attrs).await?;
+    let prune = match &existing {
+        Some(e) => oldest_to_prune(ssm, ctx, e).await?,
+        None => None,
     };
-    let secure = param_type == "SecureString";
-    if input.key_id.is_some() && !secure {
-        return Err(SsmError::Validation(
-            "KeyId is required for SecureString type parameter only.".to_owned(),
-        )
-        .into());
-    }
-    let value = &input.value.0;
-    let data_type = input
-        .data_type
-        .clone()
-        .or_else(|| old.map(|o| o.data_type.clone()))
-        .unwrap_or_else(|| "text".to_owned());
-    check_data_type(&data_type, &param_type, value.expose())?;
-    let allowed_pattern = input
-        .allowed_pattern
-        .clone()
-        .or_else(|| old.and_then(|o| o.allowed_pattern.clone()))
-        .filter(|p| !p.is_empty());
-    if let Some(p) = &allowed_pattern {
-        check_pattern(p, value.expose())?;
-    }
-    let description = input
-        .description
-        .clone()
-        .or_else(|| old.and_then(|o| o.description.clone()));
-    let key_id = secure.then(|| {
-        input
-            .key_id
-            .clone()
-            .or_else(|| old.and_then(|o| o.key_id.clone()))
-            .unwrap_or_else(|| DEFAULT_KEY.to_owned())
-    });
-    let policies: Vec<InlinePolicy> = match new_policies {
-        Some(p) => p.to_vec(),
-        None => policies::after_change(policies::stored(old.and_then(|o| o.policies.as_deref()))),
-    };
-
-    let requested = match (&input.tier, old) {
-        (Some(t), _) => t.clone(),
-        (None, Some(o)) => {
-            // An existing parameter keeps its tier, unless the account lets Intelligent-Tiering
-            // move it up when it has to.
-            let default = ssm.setting(ctx, DEFAULT_TIER).await?;
-            if default == INTELLIGENT {
-                default
-            } else {
-                o.tier.clone()
-            }
-        }
-        (None, None) => ssm.setting(ctx, DEFAULT_TIER).await?,
-    };
-    let standard_full = requested == INTELLIGENT
-        && ssm
-            .store
-            .count_parameters(ctx.account(), ctx.region(), STANDARD)
-            .await?
-            >= ssm.limits.standard_parameters;
-    let tier = resolve_tier(
-        &requested,
-        old.map(|o| o.tier.as_str()),
-        value.len(),
-        !policies.is_empty(),
-        standard_full,
-    )?;
-
     let version = old.map_or(1, |o| o.version + 1);
-    let mut prune = None;
-    if let Some(o) = old {
-        let key = parameter_key(name);
-        let count = ssm
-            .store
-            .count_parameter_versions(ctx.account(), ctx.region(), key)
-            .await?;
-        if count >= MAX_VERSIONS
-            && let Some(oldest) = ssm
-                .store
-                .oldest_parameter_version(ctx.account(), ctx.region(), key)
-                .await?
-        {
-            let labelled = existing
-                .as_ref()
-                .is_some_and(|e| e.labels.iter().any(|(_, v)| *v == oldest));
-            if labelled {
-                return Err(SsmError::ParameterMaxVersionLimitExceeded(format!(
-                    "You attempted to create a new version of {} by calling the PutParameter API with the overwrite flag. Version {oldest}, the oldest version, can't be deleted because it has a label associated with it. Move the label to another version of the parameter, and try again.",
-                    o.name
-                ))
-                .into());
-            }
-            prune = Some(oldest);
-        }
-    }
-
     // The stored name stays the one the parameter was created with (`/x` and `x` are one).
     let stored_name = old.map_or_else(|| name.to_owned(), |o| o.name.clone());
-    let arn = arn(ctx, &stored_name);
-    let stored_value = match &key_id {
-        Some(k) => ssm.seal(ctx, k, &arn, version, value).await?,
-        None => StoredValue::Plain(String::from_utf8_lossy(value.expose()).into_owned()),
+    let stored_value = match &attrs.key_id {
+        Some(k) => {
+            let arn = arn(ctx, &stored_name);
+            ssm.seal(ctx, k, &arn, version, &input.value.0).await?
+        }
+        None => StoredValue::Plain(String::from_utf8_lossy(input.value.0.expose()).into_owned()),
     };
-    let (expires_at, next_event_at) = policies::schedule(&policies, ctx.now);
-    let policies_json = policies::to_json(&policies);
-    let record = ParameterRecord {
-        account_id: ctx.account().to_owned(),
-        region: ctx.region().to_owned(),
-        name: stored_name,
-        param_type: param_type.clone(),
-        tier: tier.to_owned(),
-        data_type: data_type.clone(),
-        key_id: key_id.clone(),
-        description: description.clone(),
-        allowed_pattern: allowed_pattern.clone(),
-        policies: policies_json.clone(),
-        version,
-        last_modified_at: ctx.now,
-        last_modified_user: ctx.principal.arn.clone(),
-        tags: old.map_or_else(|| tags.to_vec(), |o| o.tags.clone()),
-        expires_at,
-        next_event_at,
-        row_version: old.map_or(1, |o| o.row_version),
-    };
-    let version_record = ParameterVersionRecord {
-        version,
-        param_type,
-        tier: tier.to_owned(),
-        data_type,
-        key_id,
-        description,
-        allowed_pattern,
-        policies: policies_json,
-        last_modified_at: ctx.now,
-        last_modified_user: ctx.principal.arn.clone(),
-        value: stored_value,
-        labels: Vec::new(),
-    };
+    let tags = old.map_or_else(|| tags.to_vec(), |o| o.tags.clone());
+    let row_version = old.map_or(1, |o| o.row_version);
+    let (record, version_record) = records(
+        ctx,
+        attrs,
+        Written {
+            name: stored_name,
+            tier,
+            version,
+            value: stored_value,
+            tags,
+            row_version,
+        },
+    );
     let tier_limit = if tier == ADVANCED {
         ssm.limits.advanced_parameters
     } else {
@@ -421,6 +299,207 @@ async fn write(
     }
 }
 
+/// What a new version is, from the request and, for what it leaves out, the current version.
+struct Attributes {
+    param_type: String,
+    data_type: String,
+    allowed_pattern: Option<String>,
+    description: Option<String>,
+    /// The KMS key of a SecureString; `None` for String and StringList.
+    key_id: Option<String>,
+    policies: Vec<InlinePolicy>,
+}
+
+/// The new version's attributes, every rule that concerns them checked against the value.
+fn attributes(
+    input: &PutParameterInput,
+    name: &str,
+    old: Option<&ParameterRecord>,
+    new_policies: Option<&[InlinePolicy]>,
+) -> Result<Attributes, SsmError> {
+    let param_type = match (input.param_type.as_deref(), old) {
+        (Some(t), Some(o)) if t != o.param_type => {
+            return Err(SsmError::HierarchyTypeMismatch(format!(
+                "The parameter type can't be changed: {name} is a {} parameter. Parameter Store doesn't support changing a parameter type in a hierarchy. To use another type, create a new, unique parameter.",
+                o.param_type
+            )));
+        }
+        (Some(t), _) => t.to_owned(),
+        (None, Some(o)) => o.param_type.clone(),
+        (None, None) => {
+            return Err(SsmError::Validation(
+                "A parameter type is required when you create a parameter.".to_owned(),
+            ));
+        }
+    };
+    let secure = param_type == "SecureString";
+    if input.key_id.is_some() && !secure {
+        return Err(SsmError::Validation(
+            "KeyId is required for SecureString type parameter only.".to_owned(),
+        ));
+    }
+    let value = input.value.0.expose();
+    let data_type = input
+        .data_type
+        .clone()
+        .or_else(|| old.map(|o| o.data_type.clone()))
+        .unwrap_or_else(|| "text".to_owned());
+    check_data_type(&data_type, &param_type, value)?;
+    let allowed_pattern = input
+        .allowed_pattern
+        .clone()
+        .or_else(|| old.and_then(|o| o.allowed_pattern.clone()))
+        .filter(|p| !p.is_empty());
+    if let Some(p) = &allowed_pattern {
+        check_pattern(p, value)?;
+    }
+    Ok(Attributes {
+        description: input
+            .description
+            .clone()
+            .or_else(|| old.and_then(|o| o.description.clone())),
+        key_id: secure.then(|| {
+            input
+                .key_id
+                .clone()
+                .or_else(|| old.and_then(|o| o.key_id.clone()))
+                .unwrap_or_else(|| DEFAULT_KEY.to_owned())
+        }),
+        policies: match new_policies {
+            Some(p) => p.to_vec(),
+            None => {
+                policies::after_change(policies::stored(old.and_then(|o| o.policies.as_deref())))
+            }
+        },
+        param_type,
+        data_type,
+        allowed_pattern,
+    })
+}
+
+/// The tier the version lands in: the request's, else (see [`resolve_tier`]) the account's
+/// default for a new parameter and the parameter's own for an existing one.
+async fn tier_for(
+    ssm: &Ssm,
+    ctx: &RequestContext,
+    input: &PutParameterInput,
+    old: Option<&ParameterRecord>,
+    attrs: &Attributes,
+) -> Result<&'static str, SsmError> {
+    let requested = match (&input.tier, old) {
+        (Some(t), _) => t.clone(),
+        (None, Some(o)) => {
+            // An existing parameter keeps its tier, unless the account lets Intelligent-Tiering
+            // move it up when it has to.
+            let default = ssm.setting(ctx, DEFAULT_TIER).await?;
+            if default == INTELLIGENT {
+                default
+            } else {
+                o.tier.clone()
+            }
+        }
+        (None, None) => ssm.setting(ctx, DEFAULT_TIER).await?,
+    };
+    let standard_full = requested == INTELLIGENT
+        && ssm
+            .store
+            .count_parameters(ctx.account(), ctx.region(), STANDARD)
+            .await?
+            >= ssm.limits.standard_parameters;
+    resolve_tier(
+        &requested,
+        old.map(|o| o.tier.as_str()),
+        input.value.0.len(),
+        !attrs.policies.is_empty(),
+        standard_full,
+    )
+}
+
+/// The oldest version, when a new one would pass [`MAX_VERSIONS`]; refused if it is labelled.
+async fn oldest_to_prune(
+    ssm: &Ssm,
+    ctx: &RequestContext,
+    existing: &StoredParameter,
+) -> Result<Option<i64>, SsmError> {
+    let o = &existing.parameter;
+    let key = parameter_key(&o.name);
+    let count = ssm
+        .store
+        .count_parameter_versions(ctx.account(), ctx.region(), key)
+        .await?;
+    if count < MAX_VERSIONS {
+        return Ok(None);
+    }
+    let Some(oldest) = ssm
+        .store
+        .oldest_parameter_version(ctx.account(), ctx.region(), key)
+        .await?
+    else {
+        return Ok(None);
+    };
+    if existing.labels.iter().any(|(_, v)| *v == oldest) {
+        return Err(SsmError::ParameterMaxVersionLimitExceeded(format!(
+            "You attempted to create a new version of {} by calling the PutParameter API with the overwrite flag. Version {oldest}, the oldest version, can't be deleted because it has a label associated with it. Move the label to another version of the parameter, and try again.",
+            o.name
+        )));
+    }
+    Ok(Some(oldest))
+}
+
+/// What the write decided beyond the attributes.
+struct Written {
+    name: String,
+    tier: &'static str,
+    version: i64,
+    value: StoredValue,
+    tags: Vec<coffer_store::Tag>,
+    row_version: i64,
+}
+
+/// The parameter's new metadata and its new version row.
+fn records(
+    ctx: &RequestContext,
+    a: Attributes,
+    w: Written,
+) -> (ParameterRecord, ParameterVersionRecord) {
+    let (expires_at, next_event_at) = policies::schedule(&a.policies, ctx.now);
+    let policies_json = policies::to_json(&a.policies);
+    let record = ParameterRecord {
+        account_id: ctx.account().to_owned(),
+        region: ctx.region().to_owned(),
+        name: w.name,
+        param_type: a.param_type.clone(),
+        tier: w.tier.to_owned(),
+        data_type: a.data_type.clone(),
+        key_id: a.key_id.clone(),
+        description: a.description.clone(),
+        allowed_pattern: a.allowed_pattern.clone(),
+        policies: policies_json.clone(),
+        version: w.version,
+        last_modified_at: ctx.now,
+        last_modified_user: ctx.principal.arn.clone(),
+        tags: w.tags,
+        expires_at,
+        next_event_at,
+        row_version: w.row_version,
+    };
+    let version = ParameterVersionRecord {
+        version: w.version,
+        param_type: a.param_type,
+        tier: w.tier.to_owned(),
+        data_type: a.data_type,
+        key_id: a.key_id,
+        description: a.description,
+        allowed_pattern: a.allowed_pattern,
+        policies: policies_json,
+        last_modified_at: ctx.now,
+        last_modified_user: ctx.principal.arn.clone(),
+        value: w.value,
+        labels: Vec::new(),
+    };
+    (record, version)
+}
+
 impl Ssm {
     /// The parameter stored under `key` in the caller's account and region, unless absent or
     /// expired (an expired one is deleted on the way).
@@ -429,12 +508,20 @@ impl Ssm {
         ctx: &RequestContext,
         key: &str,
     ) -> Result<Option<StoredParameter>, SsmError> {
-        match self
-            .store
-            .get_parameter(ctx.account(), ctx.region(), key)
-            .await?
-        {
-            Some(p) => self.expire_if_due(p, ctx.now).await,
+        self.current_in(ctx.account(), ctx.region(), key, ctx.now)
+            .await
+    }
+
+    /// [`Self::current`] in a given account and region (a shared parameter's owner's).
+    pub(super) async fn current_in(
+        &self,
+        account: &str,
+        region: &str,
+        key: &str,
+        now: i64,
+    ) -> Result<Option<StoredParameter>, SsmError> {
+        match self.store.get_parameter(account, region, key).await? {
+            Some(p) => self.expire_if_due(p, now).await,
             None => Ok(None),
         }
     }

@@ -2,7 +2,7 @@
 //! <https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_GetParameter.html>
 //! <https://docs.aws.amazon.com/systems-manager/latest/userguide/sysman-paramstore-versions.html>
 
-use super::names::{Selector, Target, Unresolved, arn, target};
+use super::names::{Selector, Target, Unresolved, arn_in, target};
 use super::policies::{self, InlinePolicy};
 use super::reference::{self, REFERENCE_PREFIX};
 use super::{Ssm, SsmError, ValueOut, token};
@@ -58,6 +58,12 @@ fn version_not_found(name: &str, selector: &Selector) -> SsmError {
     }
 }
 
+/// The ARN of a stored parameter, in the account and region that own it.
+pub(super) fn owner_arn(stored: &StoredParameter) -> String {
+    let p = &stored.parameter;
+    arn_in(&p.region, &p.account_id, &p.name)
+}
+
 impl Ssm {
     /// The parameter and version a target names.
     pub(super) async fn select(
@@ -65,7 +71,10 @@ impl Ssm {
         ctx: &RequestContext,
         t: &Target,
     ) -> Result<Result<(StoredParameter, ParameterVersionRecord), Miss>, SsmError> {
-        let Some(stored) = self.current(ctx, &t.key).await? else {
+        let Some(stored) = self
+            .current_in(&t.account, &t.region, &t.key, ctx.now)
+            .await?
+        else {
             return Ok(Err(Miss::Parameter(SsmError::ParameterNotFound(
                 String::new(),
             ))));
@@ -83,7 +92,7 @@ impl Ssm {
             Some(v) if v == stored.current.version => Some(stored.current.clone()),
             Some(v) => {
                 self.store
-                    .get_parameter_version(ctx.account(), ctx.region(), &t.key, v)
+                    .get_parameter_version(&t.account, &t.region, &t.key, v)
                     .await?
             }
             None => None,
@@ -95,18 +104,21 @@ impl Ssm {
         })
     }
 
-    /// A parameter version as GetParameter returns it.
+    /// A parameter version as GetParameter returns it, named `requested` if the request gave a
+    /// name (AWS answers `/db` for a parameter created as `db` when asked for `/db`), else by
+    /// its own name.
     pub(super) async fn parameter_out(
         &self,
         ctx: &RequestContext,
         stored: &StoredParameter,
         v: &ParameterVersionRecord,
+        requested: Option<&str>,
         selector: Option<&Selector>,
         decrypt: bool,
     ) -> Result<ParameterOut, SsmError> {
-        let arn = arn(ctx, &stored.parameter.name);
+        let arn = owner_arn(stored);
         Ok(ParameterOut {
-            name: stored.parameter.name.clone(),
+            name: requested.unwrap_or(&stored.parameter.name).to_owned(),
             param_type: v.param_type.clone(),
             value: Some(
                 self.value_out(ctx, &arn, v.version, &v.value, decrypt)
@@ -138,10 +150,19 @@ impl Ssm {
             Ok(t) => t,
             Err(u @ Unresolved::BadSelector) => return Ok(Err(Miss::Version(u.into_error()))),
             Err(u @ Unresolved::NotFound) => return Ok(Err(Miss::Parameter(u.into_error()))),
+            // A malformed name fails the request, as PutParameter's would.
+            Err(u @ Unresolved::Invalid(_)) => return Err(u.into_error()),
         };
         match self.select(ctx, &t).await? {
             Ok((stored, v)) => Ok(Ok(self
-                .parameter_out(ctx, &stored, &v, t.selector.as_ref(), decrypt)
+                .parameter_out(
+                    ctx,
+                    &stored,
+                    &v,
+                    t.requested.as_deref(),
+                    t.selector.as_ref(),
+                    decrypt,
+                )
                 .await?)),
             Err(miss) => Ok(Err(miss)),
         }
@@ -166,6 +187,7 @@ pub async fn get_parameter(
     ctx: &RequestContext,
     input: GetParameterInput,
 ) -> Result<GetParameterOutput, SsmError> {
+    ssm.authorize_name(ctx, "GetParameter", &input.name).await?;
     let decrypt = input.with_decryption.unwrap_or(false);
     match ssm.get_one(ctx, &input.name, decrypt).await? {
         Ok(parameter) => Ok(GetParameterOutput { parameter }),
@@ -187,25 +209,33 @@ pub struct GetParametersOutput {
     invalid_parameters: Vec<String>,
 }
 
-/// Names that name nothing are listed in `InvalidParameters`; a KMS refusal fails the request.
+/// Names that name nothing are listed in `InvalidParameters`; a refusal (of access, of KMS) or
+/// a malformed name fails the request. Parameters come back in alphabetical order, as AWS
+/// documents (API_GetParameters: "listed in alphabetical order").
 pub async fn get_parameters(
     ssm: &Ssm,
     ctx: &RequestContext,
     input: GetParametersInput,
 ) -> Result<GetParametersOutput, SsmError> {
+    let mut names: Vec<&str> = Vec::with_capacity(input.names.len());
+    for name in &input.names {
+        if !names.contains(&name.as_str()) {
+            names.push(name);
+        }
+    }
+    for name in &names {
+        ssm.authorize_name(ctx, "GetParameters", name).await?;
+    }
     let decrypt = input.with_decryption.unwrap_or(false);
     let mut parameters = Vec::new();
     let mut invalid_parameters = Vec::new();
-    let mut seen = std::collections::HashSet::new();
-    for name in &input.names {
-        if !seen.insert(name.as_str()) {
-            continue;
-        }
+    for name in names {
         match ssm.get_one(ctx, name, decrypt).await? {
             Ok(p) => parameters.push(p),
-            Err(_) => invalid_parameters.push(name.clone()),
+            Err(_) => invalid_parameters.push(name.to_owned()),
         }
     }
+    parameters.sort_by(|a: &ParameterOut, b: &ParameterOut| a.name.cmp(&b.name));
     Ok(GetParametersOutput {
         parameters,
         invalid_parameters,
@@ -256,12 +286,20 @@ pub async fn get_parameter_history(
     ctx: &RequestContext,
     input: GetParameterHistoryInput,
 ) -> Result<GetParameterHistoryOutput, SsmError> {
+    ssm.authorize_name(ctx, "GetParameterHistory", &input.name)
+        .await?;
     let not_found = || SsmError::ParameterNotFound(String::new());
-    let t = target(ctx, &input.name).map_err(|_| not_found())?;
+    let t = target(ctx, &input.name).map_err(|u| match u {
+        Unresolved::Invalid(_) => u.into_error(),
+        _ => not_found(),
+    })?;
     if t.selector.is_some() {
         return Err(not_found());
     }
-    let stored = ssm.current(ctx, &t.key).await?.ok_or_else(not_found)?;
+    let stored = ssm
+        .current_in(&t.account, &t.region, &t.key, ctx.now)
+        .await?
+        .ok_or_else(not_found)?;
     let after = token::decode(HISTORY_OP, input.next_token.as_deref())?
         .map(|c| c.parse::<i64>())
         .transpose()
@@ -272,16 +310,17 @@ pub async fn get_parameter_history(
         .unwrap_or(50);
     let mut versions = ssm
         .store
-        .list_parameter_versions(ctx.account(), ctx.region(), &t.key, after, limit + 1)
+        .list_parameter_versions(&t.account, &t.region, &t.key, after, limit + 1)
         .await?;
     let more = versions.len() > limit;
     versions.truncate(limit);
     let decrypt = input.with_decryption.unwrap_or(false);
-    let arn = arn(ctx, &stored.parameter.name);
+    let arn = owner_arn(&stored);
+    let name = t.requested.as_deref().unwrap_or(&stored.parameter.name);
     let mut parameters = Vec::with_capacity(versions.len());
     for v in &versions {
         parameters.push(HistoryOut {
-            name: stored.parameter.name.clone(),
+            name: name.to_owned(),
             param_type: v.param_type.clone(),
             key_id: v.key_id.clone(),
             last_modified_date: Epoch(v.last_modified_at),

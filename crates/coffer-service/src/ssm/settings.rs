@@ -137,6 +137,7 @@ pub async fn get_service_setting(
     ctx: &RequestContext,
     input: GetServiceSettingInput,
 ) -> Result<ServiceSettingOutput, SsmError> {
+    ssm.authorize_any(ctx, "GetServiceSetting").await?;
     let id = setting_id(ctx, &input.setting_id)?;
     Ok(ServiceSettingOutput {
         service_setting: ssm.describe_setting(ctx, &id).await?,
@@ -155,6 +156,7 @@ pub async fn update_service_setting(
     ctx: &RequestContext,
     input: UpdateServiceSettingInput,
 ) -> Result<Empty, SsmError> {
+    ssm.authorize_any(ctx, "UpdateServiceSetting").await?;
     let id = setting_id(ctx, &input.setting_id)?;
     let (id, _, allowed) = known(&id)?;
     // AWS accepts the boolean setting in any case; it reports it in lower case.
@@ -192,6 +194,7 @@ pub async fn reset_service_setting(
     ctx: &RequestContext,
     input: ResetServiceSettingInput,
 ) -> Result<ServiceSettingOutput, SsmError> {
+    ssm.authorize_any(ctx, "ResetServiceSetting").await?;
     let id = setting_id(ctx, &input.setting_id)?;
     let (id, _, _) = known(&id)?;
     ssm.store

@@ -3,9 +3,10 @@
 //! <https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_PutResourcePolicy.html>
 //! <https://docs.aws.amazon.com/systems-manager/latest/userguide/parameter-store-shared-parameters.html>
 //!
-//! Policies are validated and stored; the access-control work enforces them.
+//! Policies are validated and stored here; [`super::access`] evaluates them when another account
+//! reads the parameter by its ARN.
 
-use super::names::target;
+use super::names::own_target;
 use super::seal::DEFAULT_KEY;
 use super::{Empty, Ssm, SsmError, token};
 use crate::RequestContext;
@@ -74,7 +75,7 @@ impl Ssm {
                 "ResourceArn must be the ARN of a parameter.".to_owned(),
             ));
         }
-        let t = target(ctx, resource_arn).map_err(|_| not_found())?;
+        let t = own_target(ctx, resource_arn).map_err(|_| not_found())?;
         if t.selector.is_some() {
             return Err(not_found());
         }
@@ -116,6 +117,7 @@ pub async fn put_resource_policy(
     ctx: &RequestContext,
     input: PutResourcePolicyInput,
 ) -> Result<PutResourcePolicyOutput, SsmError> {
+    ssm.authorize_any(ctx, "PutResourcePolicy").await?;
     let (key, stored) = ssm.shared(ctx, &input.resource_arn).await?;
     let p = &stored.parameter;
     if p.tier != super::put::ADVANCED {
@@ -216,6 +218,7 @@ pub async fn get_resource_policies(
     ctx: &RequestContext,
     input: GetResourcePoliciesInput,
 ) -> Result<GetResourcePoliciesOutput, SsmError> {
+    ssm.authorize_any(ctx, "GetResourcePolicies").await?;
     let (key, _) = ssm.shared(ctx, &input.resource_arn).await?;
     let after = token::decode(POLICIES_OP, input.next_token.as_deref())?;
     let limit = input
@@ -271,6 +274,7 @@ pub async fn delete_resource_policy(
     ctx: &RequestContext,
     input: DeleteResourcePolicyInput,
 ) -> Result<Empty, SsmError> {
+    ssm.authorize_any(ctx, "DeleteResourcePolicy").await?;
     let (key, _) = ssm.shared(ctx, &input.resource_arn).await?;
     match ssm
         .store

@@ -2,7 +2,7 @@
 //! (ResourceType `Parameter`).
 //! <https://docs.aws.amazon.com/systems-manager/latest/APIReference/API_AddTagsToResource.html>
 
-use super::names::target;
+use super::names::own_target;
 use super::{Empty, RETRIES, Ssm, SsmError, too_many_updates};
 use crate::RequestContext;
 use coffer_store::{StoreError, StoredParameter, Tag};
@@ -51,6 +51,22 @@ pub fn check_tags(tags: &[TagIn], total_after: usize) -> Result<Vec<Tag>, SsmErr
 }
 
 impl Ssm {
+    /// May the caller perform `op` on the resource? A parameter is judged by its ARN; other
+    /// resource types name no parameter (`*`).
+    async fn authorize_tagging(
+        &self,
+        ctx: &RequestContext,
+        op: &str,
+        resource_type: &str,
+        resource_id: &str,
+    ) -> Result<(), SsmError> {
+        if resource_type == "Parameter" {
+            self.authorize_name(ctx, op, resource_id).await
+        } else {
+            self.authorize_any(ctx, op).await
+        }
+    }
+
     /// The parameter a tagging request names; only parameters are taggable in coffer.
     async fn tagged(
         &self,
@@ -69,7 +85,7 @@ impl Ssm {
                     .to_owned(),
             )
         };
-        let t = target(ctx, resource_id).map_err(|_| invalid())?;
+        let t = own_target(ctx, resource_id).map_err(|_| invalid())?;
         if t.selector.is_some() {
             return Err(invalid());
         }
@@ -113,6 +129,13 @@ pub async fn add_tags_to_resource(
     ctx: &RequestContext,
     input: AddTagsToResourceInput,
 ) -> Result<Empty, SsmError> {
+    ssm.authorize_tagging(
+        ctx,
+        "AddTagsToResource",
+        &input.resource_type,
+        &input.resource_id,
+    )
+    .await?;
     ssm.change_tags(ctx, &input.resource_type, &input.resource_id, |tags| {
         let new = check_tags(&input.tags, 0)?;
         for t in new {
@@ -141,6 +164,13 @@ pub async fn remove_tags_from_resource(
     ctx: &RequestContext,
     input: RemoveTagsFromResourceInput,
 ) -> Result<Empty, SsmError> {
+    ssm.authorize_tagging(
+        ctx,
+        "RemoveTagsFromResource",
+        &input.resource_type,
+        &input.resource_id,
+    )
+    .await?;
     ssm.change_tags(ctx, &input.resource_type, &input.resource_id, |tags| {
         tags.retain(|t| !input.tag_keys.contains(&t.key));
         Ok(())
@@ -167,6 +197,13 @@ pub async fn list_tags_for_resource(
     ctx: &RequestContext,
     input: ListTagsForResourceInput,
 ) -> Result<ListTagsForResourceOutput, SsmError> {
+    ssm.authorize_tagging(
+        ctx,
+        "ListTagsForResource",
+        &input.resource_type,
+        &input.resource_id,
+    )
+    .await?;
     let p = ssm
         .tagged(ctx, &input.resource_type, &input.resource_id)
         .await?;
