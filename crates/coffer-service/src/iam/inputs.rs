@@ -480,3 +480,24 @@ pub struct DeleteOpenIDConnectProviderInput {
     #[serde(rename = "OpenIDConnectProviderArn")]
     pub open_id_connect_provider_arn: String,
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_action_is_the_operation_of_the_table_entry() {
+        assert_eq!(CreateUserInput::ACTION, "iam:CreateUser");
+        assert_eq!(DeleteRolePolicyInput::ACTION, "iam:DeleteRolePolicy");
+        assert_eq!(
+            ListAttachedGroupPoliciesInput::ACTION,
+            "iam:ListAttachedGroupPolicies"
+        );
+        assert_eq!(
+            CreateOpenIDConnectProviderInput::ACTION,
+            "iam:CreateOpenIDConnectProvider"
+        );
+        let input = GetUserInput { user_name: None };
+        assert_eq!(action(&input), "iam:GetUser");
+    }
+}
