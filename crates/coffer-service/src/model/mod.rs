@@ -12,6 +12,9 @@
 //! The models are trimmed copies of botocore's (documentation removed) made by
 //! `scripts/trim-models.py` and embedded at compile time. Each is parsed once, on first use.
 //!
+//! The error shapes ([`ServiceModel::error`], `errors.rs`) say how each error code renders: its
+//! query `Code`, its status and the member its message goes in ([`ServiceModel::message_member`]).
+//!
 //! Java-regex caveat: a few model patterns use constructs the `regex` crate lacks (lookahead,
 //! backreferences); those patterns are not enforced — see
 //! [`ServiceModel::unsupported_patterns`] and the `unsupported_patterns_are_known` test.
