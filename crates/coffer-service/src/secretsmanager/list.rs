@@ -57,13 +57,16 @@ fn words_match(value: &str, field: &[String]) -> bool {
 
 fn hit(key: &str, value: &str, s: &SecretRecord) -> bool {
     match key {
-        "name" => words_match(value, &words(&s.name)),
+        // name, tag-key, tag-value: a case-sensitive prefix of the whole field, as the API
+        // reference has it (<https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_Filter.html>);
+        // description and all: every word a prefix of a word, any case.
+        "name" => s.name.starts_with(value),
         "description" => s
             .description
             .as_deref()
             .is_some_and(|d| words_match(value, &words(d))),
-        "tag-key" => s.tags.iter().any(|t| words_match(value, &words(&t.key))),
-        "tag-value" => s.tags.iter().any(|t| words_match(value, &words(&t.value))),
+        "tag-key" => s.tags.iter().any(|t| t.key.starts_with(value)),
+        "tag-value" => s.tags.iter().any(|t| t.value.starts_with(value)),
         "primary-region" => s
             .primary_region
             .as_deref()
