@@ -186,14 +186,15 @@ def _cross_account(server, world, aws, name, reader_get):
     # The seed's put-resource-policy (with the aws CLI), but the key policy does not name the role.
     aws.json("secretsmanager", "put-resource-policy", "--secret-id", name, "--resource-policy", seed_resource_policy())
     assert reader_get(arn) == (False, "AccessDeniedException")
-    # Pitfall 1: a secret under aws/secretsmanager can never be read from another account.
+    # Pitfall 1: a secret under aws/secretsmanager can never be read from another account
+    # (once the resource policy allows, AWS says why: InvalidRequestException).
     sm.put_resource_policy(SecretId=managed_arn, ResourcePolicy=seed_resource_policy())
-    assert reader_get(managed_arn) == (False, "AccessDeniedException")
+    assert reader_get(managed_arn) == (False, "InvalidRequestException")
     # All three line up: resource policy, key policy, the role's identity policy.
     aws.json("kms", "put-key-policy", "--key-id", key, "--policy-name", "default", "--policy", key_policy(True))
     assert reader_get(arn) == (True, None)
     # Still refused under the managed key.
-    assert reader_get(managed_arn) == (False, "AccessDeniedException")
+    assert reader_get(managed_arn) == (False, "InvalidRequestException")
     # And the owner's root keeps reading its own secret.
     assert sm.get_secret_value(SecretId=name)["SecretString"] == '{"password":"s3cr3t"}'
 
@@ -219,7 +220,10 @@ def test_cross_account_secret_with_cli(server, world, aws):
         if code == 0:
             assert json.loads(out)["SecretString"] == '{"password":"s3cr3t"}'
             return True, None
-        return False, "AccessDeniedException" if "AccessDeniedException" in err else err
+        for code in ("AccessDeniedException", "InvalidRequestException"):
+            if code in err:
+                return False, code
+        return False, err
 
     _cross_account(server, world, aws, "prod/payments-api/cli-database", get)
 

@@ -1020,7 +1020,7 @@ def test_key_pending_deletion_blocks_reads(sm, kms):
 
 @pytest.mark.parametrize("bad", ["has space", "hash#tag", "star*", "percent%", "quote'", "semi;colon", "tilde~", "caf\u00e9"])
 def test_names_with_illegal_characters_are_refused(sm, bad):
-    expect_error("InvalidParameterException", sm.create_secret, Name=f"{bad}-{uuid.uuid4().hex[:6]}", SecretString="x")
+    expect_error("ValidationException", sm.create_secret, Name=f"{bad}-{uuid.uuid4().hex[:6]}", SecretString="x")
 
 
 def test_every_legal_character_is_accepted(sm):

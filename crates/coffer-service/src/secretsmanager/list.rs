@@ -20,57 +20,51 @@ pub struct Filter {
     values: Vec<String>,
 }
 
-/// Split text into the words AWS searches: a new word starts at every change from lowercase to
-/// uppercase, between letters and digits, and at every other character.
+/// The characters that end a word in AWS's search.
+const SEPARATORS: &[char] = &[' ', '/', '-', '_', '+', '=', '.', '@'];
+
+/// Split text into the words AWS searches, lowercased: a new word starts after a separator
+/// (space, `/`, `-`, `_`, `+`, `=`, `.`, `@`) and at the last capital of an upper-case run that
+/// is followed by lower case (`credsDatabase` is `creds` + `database`, `COMPANYthings` is
+/// `compan` + `ythings`).
+/// <https://docs.aws.amazon.com/secretsmanager/latest/userguide/manage_search-secret.html>
 fn words(text: &str) -> Vec<String> {
-    #[derive(PartialEq, Clone, Copy)]
-    enum Class {
-        Lower,
-        Upper,
-        Digit,
-    }
-    let class = |c: char| {
-        if c.is_ascii_digit() {
-            Some(Class::Digit)
-        } else if c.is_uppercase() {
-            Some(Class::Upper)
-        } else if c.is_alphanumeric() {
-            Some(Class::Lower)
-        } else {
-            None
-        }
-    };
     let mut out = Vec::new();
-    let mut word = String::new();
-    let mut last: Option<Class> = None;
-    for c in text.chars() {
-        let now = class(c);
-        let split = match (last, now) {
-            (_, None) => true,
-            (Some(a), Some(b)) => a != b && !(a == Class::Upper && b == Class::Lower),
-            (None, Some(_)) => false,
-        };
-        if split && !word.is_empty() {
-            out.push(std::mem::take(&mut word).to_lowercase());
+    for segment in text.split(SEPARATORS) {
+        let chars: Vec<char> = segment.chars().collect();
+        let mut word = String::new();
+        for (i, c) in chars.iter().enumerate() {
+            let starts_word =
+                i > 0 && c.is_uppercase() && chars.get(i + 1).is_some_and(|n| n.is_lowercase());
+            if starts_word && !word.is_empty() {
+                out.push(std::mem::take(&mut word).to_lowercase());
+            }
+            word.push(*c);
         }
-        if now.is_some() {
-            word.push(c);
+        if !word.is_empty() {
+            out.push(word.to_lowercase());
         }
-        last = now;
-    }
-    if !word.is_empty() {
-        out.push(word.to_lowercase());
     }
     out
 }
 
+/// Every word of the filter value is a (case-insensitive) prefix of some word of the field.
+fn words_match(value: &str, field: &[String]) -> bool {
+    words(value)
+        .iter()
+        .all(|w| field.iter().any(|f| f.starts_with(w.as_str())))
+}
+
 fn hit(key: &str, value: &str, s: &SecretRecord) -> bool {
     match key {
+        // name, tag-key, tag-value: a case-sensitive prefix of the whole field, as the API
+        // reference has it (<https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_Filter.html>);
+        // description and all: every word a prefix of a word, any case.
         "name" => s.name.starts_with(value),
         "description" => s
             .description
             .as_deref()
-            .is_some_and(|d| d.to_lowercase().starts_with(&value.to_lowercase())),
+            .is_some_and(|d| words_match(value, &words(d))),
         "tag-key" => s.tags.iter().any(|t| t.key.starts_with(value)),
         "tag-value" => s.tags.iter().any(|t| t.value.starts_with(value)),
         "primary-region" => s
@@ -81,7 +75,7 @@ fn hit(key: &str, value: &str, s: &SecretRecord) -> bool {
             .owning_service
             .as_deref()
             .is_some_and(|o| o.starts_with(value)),
-        // "all": any word of the value starts a word of any searchable attribute.
+        // "all": the words of every searchable attribute together.
         _ => {
             let mut attrs: Vec<String> = words(&s.name);
             if let Some(d) = &s.description {
@@ -91,9 +85,7 @@ fn hit(key: &str, value: &str, s: &SecretRecord) -> bool {
                 attrs.extend(words(&t.key));
                 attrs.extend(words(&t.value));
             }
-            words(value)
-                .iter()
-                .any(|w| attrs.iter().any(|a| a.starts_with(w.as_str())))
+            words_match(value, &attrs)
         }
     }
 }
@@ -346,16 +338,58 @@ pub async fn list_secrets(
 
 #[cfg(test)]
 mod tests {
-    use super::words;
+    use super::{SEPARATORS, words, words_match};
+    use proptest::prelude::*;
 
     #[test]
     fn words_split_as_aws_describes() {
-        assert_eq!(words("credsDatabase#892"), ["creds", "database", "892"]);
-        assert_eq!(
-            words("prod/payments-api/DB"),
-            ["prod", "payments", "api", "db"]
-        );
-        assert_eq!(words("My_Secret"), ["my", "secret"]);
-        assert!(words("!!").is_empty());
+        let table: &[(&str, &[&str])] = &[
+            ("credsDatabase#892", &["creds", "database#892"]),
+            ("prod/payments-api/DB", &["prod", "payments", "api", "db"]),
+            ("My_Secret", &["my", "secret"]),
+            ("COMPANYthings", &["compan", "ythings"]),
+            ("ABC", &["abc"]),
+            ("abcDEF", &["abcdef"]),
+            ("a+b=c.d@e f", &["a", "b", "c", "d", "e", "f"]),
+            ("db2Prod", &["db2", "prod"]),
+            ("--", &[]),
+            ("!!", &["!!"]),
+        ];
+        for (text, expected) in table {
+            assert_eq!(words(text), *expected, "{text}");
+        }
+    }
+
+    #[test]
+    fn every_word_of_the_value_must_prefix_a_word() {
+        let field = words("prod/payments-api/DbPassword");
+        let table: &[(&str, bool)] = &[
+            ("prod", true),
+            ("PAY", true),
+            ("api prod", true),
+            ("pass", true),
+            ("db pass", true),
+            ("prod other", false),
+            ("ments", false),
+            ("prod/pay", true),
+        ];
+        for (value, expected) in table {
+            assert_eq!(words_match(value, &field), *expected, "{value}");
+        }
+    }
+
+    proptest! {
+        /// Words never hold a separator, are lowercase, and together are the text less its
+        /// separators; a text always matches itself.
+        #[test]
+        fn words_partition_the_text(text in "[A-Za-z0-9 /_+=.@#-]{0,40}") {
+            let w = words(&text);
+            prop_assert!(w.iter().all(|x| !x.is_empty() && !x.contains(SEPARATORS)));
+            prop_assert!(w.iter().all(|x| *x == x.to_lowercase()));
+            let joined: String = w.concat();
+            let expected: String = text.chars().filter(|c| !SEPARATORS.contains(c)).collect();
+            prop_assert_eq!(joined, expected.to_lowercase());
+            prop_assert!(words_match(&text, &w));
+        }
     }
 }

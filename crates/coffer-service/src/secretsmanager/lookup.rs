@@ -15,10 +15,11 @@ fn name_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || "/_+=.@-".contains(c)
 }
 
-/// Names are 1–512 characters of `A-Za-z0-9/_+=.@-` (the model checks the length).
+/// Names are 1–512 characters of `A-Za-z0-9/_+=.@-` (the model checks the length);
+/// AWS answers anything else with `ValidationException`.
 pub(crate) fn check_name(name: &str) -> Result<(), E> {
     if name.is_empty() || !name.chars().all(name_char) {
-        return Err(E::InvalidParameter(
+        return Err(E::Validation(
             "Invalid name. Must be a valid name containing alphanumeric characters, or any of the following: -/_+=.@!".to_owned(),
         ));
     }
@@ -41,6 +42,15 @@ pub(crate) fn new_arn(ctx: &RequestContext, name: &str) -> Result<String, E> {
         ctx.region(),
         ctx.account()
     ))
+}
+
+/// A SecretId is a name or an ARN whose `secret:` part is one; anything else is refused before
+/// any lookup, as on AWS.
+pub(crate) fn check_secret_id(secret_id: &str) -> Result<(), E> {
+    match secret_id.split_once(":secret:") {
+        Some((prefix, name)) if prefix.starts_with("arn:") => check_name(name),
+        _ => check_name(secret_id),
+    }
 }
 
 pub(crate) fn not_found() -> E {
@@ -76,6 +86,7 @@ impl SecretsManager {
         action: &str,
         keys: &[(&str, &str)],
     ) -> Result<SecretRecord, E> {
+        check_secret_id(secret_id)?;
         let (account, region, name) = if secret_id.starts_with("arn:") {
             let arn = Arn::parse(secret_id).map_err(|_| not_found())?;
             let name = arn

@@ -38,19 +38,27 @@ impl SecretsManager {
         value: &SecretBytes,
         binary: bool,
     ) -> Result<SecretVersionRecord, E> {
-        let key_ref = secret.kms_key_id.as_deref().unwrap_or(DEFAULT_KEY);
+        let key_ref = self.owner_key_ref(ctx, secret).await?;
         let data_key = random::secret_bytes(KEY_LEN).map_err(crate::error::crypto::<E>)?;
         let context = encryption_context(&secret.arn, version_id);
         let (wrapped, key) = self
             .kms
             .encrypt_with(
                 &ctx.via("secretsmanager"),
-                key_ref,
+                &key_ref,
                 &context,
                 data_key.expose(),
             )
             .await
             .map_err(|e| from_kms(e, true))?;
+        // The invariant behind the resolution above: a key the secret names by alias or bare id
+        // is its owner's key, never the caller's.
+        if !key_ref.starts_with("arn:") && key.account_id != secret.account_id {
+            return Err(E::Internal(format!(
+                "key {key_ref} of {} resolved outside the owner's account",
+                secret.arn
+            )));
+        }
         let ciphertext = aead::seal(
             data_key.expose(),
             value.expose(),
@@ -69,6 +77,26 @@ impl SecretsManager {
         })
     }
 
+    /// The secret's key as an unambiguous reference for the caller: names without an account
+    /// (`alias/...`, a bare key id) are resolved in the secret owner's account, never the
+    /// caller's, so a cross-account write cannot encrypt a version under the caller's keys.
+    /// The default key cannot be used from another account at all, as on AWS.
+    /// <https://docs.aws.amazon.com/secretsmanager/latest/userguide/auth-and-access_examples_cross.html>
+    pub(crate) async fn owner_key_ref(
+        &self,
+        ctx: &RequestContext,
+        secret: &SecretRecord,
+    ) -> Result<String, E> {
+        key_in_owner(
+            self,
+            ctx,
+            &secret.account_id,
+            &secret.region,
+            secret.kms_key_id.as_deref(),
+        )
+        .await
+    }
+
     /// Open a version. The KMS key must be usable by the caller: a disabled or deleted key, or
     /// another account's key, gives an error instead of the value.
     pub(crate) async fn open(
@@ -77,6 +105,8 @@ impl SecretsManager {
         secret_arn: &str,
         version: &SecretVersionRecord,
     ) -> Result<SecretBytes, E> {
+        self.refuse_foreign_default_key(ctx, &version.kms_key_arn)
+            .await?;
         let context = encryption_context(secret_arn, &version.version_id);
         let (data_key, _) = self
             .kms
@@ -99,5 +129,88 @@ impl SecretsManager {
                     .to_owned(),
             )
         })
+    }
+}
+
+/// AWS's refusal of the default key across accounts.
+pub(crate) fn default_key_cross_account() -> E {
+    E::InvalidRequest(
+        "You can't access a secret from a different AWS account if you encrypt the secret with the default KMS service key.".to_owned(),
+    )
+}
+
+fn is_default_ref(key_ref: &str, owner: &str, region: &str) -> bool {
+    key_ref == DEFAULT_KEY || key_ref == format!("arn:aws:kms:{region}:{owner}:{DEFAULT_KEY}")
+}
+
+/// `key_ref` (None: the default key) as a reference that names the same key whoever the caller
+/// is: a key or alias of `owner`'s account. See [`SecretsManager::owner_key_ref`].
+pub(crate) async fn key_in_owner(
+    sm: &SecretsManager,
+    ctx: &RequestContext,
+    owner: &str,
+    region: &str,
+    key_ref: Option<&str>,
+) -> Result<String, E> {
+    let key_ref = key_ref.unwrap_or(DEFAULT_KEY);
+    if is_default_ref(key_ref, owner, region) {
+        if ctx.account() != owner {
+            return Err(default_key_cross_account());
+        }
+        return Ok(DEFAULT_KEY.to_owned());
+    }
+    if ctx.account() == owner {
+        return Ok(key_ref.to_owned());
+    }
+    let not_found =
+        || E::ResourceNotFound("Secrets Manager can't find the specified KMS key.".to_owned());
+    if key_ref.starts_with("arn:") {
+        // A key ARN names its account; an alias ARN is looked up in its account below.
+        let Some((prefix, alias)) = key_ref.split_once(":alias/") else {
+            return Ok(key_ref.to_owned());
+        };
+        let account = prefix.rsplit(':').next().unwrap_or_default();
+        let target = sm
+            .store
+            .get_alias(account, region, &format!("alias/{alias}"))
+            .await?
+            .ok_or_else(not_found)?;
+        return Ok(crate::kms::key_arn(region, account, &target.key_id));
+    }
+    if key_ref.starts_with("alias/") {
+        let target = sm
+            .store
+            .get_alias(owner, region, key_ref)
+            .await?
+            .ok_or_else(not_found)?;
+        return Ok(crate::kms::key_arn(region, owner, &target.key_id));
+    }
+    Ok(crate::kms::key_arn(region, owner, key_ref))
+}
+
+impl SecretsManager {
+    /// A version under another account's AWS managed key cannot be read from this account.
+    async fn refuse_foreign_default_key(
+        &self,
+        ctx: &RequestContext,
+        key_arn: &str,
+    ) -> Result<(), E> {
+        let Ok(arn) = coffer_types::Arn::parse(key_arn) else {
+            return Ok(());
+        };
+        if arn.account == ctx.account() {
+            return Ok(());
+        }
+        let Some(key_id) = arn.resource.strip_prefix("key/") else {
+            return Ok(());
+        };
+        let key = self
+            .store
+            .get_key(&arn.account, &arn.region, key_id)
+            .await?;
+        if key.is_some_and(|k| k.aws_managed) {
+            return Err(default_key_cross_account());
+        }
+        Ok(())
     }
 }

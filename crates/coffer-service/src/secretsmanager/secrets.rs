@@ -3,6 +3,7 @@
 
 use super::error::from_kms;
 use super::lookup::{DAY_MS, check_name, new_arn, require_live};
+use super::seal::key_in_owner;
 use super::stages::CURRENT;
 use super::tags::{TagIn, check_new_tags, tags_out};
 use super::values::{NewVersion, value_of, version_id};
@@ -53,16 +54,15 @@ pub(crate) fn describe(
         .filter(|v| !v.stages.is_empty())
         .map(|v| (v.version_id.clone(), v.stages.clone()))
         .collect();
-    let (version_ids_to_stages, secret_versions_to_stages) = if for_list {
-        (None, Some(map))
-    } else {
-        (Some(map), None)
-    };
+    // Absent, not empty, for a secret with no versions (as AWS answers).
+    let map = (!versions.is_empty()).then_some(map);
+    let (version_ids_to_stages, secret_versions_to_stages) =
+        if for_list { (None, map) } else { (map, None) };
     let rotation_configured = s.rotation_enabled || s.rotation_lambda_arn.is_some();
     Description {
         arn: s.arn.clone(),
         name: s.name.clone(),
-        description: s.description.clone(),
+        description: s.description.clone().filter(|d| !d.is_empty()),
         kms_key_id: s.kms_key_id.clone(),
         rotation_enabled: rotation_configured.then_some(s.rotation_enabled),
         rotation_lambda_arn: s.rotation_lambda_arn.clone(),
@@ -282,8 +282,12 @@ pub async fn update_secret(
     // A new key applies to versions written from now on; old versions keep theirs.
     let new_key = input.kms_key_id.map(|k| key_choice(Some(k)));
     if let Some(Some(k)) = &new_key {
+        // The key is the owner's: a name without an account is looked up in the owner's
+        // account, whoever calls (see `seal::key_in_owner`).
+        let secret = sm.find(ctx, &input.secret_id, ACTION).await?;
+        let k = key_in_owner(sm, ctx, &secret.account_id, &secret.region, Some(k)).await?;
         sm.kms
-            .usable_key(&ctx.via("secretsmanager"), k)
+            .usable_key(&ctx.via("secretsmanager"), &k)
             .await
             .map_err(|e| from_kms(e, true))?;
     }
@@ -388,9 +392,16 @@ pub async fn delete_secret(
         ));
     }
     for _ in 0..super::stages::WRITE_ATTEMPTS {
-        let mut secret = sm
+        let found = sm
             .find(ctx, &input.secret_id, "secretsmanager:DeleteSecret")
-            .await?;
+            .await;
+        let mut secret = match found {
+            // AWS answers a forced delete of a secret that does not exist as if it did.
+            Err(E::ResourceNotFound(_)) if force => {
+                return deleted_nothing(ctx, &input.secret_id);
+            }
+            other => other?,
+        };
         if force {
             sm.store.purge_secret(&secret.arn).await?;
             return Ok(DeleteSecretOutput {
@@ -412,6 +423,23 @@ pub async fn delete_secret(
         }
     }
     Err(super::stages::contended())
+}
+
+/// DeleteSecret's answer for a forced delete of a secret that does not exist: the name given,
+/// an ARN for it, and now.
+fn deleted_nothing(ctx: &RequestContext, secret_id: &str) -> Result<DeleteSecretOutput, E> {
+    let (arn, name) = match secret_id.split_once(":secret:") {
+        Some((prefix, rest)) if prefix.starts_with("arn:") => (
+            secret_id.to_owned(),
+            rest.rsplit_once('-').map_or(rest, |(n, _)| n).to_owned(),
+        ),
+        _ => (new_arn(ctx, secret_id)?, secret_id.to_owned()),
+    };
+    Ok(DeleteSecretOutput {
+        arn,
+        name,
+        deletion_date: Epoch(ctx.now),
+    })
 }
 
 #[derive(Debug, Serialize)]

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 
 pub(crate) const CURRENT: &str = "AWSCURRENT";
 pub(crate) const PREVIOUS: &str = "AWSPREVIOUS";
+const PENDING: &str = "AWSPENDING";
 
 /// At most this many labels per version.
 const MAX_LABELS_PER_VERSION: usize = 20;
@@ -32,13 +33,17 @@ pub(crate) fn labels_of(versions: &[SecretVersionRecord]) -> Labels {
 }
 
 /// Put `labels` on `version_id`, taking each from whichever version held it. Moving AWSCURRENT
-/// away from a version leaves AWSPREVIOUS on it, as AWS does.
+/// away from a version leaves AWSPREVIOUS on it, as AWS does, and takes AWSPENDING off it
+/// (a rotation that ended there is over).
 pub(crate) fn attach(map: &mut Labels, version_id: &str, labels: &[String]) {
     for label in labels {
         if label == CURRENT
             && let Some(old) = map.get(CURRENT).cloned()
             && old != version_id
         {
+            if map.get(PENDING) == Some(&old) {
+                map.remove(PENDING);
+            }
             map.insert(PREVIOUS.to_owned(), old);
         }
         map.insert(label.clone(), version_id.to_owned());
@@ -288,6 +293,13 @@ mod tests {
         assert_eq!(map["AWSPREVIOUS"], "b");
         assert_eq!(map["blue"], "b");
         assert_eq!(labels_on(&map, "a").count(), 0);
+        // An AWSPENDING on the old current version goes with AWSCURRENT.
+        let mut pending = labels_of(&[version("p", 1, &["AWSCURRENT", "AWSPENDING"])]);
+        attach(&mut pending, "q", &["AWSCURRENT".to_owned()]);
+        assert_eq!(
+            labels_on(&pending, "p").collect::<Vec<_>>(),
+            ["AWSPREVIOUS"]
+        );
         // Re-attaching AWSCURRENT to its holder changes nothing.
         let before = map.clone();
         attach(&mut map, "c", &["AWSCURRENT".to_owned()]);

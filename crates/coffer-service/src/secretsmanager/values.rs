@@ -48,6 +48,13 @@ pub(crate) fn version_id(token: Option<String>) -> String {
     token.unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
 }
 
+/// AWS's answer to a ClientRequestToken reused with another value.
+pub(crate) fn token_in_use(token: &str, arn: &str) -> E {
+    E::ResourceExists(format!(
+        "You can't use ClientRequestToken {token} because that value is already in use for a version of secret {arn}."
+    ))
+}
+
 /// A version to write: its id (the ClientRequestToken), value (binary flag) and labels.
 pub(crate) struct NewVersion<'a> {
     pub id: &'a str,
@@ -143,9 +150,7 @@ impl SecretsManager {
         if existing.binary == value.1 && stored == value.0 {
             Ok(())
         } else {
-            Err(E::ResourceExists(
-                "A resource with the ID you requested already exists. You can't modify an existing version, you can only create a new version.".to_owned(),
-            ))
+            Err(token_in_use(&existing.version_id, arn))
         }
     }
 

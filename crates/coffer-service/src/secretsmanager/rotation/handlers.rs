@@ -140,8 +140,9 @@ pub async fn rotate_secret(
         meta.next_rotation_at = None;
         let token = crate::secretsmanager::values::version_id(input.client_request_token.clone());
         if versions.iter().any(|v| v.version_id == token) {
-            return Err(E::ResourceExists(
-                "A resource with the ID you requested already exists. You can't modify an existing version, you can only create a new version.".to_owned(),
+            return Err(crate::secretsmanager::values::token_in_use(
+                &token,
+                &secret.arn,
             ));
         }
         let record = new_rotation(&secret.arn, &token, &lambda, ctx.now);
