@@ -311,7 +311,7 @@ def test_cli_errors_and_random_password(aws: AwsCli):
     code, _, err = aws("secretsmanager", "get-secret-value", "--secret-id", "cli/does-not-exist")
     assert code != 0 and error_of(err) == "ResourceNotFoundException"
     code, _, err = aws("secretsmanager", "create-secret", "--name", "cli/bad name", "--secret-string", "x")
-    assert code != 0 and error_of(err) == "InvalidParameterException"
+    assert code != 0 and error_of(err) == "ValidationException"
     code, _, err = aws("secretsmanager", "put-resource-policy", "--secret-id", "cli/does-not-exist", "--resource-policy", SEED_POLICY_TEXT)
     assert code != 0 and error_of(err) == "ResourceNotFoundException"
 
