@@ -381,7 +381,7 @@ async fn listing_keys_and_errors() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(code(&e), "InvalidParameterException");
+    assert_eq!(code(&e), "ValidationException");
     let e = sm
         .create_secret()
         .name("x".repeat(513))
