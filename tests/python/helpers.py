@@ -149,6 +149,13 @@ def assert_nowhere(secret: bytes, server: CofferServer, what: str) -> None:
 def kms_call(server: CofferServer, target: str, body: dict) -> tuple[int, dict]:
     """``TrentService.TARGET`` signed with the root key and sent with urllib, for what an SDK
     hides (an absent error member, say). Returns (status, parsed JSON body)."""
+    return json_call(server, "kms", f"TrentService.{target}", body)
+
+
+def json_call(server: CofferServer, signing_name: str, target: str, body: dict) -> tuple[int, dict]:
+    """An awsJson 1.1 call (``X-Amz-Target: TARGET``) signed for SIGNING_NAME with the root key
+    and sent with urllib, exactly as given: nothing is filled in (the SDKs add idempotency
+    tokens, for one). Returns (status, parsed JSON body)."""
     import urllib.error
     import urllib.request
 
@@ -162,9 +169,9 @@ def kms_call(server: CofferServer, target: str, body: dict) -> tuple[int, dict]:
         method="POST",
         url=f"{server.endpoint}/",
         data=json.dumps(body).encode(),
-        headers={"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": f"TrentService.{target}"},
+        headers={"Content-Type": "application/x-amz-json-1.1", "X-Amz-Target": target},
     )
-    SigV4Auth(Credentials(ACCESS_KEY, SECRET_KEY), "kms", REGION).add_auth(request)
+    SigV4Auth(Credentials(ACCESS_KEY, SECRET_KEY), signing_name, REGION).add_auth(request)
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     req = urllib.request.Request(request.url, data=request.body, headers=dict(request.headers.items()), method="POST")
     try:

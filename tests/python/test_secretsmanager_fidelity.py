@@ -12,6 +12,7 @@ import botocore.exceptions
 import pytest
 
 from coffer_harness import error_code
+from helpers import json_call
 from test_access_control import client, create_account
 
 A = "000000000000"
@@ -235,3 +236,46 @@ def test_list_filters_match_every_word_as_a_prefix_of_a_word(server):
     # all: every word, in any attribute.
     assert found(mine, ("all", ["sky camel creds"])) == [camel]
     assert found(mine, ("all", ["sky camel prod"])) == []
+
+
+TOKEN_REQUIRED = "You must provide a ClientRequestToken value. We recommend a UUID-type value."
+
+
+def sm_call(server, op: str, body: dict) -> tuple[int, dict]:
+    return json_call(server, "secretsmanager", f"secretsmanager.{op}", body)
+
+
+def test_raw_writes_without_client_request_token_are_refused(server, sm):
+    """The SDKs always send a token; a raw request without one is refused, and writes nothing."""
+    name = f"fidelity/token-{uuid.uuid4().hex[:8]}"
+    status, body = sm_call(server, "CreateSecret", {"Name": name, "SecretString": "v1"})
+    assert (status, body.get("__type"), body.get("Message")) == (400, "InvalidRequestException", TOKEN_REQUIRED)
+    refused_create = refused(sm.describe_secret, SecretId=name)
+    assert refused_create[0] == "ResourceNotFoundException"
+
+    created = sm.create_secret(Name=name, SecretString="v1")
+    for op, extra in [("PutSecretValue", {"SecretString": "v2"}), ("UpdateSecret", {"SecretString": "v2"})]:
+        status, body = sm_call(server, op, {"SecretId": name, **extra})
+        assert (status, body.get("__type"), body.get("Message")) == (400, "InvalidRequestException", TOKEN_REQUIRED), op
+    # UpdateSecret without a value makes no version and needs no token.
+    status, body = sm_call(server, "UpdateSecret", {"SecretId": name, "Description": "d"})
+    assert status == 200, body
+    status, body = sm_call(
+        server,
+        "RotateSecret",
+        {
+            "SecretId": name,
+            "RotationLambdaARN": "arn:aws:lambda:us-east-1:000000000000:function:CofferRandomPasswordRotation",
+            "RotationRules": {"AutomaticallyAfterDays": 30},
+        },
+    )
+    assert (status, body.get("__type"), body.get("Message")) == (400, "InvalidParameterException", TOKEN_REQUIRED)
+    # Nothing was written by the refused calls.
+    current = sm.get_secret_value(SecretId=name)
+    assert (current["VersionId"], current["SecretString"]) == (created["VersionId"], "v1")
+    assert not sm.describe_secret(SecretId=name).get("RotationEnabled")
+    # With a token, a raw write works.
+    status, body = sm_call(
+        server, "PutSecretValue", {"SecretId": name, "SecretString": "v2", "ClientRequestToken": str(uuid.uuid4())}
+    )
+    assert status == 200, body

@@ -85,6 +85,19 @@ struct Call {
     service: Service,
     operation: &'static str,
     bodies: Vec<Bytes>,
+    /// Writes carry a fresh ClientRequestToken each (AWS requires one from raw clients, and
+    /// a replayed token would only answer the version it already wrote).
+    fresh_token: bool,
+}
+
+/// `body` (a JSON object) with a new `ClientRequestToken` member.
+fn with_fresh_token(body: &Bytes) -> Bytes {
+    let open = body.strip_suffix(b"}").unwrap_or(body);
+    let token = uuid::Uuid::new_v4();
+    let mut out = Vec::with_capacity(body.len() + 60);
+    out.extend_from_slice(open);
+    out.extend_from_slice(format!(",\"ClientRequestToken\":\"{token}\"}}").as_bytes());
+    Bytes::from(out)
 }
 
 /// What the workers send: `order` indexes `calls`; worker w's i-th request is
@@ -114,6 +127,7 @@ fn workload(op: Operation, s: &Seeded, size: usize) -> Workload {
         service,
         operation,
         bodies,
+        fresh_token: operation == "PutSecretValue",
     };
     let get_secret = || {
         let bodies = s.secrets.iter();
@@ -128,7 +142,7 @@ fn workload(op: Operation, s: &Seeded, size: usize) -> Workload {
         let b = body(json!({"CiphertextBlob": s.ciphertext}));
         call(Service::Kms, "Decrypt", vec![b])
     };
-    // Each PutSecretValue gets a fresh ClientRequestToken, chosen by the server when omitted.
+    // Each PutSecretValue gets a fresh ClientRequestToken when it is sent (`Call::fresh_token`).
     let put = || {
         let v = value(size);
         let bodies = s.secrets.iter();
@@ -320,6 +334,13 @@ async fn worker(
         let call = &plan.calls[kind];
         let body = &call.bodies[(w + sent[kind]) % call.bodies.len()];
         (i, sent[kind]) = (i + 1, sent[kind] + 1);
+        let fresh;
+        let body = if call.fresh_token {
+            fresh = with_fresh_token(body);
+            &fresh
+        } else {
+            body
+        };
         let t = Instant::now();
         let result = client.call_once(call.service, call.operation, body).await;
         tally

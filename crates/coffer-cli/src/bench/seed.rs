@@ -254,7 +254,8 @@ async fn seed_into(client: &AwsClient, plan: SeedPlan, seeded: &mut Seeded) -> a
 }
 
 async fn create_secret(client: &AwsClient, name: &str, value: &str) -> anyhow::Result<()> {
-    let input = json!({"Name": name, "SecretString": value});
+    let token = uuid::Uuid::new_v4().to_string();
+    let input = json!({"Name": name, "SecretString": value, "ClientRequestToken": token});
     let result = client
         .call(Service::SecretsManager, "CreateSecret", &input)
         .await;

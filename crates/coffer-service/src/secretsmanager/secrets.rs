@@ -144,7 +144,7 @@ pub async fn create_secret(
             .await
             .map_err(|e| from_kms(e, true))?;
     }
-    let version_id = version_id(input.client_request_token);
+    let version_id = version_id(input.client_request_token)?;
     for _ in 0..2 {
         if let Some(existing) = sm
             .store
@@ -300,7 +300,7 @@ pub async fn update_secret(
         }
     };
     if let Some(value) = value {
-        let version_id = version_id(input.client_request_token);
+        let version_id = version_id(input.client_request_token)?;
         let w = sm
             .add_version(
                 ctx,

@@ -42,10 +42,15 @@ pub(crate) fn value_of(
     Ok(Some(value))
 }
 
-/// A version id for a write: the caller's ClientRequestToken, or a fresh UUID as the SDKs
-/// would have sent.
-pub(crate) fn version_id(token: Option<String>) -> String {
-    token.unwrap_or_else(|| uuid::Uuid::new_v4().to_string())
+/// AWS's text when a raw request leaves out the ClientRequestToken (the SDKs and the CLI always
+/// generate one: the member is an idempotency token in the model).
+pub(crate) const TOKEN_REQUIRED: &str =
+    "You must provide a ClientRequestToken value. We recommend a UUID-type value.";
+
+/// The version id of a write: the caller's ClientRequestToken, which AWS requires.
+/// <https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_PutSecretValue.html#SecretsManager-PutSecretValue-request-ClientRequestToken>
+pub(crate) fn version_id(token: Option<String>) -> Result<String, E> {
+    token.ok_or_else(|| E::InvalidRequest(TOKEN_REQUIRED.to_owned()))
 }
 
 /// AWS's answer to a ClientRequestToken reused with another value.
@@ -340,7 +345,7 @@ pub async fn put_secret_value(
     let labels = input
         .version_stages
         .unwrap_or_else(|| vec![CURRENT.to_owned()]);
-    let version_id = version_id(input.client_request_token);
+    let version_id = version_id(input.client_request_token)?;
     let w = sm
         .add_version(
             ctx,

@@ -67,6 +67,10 @@ pub async fn rotate_secret(
             "The RotationLambdaARN {arn} is not a Lambda function ARN."
         )));
     }
+    // As on AWS, RotateSecret answers a missing token with InvalidParameterException.
+    let token = input.client_request_token.clone().ok_or_else(|| {
+        E::InvalidParameter(crate::secretsmanager::values::TOKEN_REQUIRED.to_owned())
+    })?;
     let immediately = input.rotate_immediately.unwrap_or(true);
     for _ in 0..WRITE_ATTEMPTS {
         let secret = sm
@@ -138,7 +142,7 @@ pub async fn rotate_secret(
         }
         // Until this rotation completes and sets the next window.
         meta.next_rotation_at = None;
-        let token = crate::secretsmanager::values::version_id(input.client_request_token.clone());
+        let token = token.clone();
         if versions.iter().any(|v| v.version_id == token) {
             return Err(crate::secretsmanager::values::token_in_use(
                 &token,

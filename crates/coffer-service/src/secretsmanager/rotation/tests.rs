@@ -119,7 +119,21 @@ fn ctx(now: i64) -> RequestContext {
     }
 }
 
-async fn call(sm: &SecretsManager, now: i64, op: &str, input: Value) -> Result<Value, E> {
+/// As the SDKs do, fill in a missing ClientRequestToken (an idempotency token in the model).
+async fn call(sm: &SecretsManager, now: i64, op: &str, mut input: Value) -> Result<Value, E> {
+    let idempotent = [
+        "CreateSecret",
+        "PutSecretValue",
+        "UpdateSecret",
+        "RotateSecret",
+    ];
+    if idempotent.contains(&op)
+        && let Some(members) = input.as_object_mut()
+    {
+        members
+            .entry("ClientRequestToken")
+            .or_insert_with(|| uuid::Uuid::new_v4().to_string().into());
+    }
     sm.dispatch(&ctx(now), op, input).await
 }
 
