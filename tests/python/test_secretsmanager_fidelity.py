@@ -204,6 +204,24 @@ def test_describe_omits_empty_description_and_version_map(server):
     assert "SecretVersionsToStages" not in listed[0]
 
 
+def test_describe_lists_empty_tags_once_every_tag_was_removed(server):
+    """Never tagged: no Tags member. Tagged, then every tag removed: `"Tags": []`, as AWS."""
+    sm = server.client("secretsmanager")
+    name = f"fid/tags-{uuid.uuid4().hex[:6]}"
+    sm.create_secret(Name=name, SecretString="v")
+    assert "Tags" not in sm.describe_secret(SecretId=name)
+    sm.tag_resource(SecretId=name, Tags=[{"Key": "a", "Value": "1"}, {"Key": "b", "Value": "2"}])
+    sm.untag_resource(SecretId=name, TagKeys=["a"])
+    assert sm.describe_secret(SecretId=name)["Tags"] == [{"Key": "b", "Value": "2"}]
+    sm.untag_resource(SecretId=name, TagKeys=["b"])
+    assert sm.describe_secret(SecretId=name)["Tags"] == []
+    # Removing tags a secret never had changes nothing.
+    other = f"fid/tags-{uuid.uuid4().hex[:6]}"
+    sm.create_secret(Name=other, SecretString="v")
+    sm.untag_resource(SecretId=other, TagKeys=["a"])
+    assert "Tags" not in sm.describe_secret(SecretId=other)
+
+
 def test_list_filters_match_every_word_as_a_prefix_of_a_word(server):
     """description and all: every word of the value (split at separators and at the last
     capital of an upper-case run followed by lower case) is a prefix of some word, any case;

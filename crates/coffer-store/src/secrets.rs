@@ -25,6 +25,9 @@ pub struct SecretRecord {
     pub kms_key_id: Option<String>,
     #[sqlx(try_from = "crate::repo::TagsJson")]
     pub tags: Vec<Tag>,
+    /// Tags are listed even when there are none: set once every tag was removed (AWS then
+    /// answers `"Tags": []`; a secret never tagged has no Tags member).
+    pub tags_listed: bool,
     /// The resource policy document, as stored by PutResourcePolicy.
     pub policy: Option<String>,
     pub owning_service: Option<String>,

@@ -80,7 +80,7 @@ pub(crate) fn describe(
                     .map_or(start, |sched| sched.shown_next(start)),
             )
         }),
-        tags: (!s.tags.is_empty()).then(|| tags_out(&s.tags)),
+        tags: (s.tags_listed || !s.tags.is_empty()).then(|| tags_out(&s.tags)),
         version_ids_to_stages,
         secret_versions_to_stages,
         owning_service: s.owning_service.clone(),
@@ -168,6 +168,7 @@ pub async fn create_secret(
             description: input.description.clone(),
             kms_key_id: kms_key_id.clone(),
             tags: tags.clone(),
+            tags_listed: false,
             policy: None,
             owning_service: None,
             primary_region: None,

@@ -111,7 +111,10 @@ pub async fn untag_resource(
     input: UntagResourceInput,
 ) -> Result<Empty, E> {
     sm.edit(ctx, &input.secret_id, "secretsmanager:UntagResource", |s| {
+        let had_tags = !s.tags.is_empty();
         s.tags.retain(|t| !input.tag_keys.contains(&t.key));
+        // Once the last tag goes, AWS lists `"Tags": []` instead of leaving the member out.
+        s.tags_listed |= had_tags && s.tags.is_empty();
         Ok(())
     })
     .await?;

@@ -53,7 +53,7 @@ macro_rules! secret_store_impl {
                         last_changed_at = $8, last_accessed_at = $9, deleted_at = $10,
                         purge_at = $11, rotation_enabled = $12, rotation_lambda_arn = $13,
                         rotation_rules = $14, last_rotated_at = $15, next_rotation_at = $16,
-                        row_version = row_version + 1
+                        tags_listed = $19, row_version = row_version + 1
                      WHERE arn = $17 AND row_version = $18",
                 )
                 .bind(&s.description)
@@ -74,6 +74,7 @@ macro_rules! secret_store_impl {
                 .bind(s.next_rotation_at)
                 .bind(&s.arn)
                 .bind(s.row_version)
+                .bind(s.tags_listed)
                 .execute(&mut **tx)
                 .await
                 .map_err(backend)?;
@@ -157,9 +158,9 @@ macro_rules! secret_store_impl {
                             kms_key_id, tags, policy, owning_service, primary_region, replication,
                             created_at, last_changed_at, last_accessed_at, deleted_at, purge_at,
                             rotation_enabled, rotation_lambda_arn, rotation_rules,
-                            last_rotated_at, next_rotation_at, row_version)
+                            last_rotated_at, next_rotation_at, row_version, tags_listed)
                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
-                            $16, $17, $18, $19, $20, $21, $22)",
+                            $16, $17, $18, $19, $20, $21, $22, $23)",
                     )
                     .bind(&s.arn)
                     .bind(&s.account_id)
@@ -183,6 +184,7 @@ macro_rules! secret_store_impl {
                     .bind(s.last_rotated_at)
                     .bind(s.next_rotation_at)
                     .bind(s.row_version)
+                    .bind(s.tags_listed)
                     .execute(&mut *tx)
                     .await
                     .map_err(backend)?;

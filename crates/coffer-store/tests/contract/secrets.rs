@@ -17,6 +17,7 @@ pub fn secret(name: &str, created_at: Millis) -> SecretRecord {
             key: "team".into(),
             value: "pay\"ments".into(),
         }],
+        tags_listed: false,
         policy: None,
         owning_service: None,
         primary_region: None,

@@ -1,0 +1,3 @@
+-- Set once every tag of a secret was removed: DescribeSecret then answers `"Tags": []`, as AWS
+-- does, where a secret never tagged has no Tags member.
+ALTER TABLE sm_secrets ADD COLUMN tags_listed INTEGER NOT NULL DEFAULT 0;
