@@ -15,6 +15,8 @@ use serde_with::skip_serializing_none;
 #[derive(Clone)]
 pub struct CloudTrail {
     store: Store,
+    /// One authoriser for the service, so its parsed-policy cache outlives a request.
+    authz: crate::authz::Authz,
 }
 
 impl std::fmt::Debug for CloudTrail {
@@ -25,7 +27,10 @@ impl std::fmt::Debug for CloudTrail {
 
 impl CloudTrail {
     pub fn new(store: Store) -> Self {
-        Self { store }
+        Self {
+            authz: crate::authz::Authz::new(store.clone()),
+            store,
+        }
     }
 }
 
@@ -149,7 +154,7 @@ pub async fn lookup_events(
     ctx: &RequestContext,
     input: LookupEventsInput,
 ) -> Result<LookupEventsOutput, CloudTrailError> {
-    crate::authz::Authz::new(ct.store.clone())
+    ct.authz
         .check_identity(ctx, "cloudtrail:LookupEvents", "*")
         .await
         .map_err(|e| match e {
