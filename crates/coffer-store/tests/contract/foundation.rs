@@ -2,7 +2,7 @@
 
 use coffer_store::*;
 
-fn key(id: &str) -> KeyRecord {
+pub fn key(id: &str) -> KeyRecord {
     KeyRecord {
         account_id: "000000000000".into(),
         region: "us-east-1".into(),
@@ -26,7 +26,7 @@ fn key(id: &str) -> KeyRecord {
     }
 }
 
-fn material(version: u32) -> KeyMaterialRecord {
+pub fn material(version: u32) -> KeyMaterialRecord {
     KeyMaterialRecord {
         version,
         wrapped: vec![version as u8; 60],

@@ -6,6 +6,7 @@
 
 mod audit;
 mod foundation;
+mod grants;
 mod iam;
 mod parameters;
 mod pg;
@@ -41,6 +42,7 @@ macro_rules! behaviours {
 behaviours! {
     meta_and_identity => crate::foundation::meta_and_identity,
     kms => crate::foundation::kms,
+    kms_grants => crate::grants::contract,
     secrets => crate::secrets::contract,
     parameter_versions_and_cas => crate::parameters::versions_and_cas,
     parameter_sealed_values => crate::parameters::sealed_values,
