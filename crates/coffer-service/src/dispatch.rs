@@ -141,7 +141,8 @@ macro_rules! services {
 services! {
     Kms => kms: kms::Kms {
         wire: Wire::Json { target_prefix: "TrentService" },
-        signing_name: "kms", audit_as: Service::Kms, documents: true, unsigned: &[], before: none,
+        signing_name: "kms", audit_as: Service::Kms, documents: true, unsigned: &[],
+        before: grant_tokens,
     }
     SecretsManager => secretsmanager: secretsmanager::SecretsManager {
         wire: Wire::Json { target_prefix: "secretsmanager" },

@@ -30,7 +30,7 @@ fn check_algorithm(alg: Option<&str>, key: &KeyRecord) -> Result<(), KmsError> {
     }
 }
 
-fn dry_run(flag: Option<bool>) -> Result<(), KmsError> {
+pub(crate) fn dry_run(flag: Option<bool>) -> Result<(), KmsError> {
     if flag == Some(true) {
         Err(KmsError::DryRunOperation(
             "The request would have succeeded, but the DryRun option is set.".to_owned(),

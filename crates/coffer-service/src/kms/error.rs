@@ -18,6 +18,8 @@ service_errors! {
         /// AWS sends this one with no message member at all: coffer gives it an empty message,
         /// which the server does not render.
         InvalidCiphertext => ("InvalidCiphertextException", 400),
+        InvalidGrantId => ("InvalidGrantIdException", 400),
+        InvalidGrantToken => ("InvalidGrantTokenException", 400),
         InvalidKeyUsage => ("InvalidKeyUsageException", 400),
         InvalidMarker => ("InvalidMarkerException", 400),
         /// Detail for the log only; the client sees a generic message.

@@ -1,4 +1,4 @@
-//! AWS Key Management Service: symmetric keys with real envelope encryption.
+//! AWS Key Management Service: symmetric keys with real envelope encryption, and grants.
 //! <https://docs.aws.amazon.com/kms/latest/APIReference/API_Operations.html>
 //!
 //! Key material is 256 random bits per version, sealed by the master key with the key ARN and
@@ -10,6 +10,7 @@
 mod aliases;
 mod crypto;
 mod error;
+mod grants;
 mod keys;
 mod policy;
 mod resolve;
@@ -97,6 +98,11 @@ operations!(Kms, KmsError, Service::Kms;
     GetKeyPolicy => policy::get_key_policy,
     PutKeyPolicy => policy::put_key_policy,
     ListKeyPolicies => policy::list_key_policies,
+    CreateGrant => grants::create_grant,
+    ListGrants => grants::list_grants,
+    ListRetirableGrants => grants::list_retirable_grants,
+    RetireGrant => grants::retire_grant,
+    RevokeGrant => grants::revoke_grant,
 );
 
 /// Pagination markers are opaque to clients: base64url of the store's cursor.

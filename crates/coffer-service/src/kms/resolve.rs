@@ -56,6 +56,14 @@ fn managed_via_service(policy: &str) -> Option<String> {
     })
 }
 
+/// Why the policies refuse a request: AWS's message, and whether a statement denied it
+/// explicitly (which no grant can override).
+#[derive(Debug)]
+pub(crate) struct Refusal {
+    pub message: String,
+    pub explicit: bool,
+}
+
 /// Whether [`Kms::resolve`] authorises an action on the key it finds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Authorize {
@@ -176,7 +184,8 @@ impl Kms {
     }
 
     /// [`Kms::authorize_key`] for a cryptographic operation with an encryption context
-    /// (`kms:EncryptionContext:KEY`, `kms:EncryptionContextKeys`).
+    /// (`kms:EncryptionContext:KEY`, `kms:EncryptionContextKeys`). What no policy allows, a grant
+    /// of the caller's may (unless a policy denies it explicitly).
     pub(crate) async fn authorize_key_with(
         &self,
         ctx: &RequestContext,
@@ -184,6 +193,30 @@ impl Kms {
         action: &str,
         context: Option<&coffer_crypto::EncryptionContext>,
     ) -> Result<(), KmsError> {
+        let Err(refusal) = self.policy_decision(ctx, key, action, context, &[]).await? else {
+            return Ok(());
+        };
+        if !refusal.explicit
+            && self
+                .grant_allowing(ctx, key, action, context)
+                .await?
+                .is_some()
+        {
+            return Ok(());
+        }
+        Err(KmsError::AccessDenied(refusal.message))
+    }
+
+    /// The policies' answer alone (key policy, identity policies, boundaries, sessions) to
+    /// `action` on `key`, with the request's encryption context and `extra` condition keys.
+    pub(crate) async fn policy_decision(
+        &self,
+        ctx: &RequestContext,
+        key: &KeyRecord,
+        action: &str,
+        context: Option<&coffer_crypto::EncryptionContext>,
+        extra: &[(&str, Vec<String>)],
+    ) -> Result<Result<(), Refusal>, KmsError> {
         let arn = arn_of(key);
         let mut r =
             crate::authz::request(ctx, action, &arn).with("kms:CallerAccount", ctx.account());
@@ -207,14 +240,27 @@ impl Kms {
                 r = r.with_values("kms:EncryptionContextKeys", c.keys().cloned());
             }
         }
+        for (name, values) in extra {
+            r = r.with_values(name, values.iter().cloned());
+        }
         let side = crate::authz::ResourceSide {
             policy: Some(&key.policy),
             mode: coffer_policy::ResourceMode::Required,
             account: &key.account_id,
         };
-        self.authz.check(ctx, &r, side).await.map_err(|e| match e {
-            crate::authz::AuthzError::Denied(m) => KmsError::AccessDenied(m),
-            crate::authz::AuthzError::Store(e) => e.into(),
+        let decision = self.authz.decide(ctx, &r, side).await?;
+        let message = coffer_policy::access_denied_message(
+            &ctx.principal.arn,
+            r.action(),
+            Some(r.resource()),
+            &decision,
+        );
+        Ok(match message {
+            None => Ok(()),
+            Some(message) => Err(Refusal {
+                message,
+                explicit: decision.verdict() == coffer_policy::Verdict::ExplicitDeny,
+            }),
         })
     }
 
