@@ -131,3 +131,16 @@ def test_list_aliases_shows_predefined_aliases_before_first_use(start_server):
     assert names == ["alias/alpha", "alias/aws/secretsmanager", "alias/aws/ssm", "alias/zeta"]
     # A KeyId filter lists only that key's aliases.
     assert kms.list_aliases(KeyId=kid)["Aliases"][0]["AliasName"] == "alias/aws/ssm"
+
+
+def test_on_demand_rotation_limit_answers_as_aws(kms):
+    """The eleventh RotateKeyOnDemand is refused with AWS's LimitExceededException wording
+    (as LocalStack's AWS-validated snapshot records it)."""
+    key = new_key(kms)
+    for _ in range(10):
+        kms.rotate_key_on_demand(KeyId=key["KeyId"])
+    err = expect_error("LimitExceededException", kms.rotate_key_on_demand, KeyId=key["KeyId"])
+    assert message(err) == (
+        "The on-demand rotations limit has been reached for the given keyId. "
+        f"No more on-demand rotations can be performed for this key: {key['Arn']}"
+    )

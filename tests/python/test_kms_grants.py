@@ -277,3 +277,18 @@ def test_cross_account_grantee(server, world):
     partner.encrypt(KeyId=key2, Plaintext=b"x")
     # The other account's principals' retirable grants are not listed to this account.
     assert kms.list_retirable_grants(RetiringPrincipal=role)["Grants"] == []
+
+
+def test_re_encrypt_needs_re_encrypt_from_on_the_source(world):
+    """ReEncrypt is authorised as kms:ReEncryptFrom on the source key (not kms:Decrypt) and
+    kms:ReEncryptTo on the destination, as AWS documents; grants name those operations."""
+    kms, grantee = world["kms"], world["grantee"]
+    source, dest = new_key(kms), new_key(kms)
+    blob = kms.encrypt(KeyId=source, Plaintext=b"x")["CiphertextBlob"]
+    kms.create_grant(KeyId=dest, GranteePrincipal=world["role"], Operations=["ReEncryptTo"])
+    kms.create_grant(KeyId=source, GranteePrincipal=world["role"], Operations=["Decrypt"])
+    expect_error("AccessDeniedException", grantee.re_encrypt, CiphertextBlob=blob, DestinationKeyId=dest)
+    kms.create_grant(KeyId=source, GranteePrincipal=world["role"], Operations=["ReEncryptFrom"])
+    out = grantee.re_encrypt(CiphertextBlob=blob, DestinationKeyId=dest)
+    assert out["SourceKeyId"] == source and out["KeyId"] == dest
+    assert kms.decrypt(CiphertextBlob=out["CiphertextBlob"])["Plaintext"] == b"x"

@@ -103,21 +103,31 @@ impl Kms {
         context: &EncryptionContext,
         expected_key: Option<&str>,
     ) -> Result<(SecretBytes, KeyRecord), KmsError> {
+        self.open_blob(ctx, ciphertext, context, expected_key, "kms:Decrypt")
+            .await
+    }
+
+    /// [`Kms::decrypt_with`], authorised as `action`: `kms:Decrypt`, or `kms:ReEncryptFrom` for
+    /// ReEncrypt's source (AWS requires that permission, not Decrypt, on the source key).
+    /// <https://docs.aws.amazon.com/kms/latest/APIReference/API_ReEncrypt.html>
+    async fn open_blob(
+        &self,
+        ctx: &RequestContext,
+        ciphertext: &[u8],
+        context: &EncryptionContext,
+        expected_key: Option<&str>,
+        action: &'static str,
+    ) -> Result<(SecretBytes, KeyRecord), KmsError> {
         let invalid = || KmsError::InvalidCiphertext(String::new());
         let (header, _) = BlobHeader::parse(ciphertext).map_err(|_| invalid())?;
         let key = self
             .resolve(ctx, &header.key_arn, Accept::KeyOnly, CONTEXT_CHECKED)
             .await?;
-        self.authorize_key_with(ctx, &key, "kms:Decrypt", Some(context))
+        self.authorize_key_with(ctx, &key, action, Some(context))
             .await?;
         if let Some(expected) = expected_key {
             let wanted = self
-                .resolve(
-                    ctx,
-                    expected,
-                    Accept::KeyOrAlias,
-                    Authorize::Action("kms:Decrypt"),
-                )
+                .resolve(ctx, expected, Accept::KeyOrAlias, Authorize::Action(action))
                 .await?;
             if wanted.key_id != key.key_id {
                 return Err(KmsError::IncorrectKey(
@@ -259,11 +269,12 @@ pub async fn re_encrypt(
     input: ReEncryptInput,
 ) -> Result<ReEncryptOutput, KmsError> {
     let (plaintext, source) = kms
-        .decrypt_with(
+        .open_blob(
             ctx,
             &input.ciphertext_blob.0,
             &input.source_encryption_context,
             input.source_key_id.as_deref(),
+            "kms:ReEncryptFrom",
         )
         .await?;
     check_algorithm(input.source_encryption_algorithm.as_deref(), &source)?;

@@ -12,7 +12,8 @@ use serde::{Deserialize, Serialize};
 use serde_with::skip_serializing_none;
 
 const DAY_MS: i64 = 86_400_000;
-/// AWS allows ten on-demand rotations per key.
+/// AWS allows ten on-demand rotations per key; the eleventh is refused.
+/// <https://docs.aws.amazon.com/kms/latest/developerguide/resource-limits.html#on-demand-rotation-limit>
 const MAX_ON_DEMAND: usize = 10;
 
 #[derive(Debug, Deserialize)]
@@ -112,8 +113,10 @@ pub async fn rotate_key_on_demand(
             .list_key_materials(&key.account_id, &key.region, &key.key_id)
             .await?;
         if history.iter().filter(|m| m.on_demand).count() >= MAX_ON_DEMAND {
+            // AWS's wording, as LocalStack's AWS-validated snapshot of the eleventh rotation
+            // records it (tests/aws/services/kms test_key_rotations_limits).
             return Err(KmsError::LimitExceeded(format!(
-                "{} has reached the limit of {MAX_ON_DEMAND} on-demand rotations.",
+                "The on-demand rotations limit has been reached for the given keyId. No more on-demand rotations can be performed for this key: {}",
                 arn_of(&key)
             )));
         }
