@@ -9,6 +9,7 @@
 //! - [`traits`]: [`MetaStore`], [`IdentityStore`], [`KmsStore`], and [`Backend`] = all of them.
 //! - [`secrets`]: [`SecretStore`], Secrets Manager's secrets, versions and staging labels.
 //! - [`parameters`]: [`ParameterStore`], SSM parameters.
+//! - [`breakglass`]: [`BreakGlassStore`], break-glass incidents and what they read.
 //! - [`iam`]: [`IamStore`], IAM users, roles, groups, policies and OIDC providers.
 //! - [`rotation`]: [`RotationStore`], Secrets Manager rotations in progress, their history and
 //!   the rotation functions reached over HTTP.
@@ -22,6 +23,7 @@
 
 pub mod audit;
 mod audit_sql;
+pub mod breakglass;
 pub mod iam;
 pub mod migrate;
 pub mod parameters;
@@ -34,6 +36,7 @@ pub mod sqlite;
 pub mod traits;
 
 pub use audit::*;
+pub use breakglass::{BreakGlassReadRecord, BreakGlassRecord, BreakGlassStore};
 pub use iam::{
     IamEntityRecord, IamKind, IamStore, ManagedPolicyRecord, OidcProviderRecord,
     PolicyVersionRecord,

@@ -141,6 +141,7 @@ pub trait Backend:
     MetaStore
     + IdentityStore
     + KmsStore
+    + crate::BreakGlassStore
     + crate::SecretStore
     + crate::ParameterStore
     + crate::RotationStore
@@ -152,6 +153,7 @@ impl<T> Backend for T where
     T: MetaStore
         + IdentityStore
         + KmsStore
+        + crate::BreakGlassStore
         + crate::SecretStore
         + crate::ParameterStore
         + crate::RotationStore

@@ -241,6 +241,7 @@ crate::repo::iam::iam_store_impl!(super::PostgresStore, sqlx::postgres::PgRow);
 crate::repo::meta::meta_impl!(PostgresStore);
 crate::repo::identity::identity_store_impl!(PostgresStore);
 crate::repo::kms::kms_store_impl!(PostgresStore);
+crate::repo::breakglass::breakglass_store_impl!(PostgresStore);
 crate::repo::secrets::secret_store_impl!(PostgresStore);
 crate::repo::rotation::rotation_store_impl!(PostgresStore);
 crate::repo::parameters::parameter_store_impl!(PostgresStore);

@@ -15,9 +15,10 @@
 //! were already shared (IAM, [`crate::audit_sql`]).
 //!
 //! - [`meta`], [`identity`], [`kms`], [`secrets`], [`rotation`], [`parameters`] (with
-//!   [`parameter_settings`]), [`iam`]: the domain bodies. The audit trail's is
+//!   [`parameter_settings`]), [`iam`], [`breakglass`]: the domain bodies. The audit trail's is
 //!   [`crate::audit_sql`].
 
+pub(crate) mod breakglass;
 pub(crate) mod iam;
 pub(crate) mod identity;
 pub(crate) mod kms;

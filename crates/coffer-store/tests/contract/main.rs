@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
 mod audit;
+mod breakglass;
 mod foundation;
 mod iam;
 mod parameters;
@@ -41,6 +42,7 @@ macro_rules! behaviours {
 behaviours! {
     meta_and_identity => crate::foundation::meta_and_identity,
     kms => crate::foundation::kms,
+    breakglass => crate::breakglass::contract,
     secrets => crate::secrets::contract,
     parameter_versions_and_cas => crate::parameters::versions_and_cas,
     parameter_sealed_values => crate::parameters::sealed_values,
