@@ -70,16 +70,19 @@ enum AdminCommand {
 
 /// The region: `--region`, `AWS_REGION`, `AWS_DEFAULT_REGION`, the profile's, else `us-east-1`
 /// (coffer's default region, so that a bare `coffer admin` against a local server works).
-fn region(args: &AdminArgs, env: &Env) -> anyhow::Result<String> {
-    let configured = args
-        .region
-        .clone()
+pub(crate) fn region(
+    region: Option<&str>,
+    profile: Option<&str>,
+    env: &Env,
+) -> anyhow::Result<String> {
+    let configured = region
+        .map(str::to_owned)
         .or_else(|| env.get("AWS_REGION"))
         .or_else(|| env.get("AWS_DEFAULT_REGION"));
     if let Some(r) = configured {
         return Ok(r);
     }
-    let profile = coffer_client::profile::load(args.profile.as_deref(), env)?;
+    let profile = coffer_client::profile::load(profile, env)?;
     Ok(profile
         .and_then(|p| p.get("region").map(str::to_owned))
         .unwrap_or_else(|| "us-east-1".to_owned()))
@@ -88,7 +91,11 @@ fn region(args: &AdminArgs, env: &Env) -> anyhow::Result<String> {
 /// Sign and send one `coffer.admin.<op>` call, once (a retried CreateAccount or
 /// CreateRotationFunction would answer that the thing exists); the answer's JSON, or the error
 /// as the aws CLI words it.
-async fn call(client: &AwsClient, op: &'static str, body: &Value) -> anyhow::Result<Value> {
+pub(crate) async fn call(
+    client: &AwsClient,
+    op: &'static str,
+    body: &Value,
+) -> anyhow::Result<Value> {
     let body = bytes::Bytes::from(serde_json::to_vec(body)?);
     match client.call_once(Service::CofferAdmin, op, &body).await {
         Ok(answer) => Ok(serde_json::from_slice(&answer).unwrap_or(Value::Null)),
@@ -108,7 +115,11 @@ pub fn main(args: AdminArgs) -> anyhow::Result<bool> {
     let env = Env::process();
     let options = ClientOptions {
         endpoint_url: args.endpoint_url.clone(),
-        region: Some(region(&args, &env)?),
+        region: Some(region(
+            args.region.as_deref(),
+            args.profile.as_deref(),
+            &env,
+        )?),
         profile: args.profile.clone(),
     };
     let (op, body) = match args.command {

@@ -4,6 +4,7 @@
 //! - `coffer audit verify`: check the audit trail offline (see [`audit`]).
 //! - `coffer admin ...`: coffer's own administrative calls to a server: accounts, rotation
 //!   functions (see [`admin`]).
+//! - `coffer breakglass ...`: break-glass access with a two-person rule (see [`breakglass`]).
 //! - `coffer bench`: a load generator (see [`bench`]).
 //! - `coffer migrate`: SQLite to PostgreSQL (see [`migrate`]).
 //! - `coffer agent`, `coffer sync`, `coffer resolve`, `coffer run`: the client side (see
@@ -12,6 +13,7 @@
 mod admin;
 mod audit;
 mod bench;
+mod breakglass;
 mod client;
 mod migrate;
 mod server;
@@ -43,6 +45,8 @@ enum Command {
     Audit(audit::AuditArgs),
     /// Administer a running server (accounts, rotation functions, rotation state).
     Admin(admin::AdminArgs),
+    /// Break-glass access: request, approve (a second person), credentials, revoke, report.
+    Breakglass(breakglass::BreakGlassArgs),
     /// Local caching endpoint compatible with AWS's Parameters and Secrets Lambda extension and
     /// Secrets Manager Agent (GET /secretsmanager/get, /systemsmanager/parameters/get).
     Agent(client::AgentArgs),
@@ -74,6 +78,7 @@ fn main() -> std::process::ExitCode {
         Command::Server(args) => server::main(args).map(|()| 0),
         Command::Audit(args) => audit::main(args).map(exit_code),
         Command::Admin(args) => admin::main(args).map(exit_code),
+        Command::Breakglass(args) => breakglass::main(args).map(exit_code),
         Command::Agent(args) => client::agent_main(args),
         Command::Sync(args) => client::sync_main(args),
         Command::Resolve(args) => client::resolve_main(args),

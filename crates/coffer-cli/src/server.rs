@@ -60,6 +60,10 @@ struct FileConfig {
     store: StoreConfig,
     #[serde(default)]
     audit: AuditConfig,
+    /// Break-glass limits: max_duration_seconds, min_duration_seconds, request_ttl_seconds,
+    /// rotation_deadline_seconds.
+    #[serde(default)]
+    breakglass: coffer_service::admin::breakglass::BreakGlassConfig,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -173,6 +177,7 @@ pub fn main(args: ServerArgs) -> anyhow::Result<()> {
             .unwrap_or(1024 * 1024),
         audit_retention_days: args.audit_retention_days.or(file.audit.retention_days),
         unsafe_disable_audit: args.unsafe_disable_audit,
+        breakglass: file.breakglass,
         alert_rules: file.audit.alerts,
         alert_webhook: file
             .audit

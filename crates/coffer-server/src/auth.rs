@@ -133,6 +133,23 @@ impl Authenticator {
                 .filter(|c| c.active && c.principal.session.is_none())
                 .ok_or(AuthFailure::UnknownKey)?,
         };
+        // A break-glass session works only while its incident is open: a revocation or the end
+        // of the window stops it at once, whatever the token's own expiry says.
+        if let Some(incident) = credential
+            .principal
+            .session
+            .as_ref()
+            .and_then(|s| s.incident.as_deref())
+        {
+            let open = self
+                .identity
+                .incident_open(incident, now.saturating_mul(1000))
+                .await
+                .map_err(|e| AuthFailure::Internal(e.to_string()))?;
+            if !open {
+                return Err(AuthFailure::Expired);
+            }
+        }
         let cache_key = (
             auth.access_key_id.clone(),
             auth.date.clone(),

@@ -29,6 +29,8 @@ pub struct ServerConfig {
     pub alert_webhook: Option<crate::alerts::Webhook>,
     /// Benchmarks only, `--dev` only: do not record audit events.
     pub unsafe_disable_audit: bool,
+    /// Break-glass limits (`[breakglass]`).
+    pub breakglass: coffer_service::admin::breakglass::BreakGlassConfig,
 }
 
 impl ServerConfig {

@@ -140,7 +140,9 @@ pub async fn run(
         tracing::warn!("auditing is OFF (--unsafe-disable-audit): benchmark use only");
         services.audit = services.audit.disabled_for_benchmarks();
     }
-    if !cfg.alert_rules.is_empty() {
+    services.breakglass = services.breakglass.with_config(cfg.breakglass);
+    // Rules, or a webhook for the built-in alerts (break-glass steps and uses).
+    if !cfg.alert_rules.is_empty() || cfg.alert_webhook.is_some() {
         let sink: Option<Arc<dyn coffer_service::audit::alerts::AlertSink>> =
             match &cfg.alert_webhook {
                 Some(hook) => Some(Arc::new(alerts::WebhookSink::start(hook.clone())?)),

@@ -23,6 +23,9 @@ pub struct Session {
     pub source_identity: Option<String>,
     /// Unix seconds.
     pub expires_at: i64,
+    /// The break-glass incident (request id) whose approval issued this session, if any: its
+    /// credentials work only while the incident is open, and every use is watched.
+    pub incident: Option<String>,
 }
 
 /// Why a request was refused.

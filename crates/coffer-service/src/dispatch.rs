@@ -116,12 +116,22 @@ macro_rules! services {
                 op: &str,
                 input: Value,
             ) -> Result<Value, Failure> {
-                match id {
-                    $( ServiceId::$id => {
-                        before_hook!($before, self.$field, ctx, op, input);
-                        self.$field.dispatch(ctx, op, input).await.map_err(boxed)
-                    } )*
+                // A break-glass session's reads are recorded for rotation after its window.
+                let watched = ctx.principal.session.as_ref().is_some_and(|s| s.incident.is_some());
+                let input_copy = watched.then(|| input.clone());
+                let output = async {
+                    match id {
+                        $( ServiceId::$id => {
+                            before_hook!($before, self.$field, ctx, op, input);
+                            self.$field.dispatch(ctx, op, input).await.map_err(boxed)
+                        } )*
+                    }
                 }
+                .await?;
+                if let Some(input) = input_copy {
+                    self.breakglass.observe(ctx, op, &input, &output).await;
+                }
+                Ok(output)
             }
 
             /// Query protocol: the form parameters of `op` as its JSON input document.
@@ -173,6 +183,14 @@ services! {
         wire: Wire::Json { target_prefix: admin::TARGET_PREFIX },
         signing_name: "coffer", audit_as: Service::Iam, documents: false, unsigned: &[],
         before: authorize,
+    }
+    /// Break-glass requests, approvals and credentials, on the same prefix. Audited as IAM
+    /// events, without documents (GetBreakGlassCredentials' answer holds a secret key); every
+    /// call of a break-glass session is audited under its `breakglass-ID` session name.
+    BreakGlass => breakglass: admin::breakglass::BreakGlass {
+        wire: Wire::Json { target_prefix: admin::TARGET_PREFIX },
+        signing_name: "coffer", audit_as: Service::Iam, documents: false, unsigned: &[],
+        before: none,
     }
     /// AssumeRoleWithWebIdentity is unsigned: the web identity token is the credential.
     Sts => sts: sts::Sts {

@@ -46,6 +46,9 @@ struct SessionClaims {
     source_identity: Option<String>,
     /// Unix seconds.
     exp: i64,
+    /// Break-glass incident; absent in tokens of ordinary sessions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    incident: Option<String>,
 }
 
 impl Drop for SessionClaims {
@@ -320,6 +323,7 @@ impl Identity {
             tags: session.tags.clone(),
             source_identity: session.source_identity.clone(),
             exp: session.expires_at,
+            incident: session.incident.clone(),
         };
         let json = zeroize::Zeroizing::new(
             serde_json::to_vec(&claims).map_err(|e| StoreError::Backend(e.to_string()))?,
@@ -386,12 +390,22 @@ impl Identity {
                     tags: c.tags.clone(),
                     source_identity: c.source_identity.clone(),
                     expires_at: c.exp,
+                    incident: c.incident.clone(),
                 })),
                 tags: Vec::new(),
             },
             secret_access_key: SecretBytes::new(c.secret.as_bytes().to_vec()),
             active: true,
         })
+    }
+
+    /// Is the break-glass incident `id` still open at `now_ms` (approved, not revoked, window
+    /// not over)? Read from the store on every request of a break-glass session, so a
+    /// revocation is in force at once on every node.
+    pub async fn incident_open(&self, id: &str, now_ms: i64) -> Result<bool, IdentityError> {
+        Ok(self.store.get_breakglass(id).await?.is_some_and(|r| {
+            r.state == "Approved" && r.session_expires_at.is_some_and(|e| now_ms < e)
+        }))
     }
 
     /// The credential for `access_key_id`, or `None` if no such key exists.
@@ -486,6 +500,7 @@ mod tests {
             tags: vec![("team".into(), "payments".into())],
             source_identity: Some("alice".into()),
             expires_at,
+            incident: None,
         }
     }
 

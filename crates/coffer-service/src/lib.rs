@@ -60,6 +60,7 @@ pub struct Services {
     pub audit: audit::Auditor,
     pub admin: admin::Admin,
     pub accounts: admin::accounts::Accounts,
+    pub breakglass: admin::breakglass::BreakGlass,
 }
 
 impl Services {
@@ -74,6 +75,9 @@ impl Services {
             self.admin.master(),
             self.secretsmanager.clone(),
         );
+        self.breakglass = self
+            .breakglass
+            .with_secrets_manager(self.secretsmanager.clone());
         self
     }
 
@@ -93,6 +97,12 @@ impl Services {
             accounts: admin::accounts::Accounts::new(identity.clone(), None),
             admin: admin::Admin::new(store.clone(), master.clone(), secretsmanager.clone()),
             audit: audit::Auditor::new(store.clone(), &master),
+            breakglass: admin::breakglass::BreakGlass::new(
+                store.clone(),
+                identity.clone(),
+                kms.authz().clone(),
+                secretsmanager.clone(),
+            ),
             cloudtrail: cloudtrail::CloudTrail::new(store.clone()),
             iam: iam::Iam::new(store.clone(), identity.clone()),
             sts: sts::Sts::new(store.clone(), identity.clone()),
@@ -125,6 +135,11 @@ impl Services {
             Ok(0) => {}
             Ok(n) => tracing::info!(pruned = n, "pruned audit records past their retention"),
             Err(e) => tracing::error!(error = %e, "audit digest or retention failed; will retry"),
+        }
+        match self.breakglass.housekeeping(&self.audit, now).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(closed = n, "closed ended break-glass incidents"),
+            Err(e) => tracing::error!(error = %e, "break-glass housekeeping failed; will retry"),
         }
         if let Err(e) = self.ssm.housekeeping(now).await {
             tracing::error!(error = ?e, "parameter expiration failed; will retry");

@@ -10,6 +10,7 @@
 //! - [`secrets`]: [`SecretStore`], Secrets Manager's secrets, versions and staging labels.
 //! - [`parameters`]: [`ParameterStore`], SSM parameters.
 //! - [`grants`]: [`GrantStore`], KMS grants.
+//! - [`breakglass`]: [`BreakGlassStore`], break-glass incidents and what they read.
 //! - [`iam`]: [`IamStore`], IAM users, roles, groups, policies and OIDC providers.
 //! - [`rotation`]: [`RotationStore`], Secrets Manager rotations in progress, their history and
 //!   the rotation functions reached over HTTP.
@@ -23,6 +24,7 @@
 
 pub mod audit;
 mod audit_sql;
+pub mod breakglass;
 pub mod grants;
 pub mod iam;
 pub mod migrate;
@@ -36,6 +38,7 @@ pub mod sqlite;
 pub mod traits;
 
 pub use audit::*;
+pub use breakglass::{BreakGlassReadRecord, BreakGlassRecord, BreakGlassStore};
 pub use grants::{GrantFilter, GrantRecord, GrantStore, grant_cursor};
 pub use iam::{
     IamEntityRecord, IamKind, IamStore, ManagedPolicyRecord, OidcProviderRecord,

@@ -142,6 +142,7 @@ pub trait Backend:
     + IdentityStore
     + KmsStore
     + crate::GrantStore
+    + crate::BreakGlassStore
     + crate::SecretStore
     + crate::ParameterStore
     + crate::RotationStore
@@ -154,6 +155,7 @@ impl<T> Backend for T where
         + IdentityStore
         + KmsStore
         + crate::GrantStore
+        + crate::BreakGlassStore
         + crate::SecretStore
         + crate::ParameterStore
         + crate::RotationStore

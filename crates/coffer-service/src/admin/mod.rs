@@ -12,10 +12,14 @@
 //!   - `ListRotationFunctions` {}, `DeleteRotationFunction` {FunctionName}.
 //!   - `DescribeRotation` {SecretId}: a secret's rotation in progress (step, attempts, last
 //!     error, next attempt) and its recent history.
+//! - [`breakglass::BreakGlass`]: break-glass requests, approvals, their credentials, revocation
+//!   and incident reports, authorised by IAM (`coffer:RequestBreakGlass`,
+//!   `coffer:ApproveBreakGlass`).
 //! - [`accounts::Accounts`]: `CreateAccount` and `ListAccounts`, callable only by the root of the
 //!   deployment's default account.
 
 pub mod accounts;
+pub mod breakglass;
 
 use crate::RequestContext;
 use crate::error::ServiceError;
@@ -48,6 +52,7 @@ service_errors! {
     table {
         AccessDenied => ("AccessDeniedException", 400),
         InvalidParameter => ("InvalidParameterException", 400),
+        InvalidRequest => ("InvalidRequestException", 400),
         ResourceExists => ("ResourceExistsException", 400),
         ResourceNotFound => ("ResourceNotFoundException", 400),
         Serialization => ("SerializationException", 400),

@@ -135,6 +135,17 @@ impl AlertEngine {
         }
     }
 
+    /// Deliver an alert no rule needs to ask for (break-glass steps).
+    pub fn deliver(&self, rule: &str, event: serde_json::Value) {
+        if let Some(sink) = &self.sink {
+            sink.deliver(Alert {
+                rule: rule.to_owned(),
+                count: 1,
+                event,
+            });
+        }
+    }
+
     /// Check a recorded call against every rule; deliver what fires.
     pub fn observe(&self, call: &Call, event_json: &str, resources: &[String]) {
         for (i, rule) in self.rules.iter().enumerate() {

@@ -101,6 +101,7 @@ impl Auditor {
             return Ok(());
         }
         let event = event::record(call);
+        let builtin = builtin_alert(call).map(|rule| (rule, event.event_json.clone()));
         let observed = self.alerts.as_ref().map(|_| {
             let names: Vec<String> = event.resources.iter().map(|r| r.name.clone()).collect();
             (event.event_json.clone(), names)
@@ -122,10 +123,45 @@ impl Auditor {
                 if let (Some(engine), Some((json, names))) = (&self.alerts, observed) {
                     engine.observe(call, &json, &names);
                 }
+                if let Some((rule, json)) = builtin {
+                    self.alert(rule, serde_json::from_str(&json).unwrap_or_default());
+                }
                 Ok(())
             }
             Ok(Err(e)) => Err(AuditUnavailable(e)),
             Err(_) => Err(AuditUnavailable("writer stopped".to_owned())),
+        }
+    }
+}
+
+/// The alerts every deployment raises, whatever its rules: each step of a break-glass incident
+/// and every call made with a break-glass session's credentials.
+fn builtin_alert(call: &Call) -> Option<&'static str> {
+    let incident = call
+        .principal
+        .as_ref()
+        .and_then(|p| p.session.as_ref())
+        .is_some_and(|s| s.incident.is_some());
+    if incident {
+        return Some("break-glass-use");
+    }
+    if call.error.is_some() {
+        return None;
+    }
+    match call.operation.as_str() {
+        "RequestBreakGlass" => Some("break-glass-requested"),
+        "ApproveBreakGlass" => Some("break-glass-approved"),
+        "RevokeBreakGlass" => Some("break-glass-revoked"),
+        _ => None,
+    }
+}
+
+impl Auditor {
+    /// Raise the alert `rule` (to the log, and to the alert sink if one is configured).
+    pub fn alert(&self, rule: &str, event: serde_json::Value) {
+        tracing::warn!(target: "coffer::alert", rule, "audit alert");
+        if let Some(engine) = &self.alerts {
+            engine.deliver(rule, event);
         }
     }
 }

@@ -27,6 +27,30 @@ pub(super) fn role_of(arn: &str) -> Option<(String, String)> {
     (account.len() == 12 && !name.is_empty()).then(|| (account.to_owned(), name.to_owned()))
 }
 
+/// The tag that makes a role break-glass: assumable only through an approved break-glass
+/// request (`coffer breakglass`), never by AssumeRole or AssumeRoleWithWebIdentity.
+pub const BREAK_GLASS_TAG: &str = "coffer:break-glass";
+
+/// Does the role carry `coffer:break-glass` = `true`?
+pub fn is_break_glass(role: &coffer_store::IamEntityRecord) -> bool {
+    role.tags
+        .iter()
+        .any(|t| t.key == BREAK_GLASS_TAG && t.value.eq_ignore_ascii_case("true"))
+}
+
+pub(super) fn refuse_break_glass(
+    ctx: &RequestContext,
+    role: &coffer_store::IamEntityRecord,
+) -> Result<(), StsError> {
+    if is_break_glass(role) {
+        return Err(StsError::AccessDenied(format!(
+            "User: {} is not authorized to perform: sts:AssumeRole on resource: {}: it is a break-glass role, activated only through an approved break-glass request (coffer breakglass request)",
+            ctx.principal.arn, role.arn
+        )));
+    }
+    Ok(())
+}
+
 pub async fn assume_role(sts: &Sts, ctx: &RequestContext, input: Value) -> Result<Value, StsError> {
     let role_arn = str_of(&input, "RoleArn").unwrap_or_default();
     let session_name = str_of(&input, "RoleSessionName").unwrap_or_default();
@@ -38,6 +62,7 @@ pub async fn assume_role(sts: &Sts, ctx: &RequestContext, input: Value) -> Resul
         .await
         .map_err(|e| StsError::Internal(e.to_string()))?
         .ok_or_else(|| denied(ctx, role_arn))?;
+    refuse_break_glass(ctx, &role)?;
 
     // The trust policy must allow the caller (Required), and — same account, when it names
     // the account, or cross-account always — the caller's identity policy too.
@@ -181,6 +206,7 @@ pub(super) fn issue(
         tags,
         source_identity,
         expires_at: now_s + duration,
+        incident: None,
     };
     let user_id = format!("{}:{session_name}", role.id);
     let account_id = coffer_types::AccountId::parse(account)

@@ -56,6 +56,7 @@ operations!(Sts, StsError, Service::Sts;
 );
 
 mod assume;
+pub use assume::{BREAK_GLASS_TAG, is_break_glass};
 mod web_identity;
 
 #[derive(Debug, Deserialize)]

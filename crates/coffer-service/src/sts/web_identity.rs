@@ -247,6 +247,9 @@ async fn trusting_role(
         .await
         .map_err(|e| StsError::Internal(e.to_string()))?
         .ok_or_else(denied)?;
+    if super::assume::is_break_glass(&role) {
+        return Err(denied());
+    }
     let trust = role
         .trust_policy
         .as_deref()

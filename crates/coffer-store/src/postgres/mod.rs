@@ -242,6 +242,7 @@ crate::repo::meta::meta_impl!(PostgresStore);
 crate::repo::identity::identity_store_impl!(PostgresStore);
 crate::repo::kms::kms_store_impl!(PostgresStore);
 crate::repo::grants::grant_store_impl!(PostgresStore);
+crate::repo::breakglass::breakglass_store_impl!(PostgresStore);
 crate::repo::secrets::secret_store_impl!(PostgresStore);
 crate::repo::rotation::rotation_store_impl!(PostgresStore);
 crate::repo::parameters::parameter_store_impl!(PostgresStore);

@@ -14,10 +14,11 @@
 //! general enough"). A macro expands to concrete types, which is also how the IAM and audit stores
 //! were already shared (IAM, [`crate::audit_sql`]).
 //!
-//! - [`meta`], [`identity`], [`kms`] (with [`grants`]), [`secrets`], [`rotation`], [`parameters`] (with
-//!   [`parameter_settings`]), [`iam`]: the domain bodies. The audit trail's is
-//!   [`crate::audit_sql`].
+//! - [`meta`], [`identity`], [`kms`] (with [`grants`]), [`secrets`], [`rotation`], [`parameters`]
+//!   (with [`parameter_settings`]), [`iam`], [`breakglass`]: the domain bodies. The audit
+//!   trail's is [`crate::audit_sql`].
 
+pub(crate) mod breakglass;
 pub(crate) mod grants;
 pub(crate) mod iam;
 pub(crate) mod identity;

@@ -242,6 +242,7 @@ crate::repo::meta::meta_impl!(SqliteStore);
 crate::repo::identity::identity_store_impl!(SqliteStore);
 crate::repo::kms::kms_store_impl!(SqliteStore);
 crate::repo::grants::grant_store_impl!(SqliteStore);
+crate::repo::breakglass::breakglass_store_impl!(SqliteStore);
 crate::repo::secrets::secret_store_impl!(SqliteStore);
 crate::repo::rotation::rotation_store_impl!(SqliteStore);
 crate::repo::parameters::parameter_store_impl!(SqliteStore);

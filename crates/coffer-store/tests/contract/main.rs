@@ -5,6 +5,7 @@
 #![allow(clippy::unwrap_used, clippy::print_stderr)]
 
 mod audit;
+mod breakglass;
 mod foundation;
 mod grants;
 mod iam;
@@ -43,6 +44,7 @@ behaviours! {
     meta_and_identity => crate::foundation::meta_and_identity,
     kms => crate::foundation::kms,
     kms_grants => crate::grants::contract,
+    breakglass => crate::breakglass::contract,
     secrets => crate::secrets::contract,
     parameter_versions_and_cas => crate::parameters::versions_and_cas,
     parameter_sealed_values => crate::parameters::sealed_values,

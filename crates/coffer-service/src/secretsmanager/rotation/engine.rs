@@ -357,6 +357,29 @@ impl SecretsManager {
         Ok(completed)
     }
 
+    /// Rotate the secret `arn` now, outside its schedule, with its configured rotation
+    /// function (a break-glass session read it). `Ok(None)`: it has no rotation function (a
+    /// person must rotate it). A rotation already in progress is driven on, not restarted.
+    pub async fn rotate_now(&self, arn: &str, why: &str, now: i64) -> Result<Option<Driven>, E> {
+        let Some(secret) = self.store.get_secret_by_arn(arn).await? else {
+            return Ok(None);
+        };
+        let Some(lambda) = secret.rotation_lambda_arn.clone() else {
+            return Ok(None);
+        };
+        if self.store.get_rotation(arn).await?.is_none() {
+            let token = uuid::Uuid::new_v4().to_string();
+            let record = new_rotation(arn, &token, &lambda, now);
+            match self.store.start_rotation(&secret, &record).await {
+                // Another runner started one meanwhile: drive that.
+                Ok(()) | Err(StoreError::Conflict) => {}
+                Err(e) => return Err(e.into()),
+            }
+            self.event(arn, &token, why, "started", None, now).await;
+        }
+        self.drive(arn, now).await.map(Some)
+    }
+
     /// The rotation state of a secret, for `coffer admin describe-rotation`.
     pub async fn rotation_status(
         &self,

@@ -1,0 +1,33 @@
+-- Break-glass incidents: a request to activate a break-glass role, its approval by a second
+-- principal, the session window, and what was read with the session's credentials (each read
+-- secret is rotated, or listed for manual rotation, once the window ends).
+CREATE TABLE breakglass_requests (
+    request_id         TEXT COLLATE "C" PRIMARY KEY,
+    account_id         TEXT NOT NULL,
+    role_arn           TEXT NOT NULL,
+    requester_arn      TEXT NOT NULL,
+    reason             TEXT NOT NULL,
+    duration_seconds   BIGINT NOT NULL,
+    state              TEXT NOT NULL,
+    created_at         BIGINT NOT NULL,
+    request_expires_at BIGINT NOT NULL,
+    approver_arn       TEXT,
+    approved_at        BIGINT,
+    session_expires_at BIGINT,
+    revoked_at         BIGINT,
+    closed_at          BIGINT,
+    FOREIGN KEY (account_id) REFERENCES accounts(account_id)
+);
+CREATE INDEX breakglass_open ON breakglass_requests(state, session_expires_at);
+
+CREATE TABLE breakglass_reads (
+    request_id     TEXT NOT NULL,
+    resource_arn   TEXT NOT NULL,
+    kind           TEXT NOT NULL,
+    first_read_at  BIGINT NOT NULL,
+    reads          BIGINT NOT NULL,
+    rotation       TEXT NOT NULL,
+    rotation_at    BIGINT,
+    PRIMARY KEY (request_id, resource_arn),
+    FOREIGN KEY (request_id) REFERENCES breakglass_requests(request_id) ON DELETE CASCADE
+);
