@@ -223,3 +223,18 @@ def test_credentials_end_with_the_window_and_requests_expire(world):
     time.sleep(4.5)
     assert "Expired" in fails(world, "bob", "approve", "--request-id", stale)
     assert "out of range" not in fails(world, "carol", "request", "--role-arn", ROLE_ARN, "--reason", "x", "--duration-seconds", "999999")
+
+
+def test_drill(world):
+    """The quarterly drill runs the whole flow against its own role and secret and passes; it
+    can be run again (its fixtures persist), and only the account's root may run it."""
+    for _ in range(2):
+        out = cli(world, "root", "drill")
+        assert out["Passed"] is True, out
+        names = [s["Step"] for s in out["Steps"]]
+        assert "AssumeRole on the break-glass role is refused" in names
+        assert "the requester cannot approve its own request" in names
+        assert "the secret read is rotated after the window" in names and len(names) == 10
+    assert "AccessDenied" in fails(world, "alice", "drill")
+    report = cli(world, "root", "report", "--request-id", out["RequestId"])
+    assert report["State"] == "Revoked" and report["Reads"][0]["Rotation"] == "rotated"
