@@ -205,6 +205,17 @@ def test_two_people_window_alarm_and_rotation_after(world):
         LookupAttributes=[{"AttributeKey": "Username", "AttributeValue": f"breakglass-{rid}"}]
     )["Events"]
     assert any(e["EventName"] == "GetSecretValue" for e in events), events
+    # ... and each step under the incident's id, without the credentials' secret.
+    pages = server.client("cloudtrail").get_paginator("lookup_events").paginate(
+        LookupAttributes=[{"AttributeKey": "ResourceName", "AttributeValue": rid}]
+    )
+    steps = [e for p in pages for e in p["Events"]]
+    names = {e["EventName"] for e in steps}
+    assert {"RequestBreakGlass", "ApproveBreakGlass", "GetBreakGlassCredentials", "RevokeBreakGlass"} <= names, names
+    request_event = json.loads(next(e for e in steps if e["EventName"] == "RequestBreakGlass")["CloudTrailEvent"])
+    assert request_event["requestParameters"]["Reason"] == "prod database down"
+    assert creds["SecretAccessKey"] not in json.dumps(steps, default=str)
+    assert creds["SecretAccessKey"].encode() not in (server.data_dir / "coffer.db").read_bytes()
 
 
 def test_credentials_end_with_the_window_and_requests_expire(world):
