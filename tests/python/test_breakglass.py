@@ -205,6 +205,17 @@ def test_two_people_window_alarm_and_rotation_after(world):
         LookupAttributes=[{"AttributeKey": "Username", "AttributeValue": f"breakglass-{rid}"}]
     )["Events"]
     assert any(e["EventName"] == "GetSecretValue" for e in events), events
+    # ... and each step under the incident's id, without the credentials' secret.
+    pages = server.client("cloudtrail").get_paginator("lookup_events").paginate(
+        LookupAttributes=[{"AttributeKey": "ResourceName", "AttributeValue": rid}]
+    )
+    steps = [e for p in pages for e in p["Events"]]
+    names = {e["EventName"] for e in steps}
+    assert {"RequestBreakGlass", "ApproveBreakGlass", "GetBreakGlassCredentials", "RevokeBreakGlass"} <= names, names
+    request_event = json.loads(next(e for e in steps if e["EventName"] == "RequestBreakGlass")["CloudTrailEvent"])
+    assert request_event["requestParameters"]["Reason"] == "prod database down"
+    assert creds["SecretAccessKey"] not in json.dumps(steps, default=str)
+    assert creds["SecretAccessKey"].encode() not in (server.data_dir / "coffer.db").read_bytes()
 
 
 def test_credentials_end_with_the_window_and_requests_expire(world):
@@ -223,3 +234,18 @@ def test_credentials_end_with_the_window_and_requests_expire(world):
     time.sleep(4.5)
     assert "Expired" in fails(world, "bob", "approve", "--request-id", stale)
     assert "out of range" not in fails(world, "carol", "request", "--role-arn", ROLE_ARN, "--reason", "x", "--duration-seconds", "999999")
+
+
+def test_drill(world):
+    """The quarterly drill runs the whole flow against its own role and secret and passes; it
+    can be run again (its fixtures persist), and only the account's root may run it."""
+    for _ in range(2):
+        out = cli(world, "root", "drill")
+        assert out["Passed"] is True, out
+        names = [s["Step"] for s in out["Steps"]]
+        assert "AssumeRole on the break-glass role is refused" in names
+        assert "the requester cannot approve its own request" in names
+        assert "the secret read is rotated after the window" in names and len(names) == 10
+    assert "AccessDenied" in fails(world, "alice", "drill")
+    report = cli(world, "root", "report", "--request-id", out["RequestId"])
+    assert report["State"] == "Revoked" and report["Reads"][0]["Rotation"] == "rotated"

@@ -6,6 +6,7 @@
 //! - `approve --request-id ID` (a second person, with `coffer:ApproveBreakGlass`)
 //! - `credentials --request-id ID` (the requester only) → `{"Credentials": {...}}`
 //! - `revoke --request-id ID`, `report --request-id ID` (`--format text` for people)
+//! - `drill`: the quarterly self-test; `{"Passed", "Steps"}`, exit status 1 on a failed step
 
 use crate::admin::{call, region};
 use coffer_client::{AwsClient, ClientOptions, Env};
@@ -57,6 +58,9 @@ enum BreakGlassCommand {
         #[arg(long)]
         request_id: String,
     },
+    /// The quarterly drill (the account's root): the whole flow against the drill role and
+    /// secret `coffer-breakglass-drill`, step by step; exits 1 if a step failed.
+    Drill,
     /// The incident's timeline: who requested and approved, what was read, rotations.
     Report {
         #[arg(long)]
@@ -100,6 +104,7 @@ pub fn main(args: BreakGlassArgs) -> anyhow::Result<bool> {
         BreakGlassCommand::Revoke { request_id } => {
             ("RevokeBreakGlass", json!({"RequestId": request_id}))
         }
+        BreakGlassCommand::Drill => ("RunBreakGlassDrill", json!({})),
         BreakGlassCommand::Report { request_id, format } => {
             text = match format.as_str() {
                 "json" => false,
@@ -124,7 +129,8 @@ pub fn main(args: BreakGlassArgs) -> anyhow::Result<bool> {
             println!("{}", serde_json::to_string_pretty(&out)?);
         }
     }
-    Ok(true)
+    // A drill that failed a step fails the command.
+    Ok(out.get("Passed").and_then(Value::as_bool).unwrap_or(true))
 }
 
 /// The report for a post-incident document.

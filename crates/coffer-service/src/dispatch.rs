@@ -185,11 +185,12 @@ services! {
         before: authorize,
     }
     /// Break-glass requests, approvals and credentials, on the same prefix. Audited as IAM
-    /// events, without documents (GetBreakGlassCredentials' answer holds a secret key); every
-    /// call of a break-glass session is audited under its `breakglass-ID` session name.
+    /// events with their documents, which name the incident (GetBreakGlassCredentials is a
+    /// read: its answer, which holds a secret key, is never recorded); every call of a
+    /// break-glass session is audited under its `breakglass-ID` session name.
     BreakGlass => breakglass: admin::breakglass::BreakGlass {
         wire: Wire::Json { target_prefix: admin::TARGET_PREFIX },
-        signing_name: "coffer", audit_as: Service::Iam, documents: false, unsigned: &[],
+        signing_name: "coffer", audit_as: Service::Iam, documents: true, unsigned: &[],
         before: none,
     }
     /// AssumeRoleWithWebIdentity is unsigned: the web identity token is the credential.

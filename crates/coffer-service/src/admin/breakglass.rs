@@ -16,6 +16,7 @@
 //!   the credentials stop working at once (every break-glass session is checked against its
 //!   incident on each request).
 //! - `GetBreakGlassReport` {RequestId}: the incident's timeline, reads and rotations.
+//! - `RunBreakGlassDrill` {}: the quarterly drill ([`super::drill`]).
 
 use super::AdminError;
 use crate::RequestContext;
@@ -57,9 +58,12 @@ impl Default for BreakGlassConfig {
 #[derive(Clone)]
 pub struct BreakGlass {
     store: Store,
-    identity: crate::identity::Identity,
+    pub(super) identity: crate::identity::Identity,
     authz: crate::authz::Authz,
-    sm: SecretsManager,
+    pub(super) sm: SecretsManager,
+    /// For the drill, which sets up its fixtures and checks AssumeRole as a caller would.
+    pub(super) iam: crate::iam::Iam,
+    pub(super) sts: crate::sts::Sts,
     config: BreakGlassConfig,
 }
 
@@ -77,6 +81,7 @@ operations!(BreakGlass, AdminError, no_model;
     GetBreakGlassCredentials => credentials,
     RevokeBreakGlass => revoke,
     GetBreakGlassReport => report,
+    RunBreakGlassDrill => super::drill::run,
 );
 
 impl BreakGlass {
@@ -87,12 +92,18 @@ impl BreakGlass {
         sm: SecretsManager,
     ) -> Self {
         Self {
+            iam: crate::iam::Iam::new(store.clone(), identity.clone()),
+            sts: crate::sts::Sts::new(store.clone(), identity.clone()),
             store,
             identity,
             authz,
             sm,
             config: BreakGlassConfig::default(),
         }
+    }
+
+    pub(super) fn config(&self) -> BreakGlassConfig {
+        self.config
     }
 
     pub fn with_config(mut self, config: BreakGlassConfig) -> Self {
@@ -184,35 +195,19 @@ impl BreakGlass {
         audit: &crate::audit::Auditor,
         now: i64,
     ) -> Result<usize, StoreError> {
-        let ended = self.store.ended_breakglass(now).await?;
         let mut closed = 0;
-        for r in ended {
-            let reads = self.store.breakglass_reads(&r.request_id).await?;
-            let mut manual = Vec::new();
-            for read in reads.iter().filter(|x| x.rotation == "pending") {
-                let outcome = self.rotate(&r.request_id, read, now).await;
-                self.store
-                    .set_breakglass_rotation(&r.request_id, &read.resource_arn, outcome, now)
-                    .await?;
-                if outcome != "rotated" {
-                    manual.push(serde_json::json!({"Arn": read.resource_arn, "Rotation": outcome}));
-                }
-            }
-            let mut done = r.clone();
-            done.closed_at = Some(now);
-            match self.store.update_breakglass(&done, &r.state).await {
-                Ok(()) => closed += 1,
-                // Another node closed it (or it was revoked meanwhile: next round).
-                Err(StoreError::Conflict) => continue,
-                Err(e) => return Err(e),
-            }
+        for r in self.store.ended_breakglass(now).await? {
+            let Some((reads, manual)) = self.close_one(&r, now).await? else {
+                continue;
+            };
+            closed += 1;
             audit.alert(
                 "break-glass-ended",
                 serde_json::json!({
                     "RequestId": r.request_id,
                     "RoleArn": r.role_arn,
                     "Revoked": r.revoked_at.is_some(),
-                    "Reads": reads.len(),
+                    "Reads": reads,
                 }),
             );
             if !manual.is_empty() {
@@ -223,6 +218,46 @@ impl BreakGlass {
             }
         }
         Ok(closed)
+    }
+
+    /// The after-window work for the ended incident `id` now (the drill's, which ends it by
+    /// revocation and does not wait for housekeeping).
+    pub(super) async fn close(&self, id: &str, now: i64) -> Result<(), StoreError> {
+        if let Some(r) = self.store.get_breakglass(id).await?
+            && r.closed_at.is_none()
+            && (r.revoked_at.is_some() || r.session_expires_at.is_some_and(|e| e <= now))
+        {
+            self.close_one(&r, now).await?;
+        }
+        Ok(())
+    }
+
+    /// Rotate (or mark for manual rotation) what the incident read, and mark it closed.
+    /// Returns the number of reads and the ones left for a person, or `None` if another node
+    /// closed it first.
+    async fn close_one(
+        &self,
+        r: &BreakGlassRecord,
+        now: i64,
+    ) -> Result<Option<(usize, Vec<Value>)>, StoreError> {
+        let reads = self.store.breakglass_reads(&r.request_id).await?;
+        let mut manual = Vec::new();
+        for read in reads.iter().filter(|x| x.rotation == "pending") {
+            let outcome = self.rotate(&r.request_id, read, now).await;
+            self.store
+                .set_breakglass_rotation(&r.request_id, &read.resource_arn, outcome, now)
+                .await?;
+            if outcome != "rotated" {
+                manual.push(serde_json::json!({"Arn": read.resource_arn, "Rotation": outcome}));
+            }
+        }
+        let mut done = r.clone();
+        done.closed_at = Some(now);
+        match self.store.update_breakglass(&done, &r.state).await {
+            Ok(()) => Ok(Some((reads.len(), manual))),
+            Err(StoreError::Conflict) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     async fn rotate(&self, incident: &str, read: &BreakGlassReadRecord, now: i64) -> &'static str {
@@ -290,6 +325,16 @@ pub struct RequestInput {
     duration_seconds: Option<i64>,
 }
 
+impl RequestInput {
+    pub(super) fn new(role_arn: &str, reason: &str, duration_seconds: i64) -> Self {
+        Self {
+            role_arn: role_arn.to_owned(),
+            reason: reason.to_owned(),
+            duration_seconds: Some(duration_seconds),
+        }
+    }
+}
+
 #[skip_serializing_none]
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -302,6 +347,12 @@ pub struct StateOutput {
 
 /// A request's state as callers see it: a pending request past its time has `Expired`, an
 /// approved one past its window `Ended`.
+impl StateOutput {
+    pub(super) fn request_id(&self) -> &str {
+        &self.request_id
+    }
+}
+
 fn state_of(r: &BreakGlassRecord, now: i64) -> &'static str {
     match r.state.as_str() {
         "Pending" if now >= r.request_expires_at => "Expired",
@@ -321,7 +372,7 @@ fn state_output(r: &BreakGlassRecord, now: i64) -> StateOutput {
     }
 }
 
-async fn request(
+pub(super) async fn request(
     bg: &BreakGlass,
     ctx: &RequestContext,
     input: RequestInput,
@@ -401,6 +452,14 @@ pub struct IdInput {
     request_id: String,
 }
 
+impl IdInput {
+    pub(super) fn new(id: &str) -> Self {
+        Self {
+            request_id: id.to_owned(),
+        }
+    }
+}
+
 /// Is `a` the same person as `b`? Two sessions of one role are one person for this rule
 /// (whoever can assume the role can be either), as are a user and its own sessions.
 fn same_person(a: &str, b: &str) -> bool {
@@ -414,7 +473,7 @@ fn same_person(a: &str, b: &str) -> bool {
         || (a.contains(":assumed-role/") && b.contains(":assumed-role/") && person(a) == person(b))
 }
 
-async fn approve(
+pub(super) async fn approve(
     bg: &BreakGlass,
     ctx: &RequestContext,
     input: IdInput,
@@ -469,7 +528,7 @@ pub struct Credentials {
     expiration: String,
 }
 
-async fn credentials(
+pub(super) async fn credentials(
     bg: &BreakGlass,
     ctx: &RequestContext,
     input: IdInput,
@@ -548,7 +607,7 @@ async fn involved(
     }
 }
 
-async fn revoke(
+pub(super) async fn revoke(
     bg: &BreakGlass,
     ctx: &RequestContext,
     input: IdInput,
@@ -602,7 +661,7 @@ pub struct ReadOut {
     rotation_at: Option<Epoch>,
 }
 
-async fn report(
+pub(super) async fn report(
     bg: &BreakGlass,
     ctx: &RequestContext,
     input: IdInput,

@@ -20,6 +20,7 @@
 
 pub mod accounts;
 pub mod breakglass;
+mod drill;
 
 use crate::RequestContext;
 use crate::error::ServiceError;

@@ -52,7 +52,9 @@ impl Call {
     /// Keep the request document, redacted (sensitive shapes and blobs replaced, unknown members
     /// dropped); the raw document is never held.
     pub fn set_input(&mut self, input: &Value) {
-        self.input = model(self.service).redact_input(&self.operation, input);
+        self.input = model(self.service)
+            .redact_input(&self.operation, input)
+            .or_else(|| breakglass_document(&self.operation, input));
     }
 
     /// Keep the response document, redacted, for calls that change something: as CloudTrail
@@ -61,7 +63,9 @@ impl Call {
         self.output = if read_only(&self.operation) {
             None
         } else {
-            model(self.service).redact_output(&self.operation, output)
+            model(self.service)
+                .redact_output(&self.operation, output)
+                .or_else(|| breakglass_document(&self.operation, output))
         };
     }
 
@@ -70,6 +74,21 @@ impl Call {
         self.error = Some((code.to_owned(), message.to_owned()));
         self.output = None;
     }
+}
+
+/// coffer's break-glass operations have no botocore model to redact by; their documents hold
+/// no secret (role, reason, duration, request id and state; GetBreakGlassCredentials' answer
+/// is a read's, never recorded), so they are kept whole: the trail then names the incident.
+fn breakglass_document(operation: &str, doc: &Value) -> Option<Value> {
+    const OPS: &[&str] = &[
+        "RequestBreakGlass",
+        "ApproveBreakGlass",
+        "GetBreakGlassCredentials",
+        "RevokeBreakGlass",
+        "GetBreakGlassReport",
+        "RunBreakGlassDrill",
+    ];
+    OPS.contains(&operation).then(|| doc.clone())
 }
 
 /// AWS's read-only classification: reads and cryptographic operations that change nothing.
@@ -94,6 +113,7 @@ fn event_source(service: Service) -> String {
 /// ResourceType attributes.
 fn resources(
     service: Service,
+    operation: &str,
     input: Option<&Value>,
     output: Option<&Value>,
 ) -> Vec<AuditResource> {
@@ -109,6 +129,12 @@ fn resources(
             &[],
         ),
         Service::Kms => ("AWS::KMS::Key", &["KeyId", "TargetKeyId"], &[]),
+        // Break-glass steps name their incident (and role).
+        Service::Iam if breakglass_document(operation, &Value::Null).is_some() => (
+            "Coffer::BreakGlass::Request",
+            &["RequestId", "RoleArn"],
+            &["RequestId"],
+        ),
         Service::Sts | Service::Iam | Service::CloudTrail => return Vec::new(),
     };
     let mut names: Vec<String> = Vec::new();
@@ -195,7 +221,12 @@ pub fn record(call: &Call) -> NewAuditEvent {
         .as_ref()
         .map(|p| p.account_id.as_str().to_owned())
         .unwrap_or_default();
-    let resources = resources(call.service, params.as_ref(), response.as_ref());
+    let resources = resources(
+        call.service,
+        &call.operation,
+        params.as_ref(),
+        response.as_ref(),
+    );
     let time = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(call.time) * 1_000_000)
         .ok()
         .and_then(|t| {
