@@ -43,6 +43,28 @@ pub struct ServerArgs {
     /// Do not record audit events. Only with --dev, to measure what auditing costs.
     #[arg(long, hide = true)]
     unsafe_disable_audit: bool,
+    /// TLS certificate chain, PEM (with --tls-key); re-read on SIGHUP.
+    #[arg(
+        long,
+        env = "COFFER_TLS_CERT",
+        requires = "tls_key",
+        conflicts_with = "tls_self_signed"
+    )]
+    tls_cert: Option<PathBuf>,
+    /// TLS private key, PEM (PKCS#8, PKCS#1 or SEC1).
+    #[arg(long, env = "COFFER_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
+    /// Serve TLS with a certificate from a private CA made in DATA_DIR/tls on first start;
+    /// clients trust DATA_DIR/tls/ca.pem (AWS_CA_BUNDLE).
+    #[arg(long, env = "COFFER_TLS_SELF_SIGNED")]
+    tls_self_signed: bool,
+    /// Extra DNS name or IP address for the self-signed certificate (repeatable); it always
+    /// names localhost, 127.0.0.1, ::1 and the listen address.
+    #[arg(long = "tls-name", env = "COFFER_TLS_NAMES", value_delimiter = ',')]
+    tls_names: Vec<String>,
+    /// Accept plain HTTP on a non-loopback listen address (refused otherwise).
+    #[arg(long, env = "COFFER_INSECURE_HTTP")]
+    insecure_http: bool,
 }
 
 /// The TOML file. Every field is optional.
@@ -64,6 +86,20 @@ struct FileConfig {
     /// rotation_deadline_seconds.
     #[serde(default)]
     breakglass: coffer_service::admin::breakglass::BreakGlassConfig,
+    #[serde(default)]
+    tls: TlsConfig,
+    insecure_http: Option<bool>,
+}
+
+/// `[tls]`: `cert` + `key`, or `self_signed = true` (with `names`).
+#[derive(Debug, Default, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TlsConfig {
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+    self_signed: Option<bool>,
+    #[serde(default)]
+    names: Vec<String>,
 }
 
 #[derive(Debug, Default, serde::Deserialize)]
@@ -143,7 +179,24 @@ pub fn main(args: ServerArgs) -> anyhow::Result<()> {
         ),
     };
     let master_key = master_key_from_env()?;
+    let tls = match (
+        args.tls_cert.or(file.tls.cert),
+        args.tls_key.or(file.tls.key),
+        args.tls_self_signed || file.tls.self_signed.unwrap_or(false),
+    ) {
+        (Some(cert), Some(key), false) => Some(coffer_server::tls::TlsSource::Files { cert, key }),
+        (None, None, true) => Some(coffer_server::tls::TlsSource::SelfSigned {
+            names: [args.tls_names, file.tls.names].concat(),
+        }),
+        (None, None, false) => None,
+        (_, _, true) => anyhow::bail!(
+            "choose one: --tls-self-signed, or --tls-cert with --tls-key (the [tls] table sets one too)"
+        ),
+        _ => anyhow::bail!("--tls-cert and --tls-key go together: give both (PEM files)"),
+    };
     let cfg = ServerConfig {
+        tls,
+        insecure_http: args.insecure_http || file.insecure_http.unwrap_or(false),
         listen: args
             .listen
             .or(file.listen)

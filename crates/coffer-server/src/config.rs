@@ -29,6 +29,10 @@ pub struct ServerConfig {
     pub alert_webhook: Option<crate::alerts::Webhook>,
     /// Benchmarks only, `--dev` only: do not record audit events.
     pub unsafe_disable_audit: bool,
+    /// TLS on the listener; `None` serves plain HTTP (loopback only, unless `insecure_http`).
+    pub tls: Option<crate::tls::TlsSource>,
+    /// Accept plain HTTP on a non-loopback address.
+    pub insecure_http: bool,
     /// Break-glass limits (`[breakglass]`).
     pub breakglass: coffer_service::admin::breakglass::BreakGlassConfig,
 }

@@ -15,6 +15,7 @@ pub mod auth;
 pub mod config;
 pub mod datadir;
 pub mod protocol;
+pub mod tls;
 pub mod wire_error;
 
 pub use config::ServerConfig;
@@ -35,6 +36,10 @@ pub struct AppState {
 }
 
 /// The router: `/health` and the AWS endpoint.
+/// Marks a request that came over a TLS connection (`aws:SecureTransport`).
+#[derive(Debug, Clone, Copy)]
+pub struct SecureTransport;
+
 pub fn app(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/health", get(health))
@@ -184,6 +189,7 @@ pub async fn run(
         services,
         max_body_bytes: cfg.max_body_bytes,
     });
+    let tls = tls_setup(&cfg)?;
     let listener = tokio::net::TcpListener::bind(cfg.listen)
         .await
         .with_context(|| {
@@ -193,19 +199,139 @@ pub async fn run(
             )
         })?;
     let local = listener.local_addr()?;
+    let scheme = if tls.is_some() { "https" } else { "http" };
     tracing::info!(
         listen = %local,
         data_dir = %cfg.data_dir.display(),
         dev = cfg.dev,
-        "coffer serving on http://{local}"
+        "coffer serving on {scheme}://{local}"
     );
-    axum::serve(
-        listener,
-        app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown)
-    .await?;
+    match tls {
+        None => {
+            axum::serve(
+                listener,
+                app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+            )
+            .with_graceful_shutdown(shutdown)
+            .await?;
+        }
+        Some(resolver) => {
+            tokio::spawn(reload_on_sighup(resolver.clone()));
+            serve_tls(
+                listener,
+                app(state),
+                tls::server_config(resolver)?,
+                shutdown,
+            )
+            .await;
+        }
+    }
     background.abort();
     tracing::info!("coffer stopped");
     Ok(())
+}
+
+/// The listener's TLS, or none; plain HTTP only on loopback unless `--insecure-http`.
+fn tls_setup(cfg: &ServerConfig) -> anyhow::Result<Option<Arc<tls::Reloadable>>> {
+    let (cert, key) = match &cfg.tls {
+        None => {
+            anyhow::ensure!(
+                cfg.listen.ip().is_loopback() || cfg.insecure_http,
+                "refusing to serve plain HTTP on {}, which is not a loopback address: secret values would cross the network in clear. \
+                 Serve TLS with --tls-cert FILE --tls-key FILE (PEM) or --tls-self-signed, or pass --insecure-http to accept plain HTTP explicitly",
+                cfg.listen
+            );
+            if !cfg.listen.ip().is_loopback() {
+                tracing::warn!(listen = %cfg.listen, "serving plain HTTP on a network address (--insecure-http): secrets cross the network in clear");
+            }
+            return Ok(None);
+        }
+        Some(tls::TlsSource::Files { cert, key }) => (cert.clone(), key.clone()),
+        Some(tls::TlsSource::SelfSigned { names }) => {
+            let mut all = vec![
+                "localhost".to_owned(),
+                "127.0.0.1".to_owned(),
+                "::1".to_owned(),
+            ];
+            if !cfg.listen.ip().is_unspecified() {
+                all.push(cfg.listen.ip().to_string());
+            }
+            for n in names {
+                if !all.contains(n) {
+                    all.push(n.clone());
+                }
+            }
+            tls::self_signed(&cfg.data_dir, &all)?
+        }
+    };
+    Ok(Some(Arc::new(tls::Reloadable::load(&cert, &key)?)))
+}
+
+/// SIGHUP re-reads the certificate files; open connections keep theirs.
+async fn reload_on_sighup(resolver: Arc<tls::Reloadable>) {
+    let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) else {
+        tracing::error!("cannot watch SIGHUP: the TLS certificate will not be reloaded");
+        return;
+    };
+    while hup.recv().await.is_some() {
+        resolver.reload();
+    }
+}
+
+/// How long a client has to complete the TLS handshake.
+const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Accept TLS connections until `shutdown`, each served by hyper (HTTP/1.1 or h2 by ALPN) with
+/// the peer address and [`SecureTransport`] in every request's extensions.
+async fn serve_tls(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    config: Arc<rustls::ServerConfig>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) {
+    let acceptor = tokio_rustls::TlsAcceptor::from(config);
+    tokio::pin!(shutdown);
+    loop {
+        let (tcp, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(c) => c,
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let acceptor = acceptor.clone();
+        let router = router.clone();
+        tokio::spawn(async move {
+            let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                Ok(Ok(s)) => s,
+                Ok(Err(e)) => {
+                    tracing::debug!(%peer, error = %e, "TLS handshake failed");
+                    return;
+                }
+                Err(_) => {
+                    tracing::debug!(%peer, "TLS handshake timed out");
+                    return;
+                }
+            };
+            let service = hyper::service::service_fn(
+                move |mut req: hyper::Request<hyper::body::Incoming>| {
+                    req.extensions_mut()
+                        .insert(axum::extract::ConnectInfo(peer));
+                    req.extensions_mut().insert(SecureTransport);
+                    tower::ServiceExt::oneshot(router.clone(), req.map(axum::body::Body::new))
+                },
+            );
+            let builder =
+                hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
+            if let Err(e) = builder
+                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
+                .await
+            {
+                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            }
+        });
+    }
 }

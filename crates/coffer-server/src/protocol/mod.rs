@@ -121,7 +121,11 @@ impl HttpRequest<'_> {
                 .extensions
                 .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
                 .map(|c| c.0.ip()),
-            secure_transport: self.parts.uri.scheme_str() == Some("https"),
+            secure_transport: self
+                .parts
+                .extensions
+                .get::<crate::SecureTransport>()
+                .is_some(),
             via_service: None,
         }
     }
@@ -173,7 +177,11 @@ impl HttpRequest<'_> {
                 .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
                 .map(|c| c.0.ip()),
             // coffer serves plain HTTP or TLS through axum-server; a TLS listener marks itself.
-            secure_transport: self.parts.uri.scheme_str() == Some("https"),
+            secure_transport: self
+                .parts
+                .extensions
+                .get::<crate::SecureTransport>()
+                .is_some(),
             via_service: None,
         })
     }
