@@ -247,3 +247,14 @@ def test_secure_transport_condition(tmp_path):
         assert e.value.response["Error"]["Code"] == "AccessDeniedException"
     finally:
         plain.kill()
+
+
+def test_coffer_clients_trust_aws_ca_bundle(self_signed):
+    env = _clean_env()
+    env.update(AWS_ACCESS_KEY_ID=ACCESS_KEY, AWS_SECRET_ACCESS_KEY=SECRET_KEY, AWS_REGION="us-east-1")
+    cmd = [str(coffer_binary()), "admin", "list-accounts", "--endpoint-url", self_signed.endpoint]
+    ok = subprocess.run(cmd, env=dict(env, AWS_CA_BUNDLE=str(self_signed.ca)), capture_output=True, text=True, timeout=30)
+    assert ok.returncode == 0, ok.stderr
+    assert "000000000000" in ok.stdout
+    bad = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=30)
+    assert bad.returncode != 0
