@@ -101,7 +101,10 @@ fn query_services_by_signing_name() {
 #[test]
 fn documents_of_coffer_operations_stay_out_of_the_trail() {
     for d in SERVICES {
-        assert_eq!(d.audit_documents, d.model.is_some(), "{:?}", d.id);
+        // Break-glass documents are kept whole on purpose (they name the incident and hold no
+        // secret; GetBreakGlassCredentials is a read, whose answer is never recorded).
+        let kept = d.model.is_some() || d.id == ServiceId::BreakGlass;
+        assert_eq!(d.audit_documents, kept, "{:?}", d.id);
     }
     let accounts = SERVICES.iter().find(|d| d.id == ServiceId::Accounts);
     assert_eq!(accounts.map(|d| d.audit_as), Some(Service::Iam));
