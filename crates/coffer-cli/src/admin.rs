@@ -111,6 +111,23 @@ pub(crate) async fn call(
     }
 }
 
+/// [`call`] from a command's synchronous `main`, with a client made from `options`.
+pub(crate) fn call_blocking(
+    options: &ClientOptions,
+    env: &Env,
+    user_agent: &'static str,
+    op: &'static str,
+    body: &Value,
+) -> anyhow::Result<Value> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async {
+        let client = AwsClient::new(options, env, user_agent)?;
+        call(&client, op, body).await
+    })
+}
+
 pub fn main(args: AdminArgs) -> anyhow::Result<bool> {
     let env = Env::process();
     let options = ClientOptions {
@@ -147,13 +164,7 @@ pub fn main(args: AdminArgs) -> anyhow::Result<bool> {
             ("DescribeRotation", json!({"SecretId": secret_id}))
         }
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let out = runtime.block_on(async {
-        let client = AwsClient::new(&options, &env, "coffer-admin")?;
-        call(&client, op, &body).await
-    })?;
+    let out = call_blocking(&options, &env, "coffer-admin", op, &body)?;
     #[allow(clippy::print_stdout)] // the command's answer
     {
         println!("{}", serde_json::to_string_pretty(&out)?);

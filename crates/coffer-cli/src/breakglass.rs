@@ -8,8 +8,8 @@
 //! - `revoke --request-id ID`, `report --request-id ID` (`--format text` for people)
 //! - `drill`: the quarterly self-test; `{"Passed", "Steps"}`, exit status 1 on a failed step
 
-use crate::admin::{call, region};
-use coffer_client::{AwsClient, ClientOptions, Env};
+use crate::admin::{call_blocking, region};
+use coffer_client::{ClientOptions, Env};
 use serde_json::{Value, json};
 
 #[derive(Debug, clap::Args)]
@@ -114,13 +114,7 @@ pub fn main(args: BreakGlassArgs) -> anyhow::Result<bool> {
             ("GetBreakGlassReport", json!({"RequestId": request_id}))
         }
     };
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()?;
-    let out = runtime.block_on(async {
-        let client = AwsClient::new(&options, &env, "coffer-breakglass")?;
-        call(&client, op, &body).await
-    })?;
+    let out = call_blocking(&options, &env, "coffer-breakglass", op, &body)?;
     #[allow(clippy::print_stdout)] // the command's answer
     {
         if text {
