@@ -119,6 +119,10 @@ class CofferServer:
             self.port = free_port()
             env = _clean_env()
             env["COFFER_LOG"] = self.log_level
+            # Request quotas are tested on their own (test_limits.py): the suites call faster
+            # than AWS's control-plane quotas allow. A test passes env={"COFFER_NO_THROTTLE": "false"}
+            # to keep them.
+            env["COFFER_NO_THROTTLE"] = "true"
             if self.root_credentials:
                 env["COFFER_ROOT_ACCESS_KEY_ID"] = ACCESS_KEY
                 env["COFFER_ROOT_SECRET_ACCESS_KEY"] = SECRET_KEY

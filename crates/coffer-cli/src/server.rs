@@ -65,6 +65,10 @@ pub struct ServerArgs {
     /// Accept plain HTTP on a non-loopback listen address (refused otherwise).
     #[arg(long, env = "COFFER_INSECURE_HTTP")]
     insecure_http: bool,
+    /// Turn request quotas ([throttle]) off, as --dev does: for test suites and benchmarks that
+    /// call faster than AWS's quotas allow.
+    #[arg(long, env = "COFFER_NO_THROTTLE")]
+    no_throttle: bool,
 }
 
 /// The TOML file. Every field is optional.
@@ -89,6 +93,12 @@ struct FileConfig {
     #[serde(default)]
     tls: TlsConfig,
     insecure_http: Option<bool>,
+    /// Connection limits and timeouts (`[limits]`).
+    #[serde(default)]
+    limits: coffer_server::listener::Limits,
+    /// Request quotas: `default_rps`, `[throttle.operations]` (`[throttle]`).
+    #[serde(default)]
+    throttle: coffer_server::throttle::ThrottleConfig,
 }
 
 /// `[tls]`: `cert` + `key`, or `self_signed = true` (with `names`).
@@ -194,7 +204,17 @@ pub fn main(args: ServerArgs) -> anyhow::Result<()> {
         ),
         _ => anyhow::bail!("--tls-cert and --tls-key go together: give both (PEM files)"),
     };
+    file.limits.check()?;
     let cfg = ServerConfig {
+        limits: file.limits,
+        throttle: if args.no_throttle {
+            coffer_server::throttle::ThrottleConfig {
+                enabled: Some(false),
+                ..file.throttle
+            }
+        } else {
+            file.throttle
+        },
         tls,
         insecure_http: args.insecure_http || file.insecure_http.unwrap_or(false),
         listen: args

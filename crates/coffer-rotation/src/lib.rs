@@ -43,13 +43,10 @@ pub struct Host {
 
 impl Host {
     pub fn new() -> Result<Self, String> {
-        // reqwest's rustls uses the process-wide crypto provider, which the binary installs
-        // (aws-lc-rs, as everything else in coffer).
-        let client = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| format!("building the HTTP client: {e}"))?;
+        // https with the system roots and AWS_CA_BUNDLE, through aws-lc-rs.
+        // Each call sets its function's own timeout; this is only the ceiling (Lambda's 15 minutes).
+        let client = coffer_service::outbound::client(Duration::from_secs(900))
+            .map_err(|e| e.to_string())?;
         Ok(Self { client })
     }
 }

@@ -25,10 +25,8 @@ pub struct WebhookSink {
 impl WebhookSink {
     /// Start the delivery task.
     pub fn start(hook: Webhook) -> anyhow::Result<Self> {
-        // reqwest's rustls uses the process-wide crypto provider, which the binary installs.
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_secs(10))
-            .build()?;
+        // https with the system roots and AWS_CA_BUNDLE.
+        let client = coffer_service::outbound::client(Duration::from_secs(10))?;
         let (tx, rx) = mpsc::channel(QUEUE);
         tokio::spawn(deliver(client, hook, rx));
         Ok(Self { tx })

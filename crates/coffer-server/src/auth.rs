@@ -156,13 +156,17 @@ impl Authenticator {
             auth.region.clone(),
             auth.service.clone(),
         );
-        let key = self.keys.get_with(cache_key, || {
-            sigv4::derive_signing_key(
+        let cached = self.keys.get(&cache_key);
+        coffer_service::metrics::global().cache_lookup("signing_key", cached.is_some());
+        let key = cached.unwrap_or_else(|| {
+            let key = sigv4::derive_signing_key(
                 credential.secret_access_key.expose(),
                 &auth.date,
                 &auth.region,
                 &auth.service,
-            )
+            );
+            self.keys.insert(cache_key, key.clone());
+            key
         });
         let verified = match &presigned {
             Some(p) => sigv4::verify_presigned(p, req, &key, now),

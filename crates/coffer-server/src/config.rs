@@ -33,6 +33,10 @@ pub struct ServerConfig {
     pub tls: Option<crate::tls::TlsSource>,
     /// Accept plain HTTP on a non-loopback address.
     pub insecure_http: bool,
+    /// Connection and request limits (`[limits]`).
+    pub limits: crate::listener::Limits,
+    /// Request quotas (`[throttle]`).
+    pub throttle: crate::throttle::ThrottleConfig,
     /// Break-glass limits (`[breakglass]`).
     pub breakglass: coffer_service::admin::breakglass::BreakGlassConfig,
 }

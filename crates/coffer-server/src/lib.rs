@@ -7,14 +7,19 @@
 //!
 //! - [`config`]: what the server needs to start.
 //! - [`datadir`]: first-start initialisation of the data directory (master key, credentials).
-//! - [`app`]: the router, callable without a socket.
+//! - [`listener`]: accepting connections (plain or [`tls`]) under the connection limits.
+//! - [`throttle`]: request quotas per account and operation.
+//! - [`app`]: the router, callable without a socket; `/metrics` serves
+//!   [`coffer_service::metrics`].
 //! - [`run`]: bind, serve, shut down gracefully.
 
 pub mod alerts;
 pub mod auth;
 pub mod config;
 pub mod datadir;
+pub mod listener;
 pub mod protocol;
+pub mod throttle;
 pub mod tls;
 pub mod wire_error;
 
@@ -33,16 +38,47 @@ pub struct AppState {
     pub services: Services,
     pub auth: auth::Authenticator,
     pub max_body_bytes: usize,
+    /// How long a client may take to send a request's body.
+    pub body_timeout: std::time::Duration,
+    pub throttle: throttle::Throttle,
 }
 
-/// The router: `/health` and the AWS endpoint.
+impl AppState {
+    /// Take a token from the caller's quota for `operation`, or refuse with AWS's throttling
+    /// error.
+    pub fn throttle(
+        &self,
+        ctx: &coffer_service::RequestContext,
+        service: &'static str,
+        operation: &str,
+        protocol: wire_error::Protocol,
+    ) -> Result<(), wire_error::WireError> {
+        if self
+            .throttle
+            .admit(ctx.principal.account_id.as_str(), service, operation)
+        {
+            return Ok(());
+        }
+        coffer_service::metrics::global()
+            .throttled
+            .get_or_create(&coffer_service::metrics::OperationLabels {
+                service,
+                operation: operation.to_owned(),
+            })
+            .inc();
+        Err(wire_error::WireError::throttled(protocol))
+    }
+}
+
 /// Marks a request that came over a TLS connection (`aws:SecureTransport`).
 #[derive(Debug, Clone, Copy)]
 pub struct SecureTransport;
 
+/// The router: `/health`, `/metrics` and the AWS endpoint.
 pub fn app(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/health", get(health))
+        .route("/metrics", get(metrics))
         .fallback(protocol::handle)
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             wire_error::panic_response,
@@ -52,6 +88,17 @@ pub fn app(state: Arc<AppState>) -> Router {
 
 async fn health() -> axum::Json<serde_json::Value> {
     axum::Json(serde_json::json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }))
+}
+
+/// Prometheus text exposition. Labels hold only operation names, status codes and outcomes.
+async fn metrics() -> impl axum::response::IntoResponse {
+    (
+        [(
+            axum::http::header::CONTENT_TYPE,
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        coffer_service::metrics::global().render(),
+    )
 }
 
 /// How often time-driven work (purges, expirations) runs.
@@ -188,6 +235,8 @@ pub async fn run(
         auth: auth::Authenticator::new(services.identity.clone(), cfg.dev, cfg.account_id.clone()),
         services,
         max_body_bytes: cfg.max_body_bytes,
+        body_timeout: cfg.limits.request_timeout(),
+        throttle: throttle::Throttle::new(throttle::Quotas::new(&cfg.throttle, cfg.dev)?),
     });
     let tls = tls_setup(&cfg)?;
     let listener = tokio::net::TcpListener::bind(cfg.listen)
@@ -206,26 +255,14 @@ pub async fn run(
         dev = cfg.dev,
         "coffer serving on {scheme}://{local}"
     );
-    match tls {
-        None => {
-            axum::serve(
-                listener,
-                app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
-            )
-            .with_graceful_shutdown(shutdown)
-            .await?;
-        }
+    let tls = match tls {
+        None => None,
         Some(resolver) => {
             tokio::spawn(reload_on_sighup(resolver.clone()));
-            serve_tls(
-                listener,
-                app(state),
-                tls::server_config(resolver)?,
-                shutdown,
-            )
-            .await;
+            Some(tls::server_config(resolver)?)
         }
-    }
+    };
+    listener::serve(listener, app(state), tls, cfg.limits.clone(), shutdown).await;
     background.abort();
     tracing::info!("coffer stopped");
     Ok(())
@@ -275,63 +312,5 @@ async fn reload_on_sighup(resolver: Arc<tls::Reloadable>) {
     };
     while hup.recv().await.is_some() {
         resolver.reload();
-    }
-}
-
-/// How long a client has to complete the TLS handshake.
-const HANDSHAKE_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
-
-/// Accept TLS connections until `shutdown`, each served by hyper (HTTP/1.1 or h2 by ALPN) with
-/// the peer address and [`SecureTransport`] in every request's extensions.
-async fn serve_tls(
-    listener: tokio::net::TcpListener,
-    router: Router,
-    config: Arc<rustls::ServerConfig>,
-    shutdown: impl Future<Output = ()> + Send + 'static,
-) {
-    let acceptor = tokio_rustls::TlsAcceptor::from(config);
-    tokio::pin!(shutdown);
-    loop {
-        let (tcp, peer) = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok(c) => c,
-                Err(e) => {
-                    tracing::warn!(error = %e, "accept failed");
-                    continue;
-                }
-            },
-            () = &mut shutdown => break,
-        };
-        let acceptor = acceptor.clone();
-        let router = router.clone();
-        tokio::spawn(async move {
-            let stream = match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
-                Ok(Ok(s)) => s,
-                Ok(Err(e)) => {
-                    tracing::debug!(%peer, error = %e, "TLS handshake failed");
-                    return;
-                }
-                Err(_) => {
-                    tracing::debug!(%peer, "TLS handshake timed out");
-                    return;
-                }
-            };
-            let service = hyper::service::service_fn(
-                move |mut req: hyper::Request<hyper::body::Incoming>| {
-                    req.extensions_mut()
-                        .insert(axum::extract::ConnectInfo(peer));
-                    req.extensions_mut().insert(SecureTransport);
-                    tower::ServiceExt::oneshot(router.clone(), req.map(axum::body::Body::new))
-                },
-            );
-            let builder =
-                hyper_util::server::conn::auto::Builder::new(hyper_util::rt::TokioExecutor::new());
-            if let Err(e) = builder
-                .serve_connection(hyper_util::rt::TokioIo::new(stream), service)
-                .await
-            {
-                tracing::debug!(%peer, error = %e, "connection ended with an error");
-            }
-        });
     }
 }

@@ -134,6 +134,25 @@ impl WireError {
         )
     }
 
+    /// Past the caller's request quota ([`crate::throttle`]): AWS's common throttling error,
+    /// which the SDKs retry with backoff.
+    pub fn throttled(protocol: Protocol) -> Self {
+        let code = match protocol {
+            Protocol::Json => "ThrottlingException",
+            Protocol::Query { .. } => "Throttling",
+        };
+        Self::new(400, code, "Rate exceeded")
+    }
+
+    /// The request took longer than the server's request timeout (`[limits]`).
+    pub fn request_timeout() -> Self {
+        Self::new(
+            408,
+            "RequestTimeout",
+            "Your socket connection to the server was not read from or written to within the timeout period.",
+        )
+    }
+
     /// Something failed that is not the caller's doing (the detail is logged where it happened).
     pub fn internal() -> Self {
         Self::new(500, "InternalFailure", INTERNAL_MESSAGE)

@@ -127,7 +127,9 @@ impl ParsedPolicies {
     }
 
     fn parse(&self, doc: &str) -> Option<Policy> {
-        if let Some(p) = self.0.get(doc) {
+        let hit = self.0.get(doc);
+        crate::metrics::global().cache_lookup("policy", hit.is_some());
+        if let Some(p) = hit {
             return p;
         }
         let parsed = Policy::parse(doc).ok();

@@ -413,7 +413,9 @@ impl Identity {
         &self,
         access_key_id: &str,
     ) -> Result<Option<Arc<Credential>>, IdentityError> {
-        if let Some(hit) = self.cache.get(access_key_id) {
+        let hit = self.cache.get(access_key_id);
+        crate::metrics::global().cache_lookup("credential", hit.is_some());
+        if let Some(hit) = hit {
             return Ok(hit);
         }
         let found = match self.store.get_access_key(access_key_id).await? {

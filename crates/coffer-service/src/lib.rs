@@ -19,6 +19,8 @@
 //! - [`admin`]: coffer's own administrative operations (`coffer.admin.*`): rotation functions,
 //!   and accounts ([`admin::accounts`]).
 //! - [`audit`]: the audit trail every call is recorded in before it is answered.
+//! - [`metrics`]: the Prometheus metrics the server exports at `/metrics`.
+//! - [`outbound`]: the https client for rotation functions, alert webhooks and JWKS.
 //! - [`Services`]: all of them, built once at start-up.
 
 #[macro_use]
@@ -34,7 +36,9 @@ pub mod dispatch;
 pub mod iam;
 pub mod identity;
 pub mod kms;
+pub mod metrics;
 pub mod model;
+pub mod outbound;
 pub mod secretsmanager;
 pub mod ssm;
 pub mod sts;

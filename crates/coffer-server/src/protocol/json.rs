@@ -11,15 +11,17 @@ use crate::wire_error::{Protocol, WireError};
 use axum::body::Body;
 use axum::http::{HeaderValue, Response, header};
 use coffer_service::dispatch;
+use coffer_service::metrics::OperationLabels;
 
 pub async fn handle(
     state: &AppState,
     req: &HttpRequest<'_>,
     target: &str,
     request_id: &str,
+    served: &mut Option<OperationLabels>,
 ) -> Response<Body> {
     let mut draft = None;
-    let result = run(state, req, target, request_id, &mut draft).await;
+    let result = run(state, req, target, request_id, &mut draft, served).await;
     // Fail closed: no answer leaves before its audit record is durable.
     let result = match draft {
         Some(d) => d
@@ -62,6 +64,7 @@ async fn run(
     target: &str,
     request_id: &str,
     draft: &mut Option<Draft>,
+    served: &mut Option<OperationLabels>,
 ) -> Result<Vec<u8>, WireError> {
     let (prefix, op) = target
         .rsplit_once('.')
@@ -75,6 +78,11 @@ async fn run(
     if !service.has_operation(op) {
         return Err(WireError::unknown_operation(target));
     }
+    *served = Some(OperationLabels {
+        service: service.signing_name,
+        operation: op.to_owned(),
+    });
+    state.throttle(&ctx, service.signing_name, op, Protocol::Json)?;
     let input: serde_json::Value = if req.body.iter().all(u8::is_ascii_whitespace) {
         serde_json::Value::Object(serde_json::Map::new())
     } else {

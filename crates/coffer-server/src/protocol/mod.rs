@@ -13,6 +13,7 @@ use aws_lc_rs::digest;
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{Request, Response};
+use coffer_service::metrics::{OperationLabels, RequestLabels};
 use coffer_service::{Principal, RequestContext};
 use coffer_types::Region;
 use std::sync::Arc;
@@ -33,27 +34,61 @@ pub async fn handle(State(state): State<Arc<AppState>>, req: Request<Body>) -> R
             xmlns: query::namespace_for(&parts),
         },
     };
-    let body = match axum::body::to_bytes(body, state.max_body_bytes).await {
-        Ok(b) => b,
-        Err(_) => {
+    // A client sending its body slowly (slowloris) gets the body timeout, not a connection
+    // held for ever.
+    let body = match tokio::time::timeout(
+        state.body_timeout,
+        axum::body::to_bytes(body, state.max_body_bytes),
+    )
+    .await
+    {
+        Ok(Ok(b)) => b,
+        Ok(Err(_)) => {
             return WireError::too_large(state.max_body_bytes).render(protocol, &request_id);
         }
+        Err(_) => return WireError::request_timeout().render(protocol, &request_id),
     };
     let http = HttpRequest {
         parts: &parts,
         body: &body,
     };
+    let mut served = None;
     let response = match target {
-        Some(target) => json::handle(&state, &http, &target, &request_id).await,
-        None => query::handle(&state, &http, &request_id).await,
+        Some(target) => json::handle(&state, &http, &target, &request_id, &mut served).await,
+        None => query::handle(&state, &http, &request_id, &mut served).await,
     };
+    let elapsed = started.elapsed();
+    let status = response.status().as_u16();
     tracing::debug!(
         request_id,
-        status = response.status().as_u16(),
-        micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+        status,
+        micros = u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
         "request"
     );
+    record(served, status, elapsed);
     response
+}
+
+/// Count the request in `/metrics`; a request that named no operation of ours counts as
+/// `unknown` (labels hold only names from the dispatch table).
+fn record(served: Option<OperationLabels>, status: u16, elapsed: std::time::Duration) {
+    let labels = served.unwrap_or_else(|| OperationLabels {
+        service: "unknown",
+        operation: "unknown".to_owned(),
+    });
+    let metrics = coffer_service::metrics::global();
+    metrics
+        .request_seconds
+        .get_or_create(&labels)
+        .observe(elapsed.as_secs_f64());
+    metrics
+        .requests
+        .get_or_create(&RequestLabels {
+            service: labels.service,
+            operation: labels.operation,
+            status,
+        })
+        .inc();
 }
 
 /// The signing name in the request's credential scope (Authorization header, or a presigned

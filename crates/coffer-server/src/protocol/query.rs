@@ -9,6 +9,7 @@ use axum::body::Body;
 use axum::http::{HeaderValue, Response, header};
 use coffer_service::Services;
 use coffer_service::dispatch::{self, Descriptor, Wire};
+use coffer_service::metrics::OperationLabels;
 use std::fmt::Write as _;
 
 /// Where a request without `X-Amz-Target` goes: the query service of its credential scope, or
@@ -38,7 +39,12 @@ pub fn namespace_for(parts: &axum::http::request::Parts) -> &'static str {
     xmlns(route(parts).unwrap_or_else(|_| dispatch::default_query()))
 }
 
-pub async fn handle(state: &AppState, req: &HttpRequest<'_>, request_id: &str) -> Response<Body> {
+pub async fn handle(
+    state: &AppState,
+    req: &HttpRequest<'_>,
+    request_id: &str,
+    served: &mut Option<OperationLabels>,
+) -> Response<Body> {
     let service = match route(req.parts) {
         Ok(d) => d,
         Err(unserved) => return unsupported(req, &unserved, request_id),
@@ -46,7 +52,10 @@ pub async fn handle(state: &AppState, req: &HttpRequest<'_>, request_id: &str) -
     let xmlns = xmlns(service);
     let protocol = Protocol::Query { xmlns };
     let mut draft = None;
-    let result = run(state, req, service, request_id, protocol, &mut draft).await;
+    let result = run(
+        state, req, service, request_id, protocol, &mut draft, served,
+    )
+    .await;
     // Fail closed: no answer leaves before its audit record is durable.
     let result = match draft {
         Some(d) => d
@@ -115,6 +124,7 @@ async fn run(
     request_id: &str,
     protocol: Protocol,
     draft: &mut Option<Draft>,
+    served: &mut Option<OperationLabels>,
 ) -> Result<(String, serde_json::Value), WireError> {
     let action = action_of(req);
     let d = draft.insert(Draft::new(
@@ -152,6 +162,11 @@ async fn run(
         };
         return Err(WireError::invalid_action(&op, version));
     }
+    *served = Some(OperationLabels {
+        service: service.signing_name,
+        operation: op.clone(),
+    });
+    state.throttle(&ctx, service.signing_name, &op, protocol)?;
     let failed = |e: dispatch::Failure| WireError::from_service(&*e, request_id);
     let input = Services::query_input(service.id, &op, &params).map_err(failed)?;
     if service.audit_documents {

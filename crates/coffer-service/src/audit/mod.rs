@@ -175,12 +175,18 @@ async fn writer(store: Store, mut rx: mpsc::Receiver<Pending>) {
             .append_audit(&events, &link)
             .await
             .map_err(|e| e.to_string());
+        let elapsed = started.elapsed();
         tracing::debug!(
             records = events.len(),
-            micros = started.elapsed().as_micros(),
+            micros = elapsed.as_micros(),
             "audit batch appended"
         );
+        let metrics = crate::metrics::global();
+        #[allow(clippy::cast_precision_loss)] // a batch holds at most BATCH records
+        metrics.audit_batch_records.observe(events.len() as f64);
+        metrics.audit_commit_seconds.observe(elapsed.as_secs_f64());
         if let Err(e) = &result {
+            metrics.audit_failures.inc();
             tracing::error!(error = %e, records = events.len(), "audit append failed; failing the requests");
         }
         for (_, done) in batch.drain(..) {

@@ -478,7 +478,9 @@ impl Kms {
     ) -> Result<Arc<SecretBytes>, KmsError> {
         let arn = arn_of(key);
         let cache_key = (arn, version);
-        if let Some(m) = self.materials.get(&cache_key) {
+        let hit = self.materials.get(&cache_key);
+        crate::metrics::global().cache_lookup("key_material", hit.is_some());
+        if let Some(m) = hit {
             return Ok(m);
         }
         let record = self

@@ -6,8 +6,9 @@
 //! <https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRoleWithWebIdentity.html>
 //!
 //! Where the JWKS comes from: `COFFER_OIDC_JWKS`, a comma-separated list of `ISSUER=SOURCE`,
-//! SOURCE a file path or a plain `http://` URL (an air-gapped deployment gives the file; the
-//! server does not fetch `https://` discovery documents).
+//! SOURCE a file path or an `https://` (or `http://`) URL — an air-gapped deployment gives the
+//! file. An issuer not listed there is asked by OpenID Connect discovery, over https with the
+//! system roots and `AWS_CA_BUNDLE` ([`crate::outbound`]).
 
 use super::assume::{issue, role_of};
 use super::{Sts, StsError};
@@ -31,40 +32,85 @@ fn jwks_source(issuer: &str) -> Option<String> {
     })
 }
 
-async fn load_jwks(source: &str) -> Result<String, StsError> {
-    let unreachable = || invalid(NO_VERIFICATION_KEY);
-    if let Some(rest) = source.strip_prefix("http://") {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
-        let (host, path) = rest.split_once('/').unwrap_or((rest, ""));
-        let mut stream = tokio::time::timeout(
-            std::time::Duration::from_secs(5),
-            tokio::net::TcpStream::connect(host),
+/// Largest JWKS or discovery document accepted.
+const MAX_DOCUMENT_BYTES: usize = 1024 * 1024;
+
+/// GET `url` (http or https: [`crate::outbound`]) and return its body, if it answers 200 with at
+/// most [`MAX_DOCUMENT_BYTES`].
+async fn fetch(url: &str) -> Option<String> {
+    static CLIENT: std::sync::OnceLock<Option<reqwest::Client>> = std::sync::OnceLock::new();
+    let client = CLIENT
+        .get_or_init(
+            || match crate::outbound::client(std::time::Duration::from_secs(5)) {
+                Ok(c) => Some(c),
+                Err(e) => {
+                    tracing::error!(error = %e, "no HTTP client for OIDC JWKS");
+                    None
+                }
+            },
         )
+        .as_ref()?;
+    let mut resp = client
+        .get(url)
+        .header(reqwest::header::ACCEPT, "application/json")
+        .send()
         .await
-        .map_err(|_| unreachable())?
-        .map_err(|_| unreachable())?;
-        let req =
-            format!("GET /{path} HTTP/1.0\r\nHost: {host}\r\nAccept: application/json\r\n\r\n");
-        stream
-            .write_all(req.as_bytes())
-            .await
-            .map_err(|_| unreachable())?;
-        let mut buf = Vec::new();
-        tokio::time::timeout(
-            std::time::Duration::from_secs(5),
-            stream.read_to_end(&mut buf),
-        )
-        .await
-        .map_err(|_| unreachable())?
-        .map_err(|_| unreachable())?;
-        let text = String::from_utf8_lossy(&buf);
-        let (head, body) = text.split_once("\r\n\r\n").ok_or_else(unreachable)?;
-        if head.split_whitespace().nth(1) != Some("200") {
-            return Err(unreachable());
-        }
-        return Ok(body.to_owned());
+        .inspect_err(|e| tracing::warn!(url, error = %e, "fetching an OIDC document failed"))
+        .ok()?;
+    if resp.status() != reqwest::StatusCode::OK {
+        tracing::warn!(
+            url,
+            status = resp.status().as_u16(),
+            "OIDC document not served"
+        );
+        return None;
     }
-    let path = source.strip_prefix("file://").unwrap_or(source);
+    let mut body = Vec::new();
+    while let Some(chunk) = resp
+        .chunk()
+        .await
+        .inspect_err(|e| tracing::warn!(url, error = %e, "reading an OIDC document failed"))
+        .ok()?
+    {
+        body.extend_from_slice(&chunk);
+        if body.len() > MAX_DOCUMENT_BYTES {
+            return None;
+        }
+    }
+    String::from_utf8(body).ok()
+}
+
+/// The issuer's JWKS: from the configured source, or by OpenID Connect discovery
+/// (`ISSUER/.well-known/openid-configuration`, then its `jwks_uri`), as AWS does.
+async fn load_jwks(issuer: &str) -> Result<String, StsError> {
+    let unreachable = || invalid(NO_VERIFICATION_KEY);
+    let source = match jwks_source(issuer) {
+        Some(s) => s,
+        None => {
+            let discovery = format!(
+                "{}/.well-known/openid-configuration",
+                issuer.trim_end_matches('/')
+            );
+            let doc: Value =
+                serde_json::from_str(&fetch(&discovery).await.ok_or_else(unreachable)?)
+                    .map_err(|_| unreachable())?;
+            // AWS fetches keys only over https.
+            match doc.get("jwks_uri").and_then(Value::as_str) {
+                Some(uri) if uri.starts_with("https://") => uri.to_owned(),
+                _ => {
+                    tracing::warn!(
+                        url = discovery,
+                        "OIDC discovery document has no https jwks_uri"
+                    );
+                    return Err(unreachable());
+                }
+            }
+        }
+    };
+    if source.starts_with("http://") || source.starts_with("https://") {
+        return fetch(&source).await.ok_or_else(unreachable);
+    }
+    let path = source.strip_prefix("file://").unwrap_or(&source);
     tokio::fs::read_to_string(path)
         .await
         .map_err(|_| unreachable())
@@ -184,9 +230,11 @@ async fn provider_of(sts: &Sts, account: &str, issuer: &str) -> Result<Provider,
 async fn verify(token: &str, provider: &Provider) -> Result<Verified, StsError> {
     let header = jsonwebtoken::decode_header(token)
         .map_err(|_| invalid("The ID Token provided is not a valid JWT."))?;
-    let source = jwks_source(&provider.issuer).ok_or_else(|| invalid(NO_VERIFICATION_KEY))?;
-    let jwks: jsonwebtoken::jwk::JwkSet = serde_json::from_str(&load_jwks(&source).await?)
-        .map_err(|_| invalid(NO_VERIFICATION_KEY))?;
+    let jwks: jsonwebtoken::jwk::JwkSet = serde_json::from_str(&load_jwks(&provider.issuer).await?)
+        .map_err(|e| {
+            tracing::warn!(issuer = provider.issuer, error = %e, "the issuer's JWKS is not a key set");
+            invalid(NO_VERIFICATION_KEY)
+        })?;
     let jwk = match &header.kid {
         Some(kid) => jwks.find(kid),
         None => jwks.keys.first(),

@@ -305,6 +305,7 @@ async fn a_node_with_another_master_key_refuses_to_start() {
                 .arg("--data-dir")
                 .arg(dir.path().join("data"))
                 .env("COFFER_MASTER_KEY", OTHER_MASTER_KEY)
+                .env("COFFER_NO_THROTTLE", "true")
                 .env("COFFER_ROOT_ACCESS_KEY_ID", ACCESS_KEY)
                 .env("COFFER_ROOT_SECRET_ACCESS_KEY", SECRET_KEY)
                 .stdout(std::process::Stdio::null())

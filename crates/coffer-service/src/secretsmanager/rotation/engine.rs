@@ -138,6 +138,20 @@ impl SecretsManager {
     /// another runner holds it. Steps are idempotent, so a resumed rotation (after a failure or
     /// a crash) repeats finished steps harmlessly.
     pub async fn drive(&self, arn: &str, now: i64) -> Result<Driven, E> {
+        let driven = self.drive_once(arn, now).await;
+        let outcome = match &driven {
+            Ok(Driven::Completed) => Some("completed"),
+            Ok(Driven::Failed(_)) => Some("failed"),
+            Ok(Driven::Skipped) => None,
+            Err(_) => Some("error"),
+        };
+        if let Some(outcome) = outcome {
+            crate::metrics::global().rotation(outcome);
+        }
+        driven
+    }
+
+    async fn drive_once(&self, arn: &str, now: i64) -> Result<Driven, E> {
         let Some(mut r) = self.store.get_rotation(arn).await? else {
             return Ok(Driven::Skipped);
         };
