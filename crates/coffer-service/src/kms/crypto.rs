@@ -1,10 +1,12 @@
 //! Cryptographic operations: Encrypt, Decrypt, ReEncrypt, GenerateDataKey,
 //! GenerateDataKeyWithoutPlaintext, GenerateRandom; and the same as methods other services call.
 
-use super::resolve::{Accept, Authorize, arn_of, require_enabled};
+use super::keys::algorithms;
+use super::resolve::{Accept, Authorize, arn_of, require_enabled, require_usage};
 use super::{Kms, KmsError};
 use crate::RequestContext;
 use crate::wire::{Blob, SecretBlob};
+use coffer_crypto::asymmetric::{self, Spec};
 use coffer_crypto::{BlobHeader, CryptoError, EncryptionContext, blob};
 use coffer_store::KeyRecord;
 use coffer_types::SecretBytes;
@@ -18,15 +20,38 @@ const CONTEXT_CHECKED: Authorize = Authorize::Skip {
     why: "authorised with the encryption context (authorize_key_with)",
 };
 
-/// Only symmetric keys exist in coffer; asymmetric algorithms are a usage mismatch, as on AWS.
-fn check_algorithm(alg: Option<&str>, key: &KeyRecord) -> Result<(), KmsError> {
-    match alg {
-        None | Some(SYMMETRIC_DEFAULT) => Ok(()),
-        Some(other) => Err(KmsError::InvalidKeyUsage(format!(
-            "The encryption algorithm {other} is not compatible with the key spec {} of {}.",
-            key.key_spec,
-            arn_of(key)
-        ))),
+/// The encryption algorithm a request names (SYMMETRIC_DEFAULT when it names none), if the key
+/// offers it; a usage mismatch otherwise, as on AWS.
+fn algorithm_for(alg: Option<&str>, key: &KeyRecord) -> Result<&'static str, KmsError> {
+    let wanted = alg.unwrap_or(SYMMETRIC_DEFAULT);
+    algorithms::encryption(key)
+        .unwrap_or_default()
+        .into_iter()
+        .find(|a| *a == wanted)
+        .ok_or_else(|| {
+            KmsError::InvalidKeyUsage(format!(
+                "The encryption algorithm {wanted} is not compatible with the key spec {} of {}.",
+                key.key_spec,
+                arn_of(key)
+            ))
+        })
+}
+
+/// Refuse a symmetric-only operation (data keys, the envelopes of other services) on an
+/// asymmetric or HMAC key.
+pub(crate) fn require_symmetric_encryption(
+    key: &KeyRecord,
+    operation: &str,
+) -> Result<(), KmsError> {
+    require_usage(key, "ENCRYPT_DECRYPT", operation)?;
+    if key.key_spec == SYMMETRIC_DEFAULT {
+        Ok(())
+    } else {
+        Err(KmsError::InvalidKeyUsage(format!(
+            "{} key spec is {} which is not valid for {operation}.",
+            arn_of(key),
+            key.key_spec
+        )))
     }
 }
 
@@ -79,12 +104,13 @@ impl Kms {
         Ok(key)
     }
 
-    async fn encrypt_under(
+    pub(crate) async fn encrypt_under(
         &self,
         key: &KeyRecord,
         context: &EncryptionContext,
         plaintext: &[u8],
     ) -> Result<Vec<u8>, KmsError> {
+        require_symmetric_encryption(key, "Encrypt")?;
         let material = self.material(key, key.current_material).await?;
         let header = BlobHeader {
             key_arn: arn_of(key),
@@ -92,6 +118,68 @@ impl Kms {
         };
         blob::encrypt(&material, &header, context, plaintext)
             .map_err(crate::error::crypto::<KmsError>)
+    }
+
+    /// Encrypt with `key` under `algorithm` (checked by [`algorithm_for`]): a KMS blob for
+    /// SYMMETRIC_DEFAULT, raw RSA-OAEP ciphertext (as AWS returns it) for the RSA algorithms.
+    async fn encrypt_as(
+        &self,
+        key: &KeyRecord,
+        algorithm: &str,
+        context: &EncryptionContext,
+        plaintext: &[u8],
+    ) -> Result<Vec<u8>, KmsError> {
+        let Some(spec) = Spec::parse(&key.key_spec) else {
+            return self.encrypt_under(key, context, plaintext).await;
+        };
+        let max = spec.max_plaintext(algorithm).unwrap_or(0);
+        if plaintext.len() > max {
+            return Err(KmsError::Validation(format!(
+                "Algorithm {algorithm} and key spec {} cannot encrypt data larger than {max} bytes.",
+                key.key_spec
+            )));
+        }
+        let private = self.material(key, key.current_material).await?;
+        asymmetric::rsa_encrypt(algorithm, &private, plaintext).map_err(crate::error::crypto)
+    }
+
+    /// Decrypt what [`Kms::encrypt_as`] made: a KMS blob (its key is the one it names), or, with
+    /// an RSA algorithm, RSA-OAEP ciphertext of the key `key_ref` (required then, as on AWS).
+    /// Authorised as `action`. Returns the plaintext, the key and the algorithm.
+    async fn open_any(
+        &self,
+        ctx: &RequestContext,
+        ciphertext: &[u8],
+        context: &EncryptionContext,
+        key_ref: Option<&str>,
+        algorithm: Option<&str>,
+        action: &'static str,
+    ) -> Result<(SecretBytes, KeyRecord, &'static str), KmsError> {
+        let asymmetric = algorithm.is_some_and(|a| a != SYMMETRIC_DEFAULT);
+        if !asymmetric {
+            let (plaintext, key) = self
+                .open_blob(ctx, ciphertext, context, key_ref, action)
+                .await?;
+            let alg = algorithm_for(algorithm, &key)?;
+            return Ok((plaintext, key, alg));
+        }
+        let key_ref = key_ref.ok_or_else(|| {
+            KmsError::Validation(
+                "KeyId is required when decrypting with an asymmetric KMS key (EncryptionAlgorithm other than SYMMETRIC_DEFAULT).".to_owned(),
+            )
+        })?;
+        let key = self
+            .resolve(ctx, key_ref, Accept::KeyOrAlias, Authorize::Action(action))
+            .await?;
+        require_enabled(&key)?;
+        require_usage(&key, "ENCRYPT_DECRYPT", "Decrypt")?;
+        let alg = algorithm_for(algorithm, &key)?;
+        let private = self.material(&key, key.current_material).await?;
+        match asymmetric::rsa_decrypt(alg, &private, ciphertext) {
+            Ok(p) => Ok((p, key, alg)),
+            Err(CryptoError::InvalidCiphertext) => Err(KmsError::InvalidCiphertext(String::new())),
+            Err(e) => Err(crate::error::crypto(e)),
+        }
     }
 
     /// Decrypt a blob; the key is the one the blob names. If `expected_key` is given, the blob
@@ -178,15 +266,21 @@ pub async fn encrypt(
     kms.authorize_key_with(ctx, &key, "kms:Encrypt", Some(&input.encryption_context))
         .await?;
     require_enabled(&key)?;
-    check_algorithm(input.encryption_algorithm.as_deref(), &key)?;
+    require_usage(&key, "ENCRYPT_DECRYPT", "Encrypt")?;
+    let algorithm = algorithm_for(input.encryption_algorithm.as_deref(), &key)?;
     dry_run(input.dry_run)?;
     let blob = kms
-        .encrypt_under(&key, &input.encryption_context, input.plaintext.0.expose())
+        .encrypt_as(
+            &key,
+            algorithm,
+            &input.encryption_context,
+            input.plaintext.0.expose(),
+        )
         .await?;
     Ok(EncryptOutput {
         ciphertext_blob: Blob(blob),
         key_id: arn_of(&key),
-        encryption_algorithm: SYMMETRIC_DEFAULT,
+        encryption_algorithm: algorithm,
     })
 }
 
@@ -220,21 +314,22 @@ pub async fn decrypt(
             "Nitro Enclave attestation (Recipient) is not supported.".to_owned(),
         ));
     }
-    let (plaintext, key) = kms
-        .decrypt_with(
+    let (plaintext, key, algorithm) = kms
+        .open_any(
             ctx,
             &input.ciphertext_blob.0,
             &input.encryption_context,
             input.key_id.as_deref(),
+            input.encryption_algorithm.as_deref(),
+            "kms:Decrypt",
         )
         .await?;
-    check_algorithm(input.encryption_algorithm.as_deref(), &key)?;
     // Every check has run (and the plaintext, in memory only, is dropped): a dry run stops here.
     dry_run(input.dry_run)?;
     Ok(DecryptOutput {
         key_id: arn_of(&key),
         plaintext: SecretBlob(plaintext),
-        encryption_algorithm: SYMMETRIC_DEFAULT,
+        encryption_algorithm: algorithm,
     })
 }
 
@@ -268,16 +363,16 @@ pub async fn re_encrypt(
     ctx: &RequestContext,
     input: ReEncryptInput,
 ) -> Result<ReEncryptOutput, KmsError> {
-    let (plaintext, source) = kms
-        .open_blob(
+    let (plaintext, source, source_algorithm) = kms
+        .open_any(
             ctx,
             &input.ciphertext_blob.0,
             &input.source_encryption_context,
             input.source_key_id.as_deref(),
+            input.source_encryption_algorithm.as_deref(),
             "kms:ReEncryptFrom",
         )
         .await?;
-    check_algorithm(input.source_encryption_algorithm.as_deref(), &source)?;
     let dest = kms
         .resolve(
             ctx,
@@ -287,11 +382,13 @@ pub async fn re_encrypt(
         )
         .await?;
     require_enabled(&dest)?;
-    check_algorithm(input.destination_encryption_algorithm.as_deref(), &dest)?;
+    require_usage(&dest, "ENCRYPT_DECRYPT", "ReEncrypt")?;
+    let dest_algorithm = algorithm_for(input.destination_encryption_algorithm.as_deref(), &dest)?;
     dry_run(input.dry_run)?;
     let blob = kms
-        .encrypt_under(
+        .encrypt_as(
             &dest,
+            dest_algorithm,
             &input.destination_encryption_context,
             plaintext.expose(),
         )
@@ -300,8 +397,8 @@ pub async fn re_encrypt(
         ciphertext_blob: Blob(blob),
         source_key_id: arn_of(&source),
         key_id: arn_of(&dest),
-        source_encryption_algorithm: SYMMETRIC_DEFAULT,
-        destination_encryption_algorithm: SYMMETRIC_DEFAULT,
+        source_encryption_algorithm: source_algorithm,
+        destination_encryption_algorithm: dest_algorithm,
     })
 }
 
@@ -371,6 +468,14 @@ async fn data_key(
         )
         .await?;
     require_enabled(&key)?;
+    require_symmetric_encryption(
+        &key,
+        if with_plaintext {
+            "GenerateDataKey"
+        } else {
+            "GenerateDataKeyWithoutPlaintext"
+        },
+    )?;
     dry_run(input.dry_run)?;
     let plaintext =
         coffer_crypto::random::secret_bytes(len).map_err(crate::error::crypto::<KmsError>)?;

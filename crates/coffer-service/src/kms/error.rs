@@ -25,6 +25,10 @@ service_errors! {
         /// Detail for the log only; the client sees a generic message.
         Internal => ("KMSInternalException", 500),
         InvalidState => ("KMSInvalidStateException", 400),
+        /// Verify of a bad signature; like InvalidCiphertext, sent without a message.
+        InvalidSignature => ("KMSInvalidSignatureException", 400),
+        /// VerifyMac of a bad MAC; sent without a message.
+        InvalidMac => ("KMSInvalidMacException", 400),
         LimitExceeded => ("LimitExceededException", 400),
         MalformedPolicyDocument => ("MalformedPolicyDocumentException", 400),
         NotFound => ("NotFoundException", 400),

@@ -31,7 +31,10 @@ pub struct KeyMetadata {
     pub key_manager: &'static str,
     pub customer_master_key_spec: String,
     pub key_spec: String,
-    pub encryption_algorithms: Vec<&'static str>,
+    pub encryption_algorithms: Option<Vec<&'static str>>,
+    pub signing_algorithms: Option<Vec<&'static str>>,
+    pub mac_algorithms: Option<Vec<&'static str>>,
+    pub key_agreement_algorithms: Option<Vec<&'static str>>,
     pub multi_region: bool,
     pub multi_region_configuration: Option<MultiRegionConfiguration>,
     pub pending_deletion_window_in_days: Option<i32>,
@@ -70,7 +73,10 @@ impl From<&KeyRecord> for KeyMetadata {
             key_manager: if k.aws_managed { "AWS" } else { "CUSTOMER" },
             customer_master_key_spec: k.key_spec.clone(),
             key_spec: k.key_spec.clone(),
-            encryption_algorithms: vec!["SYMMETRIC_DEFAULT"],
+            encryption_algorithms: algorithms::encryption(k),
+            signing_algorithms: algorithms::signing(k),
+            mac_algorithms: algorithms::mac(k),
+            key_agreement_algorithms: algorithms::agreement(k),
             multi_region: k.multi_region,
             multi_region_configuration: k.multi_region.then(|| MultiRegionConfiguration {
                 multi_region_key_type: "PRIMARY",
@@ -85,6 +91,59 @@ impl From<&KeyRecord> for KeyMetadata {
                 .then(|| key_material_id(&arn, k.current_material)),
             arn,
         }
+    }
+}
+
+/// The algorithms a key offers, by its spec and usage, as KeyMetadata and GetPublicKey list them.
+pub(crate) mod algorithms {
+    use coffer_crypto::asymmetric::Spec;
+    use coffer_store::KeyRecord;
+
+    pub fn encryption(k: &KeyRecord) -> Option<Vec<&'static str>> {
+        if k.key_usage != "ENCRYPT_DECRYPT" {
+            return None;
+        }
+        Some(match Spec::parse(&k.key_spec) {
+            Some(spec) => spec.encryption_algorithms().to_vec(),
+            None => vec!["SYMMETRIC_DEFAULT"],
+        })
+    }
+
+    pub fn signing(k: &KeyRecord) -> Option<Vec<&'static str>> {
+        (k.key_usage == "SIGN_VERIFY")
+            .then(|| Spec::parse(&k.key_spec).map(|s| s.signing_algorithms().to_vec()))
+            .flatten()
+    }
+
+    pub fn mac(k: &KeyRecord) -> Option<Vec<&'static str>> {
+        (k.key_usage == "GENERATE_VERIFY_MAC")
+            .then(|| Spec::parse(&k.key_spec).and_then(Spec::mac_algorithm))
+            .flatten()
+            .map(|a| vec![a])
+    }
+
+    pub fn agreement(k: &KeyRecord) -> Option<Vec<&'static str>> {
+        (k.key_usage == "KEY_AGREEMENT").then(|| vec!["ECDH"])
+    }
+}
+
+/// Whether `usage` is one of `spec`'s, per AWS's table; `Err` with AWS's message otherwise.
+/// <https://docs.aws.amazon.com/kms/latest/developerguide/symm-asymm-choose-key-spec.html>
+fn check_usage(spec: &str, usage: &str) -> Result<(), KmsError> {
+    let allowed: &[&str] = match spec {
+        "SYMMETRIC_DEFAULT" => &["ENCRYPT_DECRYPT"],
+        "RSA_2048" | "RSA_3072" | "RSA_4096" => &["ENCRYPT_DECRYPT", "SIGN_VERIFY"],
+        "ECC_NIST_P256" | "ECC_NIST_P384" | "ECC_NIST_P521" => &["SIGN_VERIFY", "KEY_AGREEMENT"],
+        "ECC_SECG_P256K1" => &["SIGN_VERIFY"],
+        "HMAC_224" | "HMAC_256" | "HMAC_384" | "HMAC_512" => &["GENERATE_VERIFY_MAC"],
+        _ => &[],
+    };
+    if allowed.contains(&usage) {
+        Ok(())
+    } else {
+        Err(KmsError::Validation(format!(
+            "KeyUsage {usage} is not compatible with KeySpec {spec}"
+        )))
     }
 }
 
@@ -142,19 +201,16 @@ pub async fn create_key(
         .key_spec
         .or(input.customer_master_key_spec)
         .unwrap_or_else(|| "SYMMETRIC_DEFAULT".to_owned());
-    if spec != "SYMMETRIC_DEFAULT" {
-        return Err(KmsError::UnsupportedOperation(format!(
-            "KeySpec {spec} is not supported by coffer: only SYMMETRIC_DEFAULT keys are available."
-        )));
+    if spec == "SM2" {
+        // SM2 keys exist only in AWS's China Regions.
+        return Err(KmsError::UnsupportedOperation(
+            "KeySpec SM2 is supported only in China Regions.".to_owned(),
+        ));
     }
     let usage = input
         .key_usage
         .unwrap_or_else(|| "ENCRYPT_DECRYPT".to_owned());
-    if usage != "ENCRYPT_DECRYPT" {
-        return Err(KmsError::Validation(format!(
-            "KeyUsage {usage} is not compatible with KeySpec {spec}"
-        )));
-    }
+    check_usage(&spec, &usage)?;
     let origin = input.origin.unwrap_or_else(|| "AWS_KMS".to_owned());
     if origin != "AWS_KMS" || input.custom_key_store_id.is_some() || input.xks_key_id.is_some() {
         return Err(KmsError::UnsupportedOperation(
@@ -193,7 +249,15 @@ pub async fn create_key(
         current_material: 1,
         row_version: 1,
     };
-    let material = kms.new_material(&arn_of(&key), 1, ctx.now, false)?;
+    let material = match coffer_crypto::asymmetric::Spec::parse(&key.key_spec) {
+        // RSA and ECC private keys and HMAC keys are sealed exactly as symmetric material is.
+        Some(kind) => {
+            let private = coffer_crypto::asymmetric::generate(kind)
+                .map_err(crate::error::crypto::<KmsError>)?;
+            kms.seal_material(&arn_of(&key), 1, ctx.now, false, &private)?
+        }
+        None => kms.new_material(&arn_of(&key), 1, ctx.now, false)?,
+    };
     match kms.store.create_key(&key, &material, &tags, None).await {
         Err(StoreError::Conflict) => {
             return Err(KmsError::AlreadyExists(format!(

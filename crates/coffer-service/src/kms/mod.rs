@@ -1,13 +1,16 @@
-//! AWS Key Management Service: symmetric keys with real envelope encryption, and grants.
+//! AWS Key Management Service: symmetric keys with real envelope encryption, RSA, ECC and HMAC
+//! keys ([`asymmetric`]), and grants.
 //! <https://docs.aws.amazon.com/kms/latest/APIReference/API_Operations.html>
 //!
-//! Key material is 256 random bits per version, sealed by the master key with the key ARN and
+//! Symmetric key material is 256 random bits per version; an RSA or ECC key's is its PKCS#8
+//! private key, an HMAC key's its key bytes. All of it is sealed by the master key with the key ARN and
 //! version as associated data. Ciphertext blobs name the key ARN and material version
 //! ([`coffer_crypto::blob`]), so `Decrypt` finds its key and rotated keys still decrypt old data.
 //! Deletion at the end of the waiting period and scheduled rotation happen lazily, when the key is
 //! next resolved, so they need no background job and behave identically on every node.
 
 mod aliases;
+mod asymmetric;
 mod crypto;
 mod error;
 mod grants;
@@ -103,6 +106,14 @@ operations!(Kms, KmsError, Service::Kms;
     ListRetirableGrants => grants::list_retirable_grants,
     RetireGrant => grants::retire_grant,
     RevokeGrant => grants::revoke_grant,
+    Sign => asymmetric::sign,
+    Verify => asymmetric::verify,
+    GetPublicKey => asymmetric::get_public_key,
+    GenerateMac => asymmetric::generate_mac,
+    VerifyMac => asymmetric::verify_mac,
+    DeriveSharedSecret => asymmetric::derive_shared_secret,
+    GenerateDataKeyPair => asymmetric::generate_data_key_pair,
+    GenerateDataKeyPairWithoutPlaintext => asymmetric::generate_data_key_pair_without_plaintext,
 );
 
 /// Pagination markers are opaque to clients: base64url of the store's cursor.

@@ -458,6 +458,19 @@ impl Kms {
     ) -> Result<KeyMaterialRecord, KmsError> {
         let material = coffer_crypto::random::secret_bytes(coffer_crypto::KEY_LEN)
             .map_err(crate::error::crypto::<KmsError>)?;
+        self.seal_material(arn, version, now, on_demand, &material)
+    }
+
+    /// Seal `material` (symmetric bytes, a PKCS#8 private key, an HMAC key) as version
+    /// `version` of the key `arn`.
+    pub(crate) fn seal_material(
+        &self,
+        arn: &str,
+        version: u32,
+        now: i64,
+        on_demand: bool,
+        material: &SecretBytes,
+    ) -> Result<KeyMaterialRecord, KmsError> {
         let wrapped = self
             .master
             .wrap(material.expose(), &purpose(arn, version))
@@ -515,6 +528,32 @@ pub(crate) fn require_enabled(key: &KeyRecord) -> Result<(), KmsError> {
             "{} is pending deletion.",
             arn_of(key)
         ))),
+    }
+}
+
+/// Refuse an operation of symmetric encryption keys (rotation) on another kind of key.
+pub(crate) fn require_symmetric(key: &KeyRecord, what: &str) -> Result<(), KmsError> {
+    if key.key_spec == "SYMMETRIC_DEFAULT" {
+        Ok(())
+    } else {
+        Err(KmsError::UnsupportedOperation(format!(
+            "{} has key spec {}: {what} is supported only for symmetric encryption KMS keys.",
+            arn_of(key),
+            key.key_spec
+        )))
+    }
+}
+
+/// Refuse an operation the key's usage does not allow, in AWS's words.
+pub(crate) fn require_usage(key: &KeyRecord, usage: &str, operation: &str) -> Result<(), KmsError> {
+    if key.key_usage == usage {
+        Ok(())
+    } else {
+        Err(KmsError::InvalidKeyUsage(format!(
+            "{} key usage is {} which is not valid for {operation}.",
+            arn_of(key),
+            key.key_usage
+        )))
     }
 }
 

@@ -3,7 +3,9 @@
 //! <https://docs.aws.amazon.com/kms/latest/developerguide/rotating-keys.html>
 
 use super::keys::{Empty, KeyIdInput, KeyIdOutput};
-use super::resolve::{Accept, Authorize, arn_of, require_customer_managed, require_enabled};
+use super::resolve::{
+    Accept, Authorize, arn_of, require_customer_managed, require_enabled, require_symmetric,
+};
 use super::{Kms, KmsError, marker};
 use crate::RequestContext;
 use crate::wire::Epoch;
@@ -32,6 +34,7 @@ pub async fn enable_key_rotation(
     let days = input.rotation_period_in_days.unwrap_or(365);
     kms.modify(ctx, &input.key_id, "kms:EnableKeyRotation", |k| {
         require_customer_managed(k, "EnableKeyRotation")?;
+        require_symmetric(k, "EnableKeyRotation")?;
         require_enabled(k)?;
         k.rotation_enabled = true;
         k.rotation_period_days = Some(days);
@@ -107,6 +110,7 @@ pub async fn rotate_key_on_demand(
             )
             .await?;
         require_customer_managed(&key, "RotateKeyOnDemand")?;
+        require_symmetric(&key, "RotateKeyOnDemand")?;
         require_enabled(&key)?;
         let history = kms
             .store
