@@ -392,6 +392,64 @@ pub fn derive_shared_secret(
     .ok())
 }
 
+/// Whether `material` is a private key of `spec` (PKCS#8 DER of an RSA key of its size or an EC
+/// key of its curve), or key bytes of a length an HMAC spec accepts: checked before an import.
+/// <https://docs.aws.amazon.com/kms/latest/developerguide/importing-keys-get-public-key-and-token.html>
+pub fn material_fits(spec: Spec, material: &SecretBytes) -> bool {
+    if spec.is_rsa() {
+        let bits = match spec {
+            Spec::Rsa2048 => 2048,
+            Spec::Rsa3072 => 3072,
+            _ => 4096,
+        };
+        return rsa_pair(material).is_ok_and(|p| p.public_modulus_len() * 8 == bits);
+    }
+    if spec.is_ecc() {
+        return ec_pair(spec, material).is_ok();
+    }
+    let range = match spec {
+        Spec::Hmac224 => 28..=64,
+        Spec::Hmac256 => 32..=64,
+        Spec::Hmac384 => 48..=128,
+        _ => 64..=128,
+    };
+    range.contains(&material.len())
+}
+
+/// Open key material a client wrapped for import with the RSA wrapping key `wrapping`:
+/// RSA-OAEP directly (`RSAES_OAEP_SHA_1`/`_256`), or RSA-OAEP of an AES-256 key followed by
+/// the material under AES key wrap with padding (RFC 5649; `RSA_AES_KEY_WRAP_SHA_1`/`_256`).
+/// Anything that does not open is [`CryptoError::InvalidCiphertext`].
+pub fn unwrap_import(
+    wrapping: &SecretBytes,
+    algorithm: &str,
+    encrypted: &[u8],
+) -> Result<SecretBytes, CryptoError> {
+    use aws_lc_rs::key_wrap::{AES_256, AesKek, KeyWrapPadded as _};
+    let oaep_alg = match algorithm {
+        "RSAES_OAEP_SHA_1" | "RSAES_OAEP_SHA_256" => {
+            return rsa_decrypt(algorithm, wrapping, encrypted);
+        }
+        "RSA_AES_KEY_WRAP_SHA_1" => "RSAES_OAEP_SHA_1",
+        "RSA_AES_KEY_WRAP_SHA_256" => "RSAES_OAEP_SHA_256",
+        _ => return Err(BACKEND),
+    };
+    let modulus = rsa_pair(wrapping)?.public_modulus_len();
+    if encrypted.len() <= modulus {
+        return Err(CryptoError::InvalidCiphertext);
+    }
+    let (wrapped_aes, wrapped_material) = encrypted.split_at(modulus);
+    let aes = rsa_decrypt(oaep_alg, wrapping, wrapped_aes)?;
+    let kek = AesKek::new(&AES_256, aes.expose()).map_err(|_| CryptoError::InvalidCiphertext)?;
+    let mut out = SecretBytes::new(vec![0; wrapped_material.len()]);
+    let n = kek
+        .unwrap_with_padding(wrapped_material, out.as_mut_vec())
+        .map_err(|_| CryptoError::InvalidCiphertext)?
+        .len();
+    out.as_mut_vec().truncate(n);
+    Ok(out)
+}
+
 /// HMAC of `message` under the key `private` of HMAC `spec`.
 pub fn mac(spec: Spec, private: &SecretBytes, message: &[u8]) -> Result<Vec<u8>, CryptoError> {
     let key = hmac::Key::new(spec.hmac().ok_or(BACKEND)?, private.expose());

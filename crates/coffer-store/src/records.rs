@@ -59,6 +59,8 @@ pub enum KeyState {
     Enabled,
     Disabled,
     PendingDeletion,
+    /// A key of origin EXTERNAL without key material (never imported, deleted or expired).
+    PendingImport,
 }
 
 impl KeyState {
@@ -68,6 +70,7 @@ impl KeyState {
             Self::Enabled => "Enabled",
             Self::Disabled => "Disabled",
             Self::PendingDeletion => "PendingDeletion",
+            Self::PendingImport => "PendingImport",
         }
     }
 
@@ -76,6 +79,7 @@ impl KeyState {
             "Enabled" => Some(Self::Enabled),
             "Disabled" => Some(Self::Disabled),
             "PendingDeletion" => Some(Self::PendingDeletion),
+            "PendingImport" => Some(Self::PendingImport),
             _ => None,
         }
     }
@@ -115,6 +119,11 @@ pub struct KeyRecord {
     /// Version of the material new ciphertexts are made with.
     #[sqlx(try_from = "i64")]
     pub current_material: u32,
+    /// Imported material: when it expires (`None`: it does not, or nothing is imported).
+    pub valid_to: Option<Millis>,
+    /// Imported material: a keyed fingerprint of the first material imported; any later import
+    /// must match it.
+    pub material_fingerprint: Option<Vec<u8>>,
     /// Optimistic-concurrency counter, bumped by every update.
     pub row_version: i64,
 }

@@ -53,7 +53,7 @@ pub trait KmsStore: Send + Sync {
     async fn create_key(
         &self,
         key: &KeyRecord,
-        material: &KeyMaterialRecord,
+        material: Option<&KeyMaterialRecord>,
         tags: &[Tag],
         alias: Option<&AliasRecord>,
     ) -> Result<()>;
@@ -70,6 +70,13 @@ pub trait KmsStore: Send + Sync {
     /// Replace the key's mutable metadata. `Conflict` if `key.row_version` is not the stored one;
     /// on success the stored version is `key.row_version + 1`.
     async fn update_key(&self, key: &KeyRecord) -> Result<()>;
+    /// Replace all of a key's material with `material` (or none), under the same optimistic
+    /// check as [`KmsStore::update_key`]: importing and deleting imported key material.
+    async fn replace_key_material(
+        &self,
+        key: &KeyRecord,
+        material: Option<&KeyMaterialRecord>,
+    ) -> Result<()>;
     /// Permanently remove a key, its material, aliases and tags (end of its deletion window).
     async fn delete_key(&self, account: &str, region: &str, key_id: &str) -> Result<()>;
 

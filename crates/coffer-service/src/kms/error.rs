@@ -12,6 +12,8 @@ service_errors! {
         AlreadyExists => ("AlreadyExistsException", 400),
         Disabled => ("DisabledException", 400),
         DryRunOperation => ("DryRunOperationException", 400),
+        ExpiredImportToken => ("ExpiredImportTokenException", 400),
+        IncorrectKeyMaterial => ("IncorrectKeyMaterialException", 400),
         IncorrectKey => ("IncorrectKeyException", 400),
         InvalidAliasName => ("InvalidAliasNameException", 400),
         InvalidArn => ("InvalidArnException", 400),
@@ -20,6 +22,7 @@ service_errors! {
         InvalidCiphertext => ("InvalidCiphertextException", 400),
         InvalidGrantId => ("InvalidGrantIdException", 400),
         InvalidGrantToken => ("InvalidGrantTokenException", 400),
+        InvalidImportToken => ("InvalidImportTokenException", 400),
         InvalidKeyUsage => ("InvalidKeyUsageException", 400),
         InvalidMarker => ("InvalidMarkerException", 400),
         /// Detail for the log only; the client sees a generic message.

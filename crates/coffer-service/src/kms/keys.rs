@@ -38,6 +38,8 @@ pub struct KeyMetadata {
     pub multi_region: bool,
     pub multi_region_configuration: Option<MultiRegionConfiguration>,
     pub pending_deletion_window_in_days: Option<i32>,
+    pub expiration_model: Option<&'static str>,
+    pub valid_to: Option<Epoch>,
     /// For symmetric AWS_KMS keys (all of coffer's): the current material's id.
     pub current_key_material_id: Option<String>,
 }
@@ -87,6 +89,17 @@ impl From<&KeyRecord> for KeyMetadata {
                 replica_keys: Vec::new(),
             }),
             pending_deletion_window_in_days: None,
+            // Imported material: whether (and when) it expires, once some was imported.
+            expiration_model: (k.origin == "EXTERNAL" && k.material_fingerprint.is_some()).then(
+                || {
+                    if k.valid_to.is_some() {
+                        "KEY_MATERIAL_EXPIRES"
+                    } else {
+                        "KEY_MATERIAL_DOES_NOT_EXPIRE"
+                    }
+                },
+            ),
+            valid_to: k.valid_to.map(Epoch),
             current_key_material_id: (k.origin == "AWS_KMS" && k.key_spec == "SYMMETRIC_DEFAULT")
                 .then(|| key_material_id(&arn, k.current_material)),
             arn,
@@ -212,9 +225,13 @@ pub async fn create_key(
         .unwrap_or_else(|| "ENCRYPT_DECRYPT".to_owned());
     check_usage(&spec, &usage)?;
     let origin = input.origin.unwrap_or_else(|| "AWS_KMS".to_owned());
-    if origin != "AWS_KMS" || input.custom_key_store_id.is_some() || input.xks_key_id.is_some() {
+    let external = origin == "EXTERNAL";
+    if !(origin == "AWS_KMS" || external)
+        || input.custom_key_store_id.is_some()
+        || input.xks_key_id.is_some()
+    {
         return Err(KmsError::UnsupportedOperation(
-            "Only keys with origin AWS_KMS are supported: coffer has no custom key stores or imported key material."
+            "Only keys with origin AWS_KMS or EXTERNAL are supported: coffer has no custom key stores."
                 .to_owned(),
         ));
     }
@@ -238,7 +255,12 @@ pub async fn create_key(
         origin,
         aws_managed: false,
         multi_region: input.multi_region,
-        state: KeyState::Enabled,
+        // A key for imported material has none until ImportKeyMaterial.
+        state: if external {
+            KeyState::PendingImport
+        } else {
+            KeyState::Enabled
+        },
         created_at: ctx.now,
         deletion_date: None,
         pending_window_days: None,
@@ -247,18 +269,25 @@ pub async fn create_key(
         next_rotation_at: None,
         policy,
         current_material: 1,
+        valid_to: None,
+        material_fingerprint: None,
         row_version: 1,
     };
     let material = match coffer_crypto::asymmetric::Spec::parse(&key.key_spec) {
+        _ if external => None,
         // RSA and ECC private keys and HMAC keys are sealed exactly as symmetric material is.
         Some(kind) => {
             let private = coffer_crypto::asymmetric::generate(kind)
                 .map_err(crate::error::crypto::<KmsError>)?;
-            kms.seal_material(&arn_of(&key), 1, ctx.now, false, &private)?
+            Some(kms.seal_material(&arn_of(&key), 1, ctx.now, false, &private)?)
         }
-        None => kms.new_material(&arn_of(&key), 1, ctx.now, false)?,
+        None => Some(kms.new_material(&arn_of(&key), 1, ctx.now, false)?),
     };
-    match kms.store.create_key(&key, &material, &tags, None).await {
+    match kms
+        .store
+        .create_key(&key, material.as_ref(), &tags, None)
+        .await
+    {
         Err(StoreError::Conflict) => {
             return Err(KmsError::AlreadyExists(format!(
                 "A key with id {} already exists.",
@@ -368,6 +397,10 @@ pub async fn enable_key(
                 "{} is pending deletion.",
                 arn_of(k)
             ))),
+            KeyState::PendingImport => Err(KmsError::InvalidState(format!(
+                "{} is pending import.",
+                arn_of(k)
+            ))),
             KeyState::Enabled | KeyState::Disabled => {
                 k.state = KeyState::Enabled;
                 Ok(())
@@ -388,6 +421,10 @@ pub async fn disable_key(
         match k.state {
             KeyState::PendingDeletion => Err(KmsError::InvalidState(format!(
                 "{} is pending deletion.",
+                arn_of(k)
+            ))),
+            KeyState::PendingImport => Err(KmsError::InvalidState(format!(
+                "{} is pending import.",
                 arn_of(k)
             ))),
             KeyState::Enabled | KeyState::Disabled => {

@@ -14,6 +14,7 @@ mod asymmetric;
 mod crypto;
 mod error;
 mod grants;
+mod import;
 mod keys;
 mod policy;
 mod resolve;
@@ -35,8 +36,10 @@ use std::time::Duration;
 pub struct Kms {
     store: Store,
     master: Arc<MasterKey>,
-    /// Unsealed key material by (key ARN, version). Material never changes once written, so
-    /// entries cannot go stale; key *state* is read from the store on every request.
+    /// Unsealed key material by (key ARN, version). Material never changes once written (an
+    /// imported key's is the same material when imported again; deleting it empties this entry,
+    /// and the key's PendingImport state, read from the store on every request, refuses its use
+    /// on every node), so entries cannot go stale.
     materials: moka::sync::Cache<(String, u32), Arc<SecretBytes>>,
     /// One authoriser (and parsed-policy cache) for every request, shared by the services
     /// that use this KMS.
@@ -114,6 +117,9 @@ operations!(Kms, KmsError, Service::Kms;
     DeriveSharedSecret => asymmetric::derive_shared_secret,
     GenerateDataKeyPair => asymmetric::generate_data_key_pair,
     GenerateDataKeyPairWithoutPlaintext => asymmetric::generate_data_key_pair_without_plaintext,
+    GetParametersForImport => import::get_parameters_for_import,
+    ImportKeyMaterial => import::import_key_material,
+    DeleteImportedKeyMaterial => import::delete_imported_key_material,
 );
 
 /// Pagination markers are opaque to clients: base64url of the store's cursor.

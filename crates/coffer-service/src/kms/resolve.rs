@@ -326,6 +326,8 @@ impl Kms {
             next_rotation_at: Some(ctx.now + 365 * DAY_MS),
             policy: super::policy::managed_policy(ctx.account(), ctx.region(), service),
             current_material: 1,
+            valid_to: None,
+            material_fingerprint: None,
             row_version: 1,
         };
         let material = self.new_material(&arn_of(&key), 1, ctx.now, false)?;
@@ -339,7 +341,7 @@ impl Kms {
         };
         match self
             .store
-            .create_key(&key, &material, &[], Some(&alias_rec))
+            .create_key(&key, Some(&material), &[], Some(&alias_rec))
             .await
         {
             Ok(()) => Ok(key),
@@ -383,6 +385,27 @@ impl Kms {
                     "Key '{}' does not exist",
                     arn_of(&key)
                 )));
+            }
+            // Imported material past its ValidTo is deleted, as AWS deletes it.
+            let expired = key.origin == "EXTERNAL"
+                && key.state != KeyState::PendingImport
+                && key.state != KeyState::PendingDeletion
+                && key.valid_to.is_some_and(|t| t <= ctx.now);
+            if expired {
+                if self.remove_imported_material(&key).await? {
+                    key.state = KeyState::PendingImport;
+                    key.valid_to = None;
+                    key.row_version += 1;
+                    return Ok(key);
+                }
+                key = self
+                    .store
+                    .get_key(&key.account_id, &key.region, &key.key_id)
+                    .await?
+                    .ok_or_else(|| {
+                        KmsError::NotFound(format!("Key '{}' does not exist", arn_of(&key)))
+                    })?;
+                continue;
             }
             let due = key.rotation_enabled
                 && key.state == KeyState::Enabled
@@ -483,6 +506,12 @@ impl Kms {
         })
     }
 
+    /// Drop `key`'s current material from this node's cache (its imported material was deleted).
+    pub(crate) fn forget_material(&self, key: &KeyRecord) {
+        self.materials
+            .invalidate(&(arn_of(key), key.current_material));
+    }
+
     /// The unsealed material `version` of `key`.
     pub(crate) async fn material(
         &self,
@@ -528,6 +557,10 @@ pub(crate) fn require_enabled(key: &KeyRecord) -> Result<(), KmsError> {
             "{} is pending deletion.",
             arn_of(key)
         ))),
+        KeyState::PendingImport => Err(KmsError::InvalidState(format!(
+            "{} is pending import.",
+            arn_of(key)
+        ))),
     }
 }
 
@@ -540,6 +573,18 @@ pub(crate) fn require_symmetric(key: &KeyRecord, what: &str) -> Result<(), KmsEr
             "{} has key spec {}: {what} is supported only for symmetric encryption KMS keys.",
             arn_of(key),
             key.key_spec
+        )))
+    }
+}
+
+/// Refuse rotation of a key whose material coffer did not make (origin EXTERNAL).
+pub(crate) fn require_generated(key: &KeyRecord, what: &str) -> Result<(), KmsError> {
+    if key.origin == "AWS_KMS" {
+        Ok(())
+    } else {
+        Err(KmsError::UnsupportedOperation(format!(
+            "{} has imported key material: {what} is not supported for it.",
+            arn_of(key)
         )))
     }
 }

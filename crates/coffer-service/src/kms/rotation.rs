@@ -4,7 +4,8 @@
 
 use super::keys::{Empty, KeyIdInput, KeyIdOutput};
 use super::resolve::{
-    Accept, Authorize, arn_of, require_customer_managed, require_enabled, require_symmetric,
+    Accept, Authorize, arn_of, require_customer_managed, require_enabled, require_generated,
+    require_symmetric,
 };
 use super::{Kms, KmsError, marker};
 use crate::RequestContext;
@@ -35,6 +36,7 @@ pub async fn enable_key_rotation(
     kms.modify(ctx, &input.key_id, "kms:EnableKeyRotation", |k| {
         require_customer_managed(k, "EnableKeyRotation")?;
         require_symmetric(k, "EnableKeyRotation")?;
+        require_generated(k, "EnableKeyRotation")?;
         require_enabled(k)?;
         k.rotation_enabled = true;
         k.rotation_period_days = Some(days);
@@ -111,6 +113,7 @@ pub async fn rotate_key_on_demand(
             .await?;
         require_customer_managed(&key, "RotateKeyOnDemand")?;
         require_symmetric(&key, "RotateKeyOnDemand")?;
+        require_generated(&key, "RotateKeyOnDemand")?;
         require_enabled(&key)?;
         let history = kms
             .store

@@ -77,6 +77,7 @@ macro_rules! kms_store_impl {
                     "UPDATE kms_keys SET description = $1, state = $2, deletion_date = $3,
                         pending_window_days = $4, rotation_enabled = $5, rotation_period_days = $6,
                         next_rotation_at = $7, policy = $8, current_material = $9,
+                        valid_to = $14, material_fingerprint = $15,
                         row_version = row_version + 1
                      WHERE account_id = $10 AND region = $11 AND key_id = $12 AND row_version = $13",
                 )
@@ -93,6 +94,8 @@ macro_rules! kms_store_impl {
                 .bind(&k.region)
                 .bind(&k.key_id)
                 .bind(k.row_version)
+                .bind(k.valid_to)
+                .bind(&k.material_fingerprint)
                 .execute(&mut **tx)
                 .await
                 .map_err(backend)?;
@@ -108,7 +111,7 @@ macro_rules! kms_store_impl {
                 async fn create_key(
                     &self,
                     k: &KeyRecord,
-                    m: &KeyMaterialRecord,
+                    m: Option<&KeyMaterialRecord>,
                     tags: &[Tag],
                     a: Option<&AliasRecord>,
                 ) -> Result<()> {
@@ -118,9 +121,9 @@ macro_rules! kms_store_impl {
                             key_spec, origin, key_manager, multi_region, state, created_at,
                             deletion_date, pending_window_days, rotation_enabled,
                             rotation_period_days, next_rotation_at, policy, current_material,
-                            row_version)
+                            row_version, valid_to, material_fingerprint)
                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
-                            $16, $17, $18, $19)",
+                            $16, $17, $18, $19, $20, $21)",
                     )
                     .bind(&k.account_id)
                     .bind(&k.region)
@@ -141,10 +144,14 @@ macro_rules! kms_store_impl {
                     .bind(&k.policy)
                     .bind(i64::from(k.current_material))
                     .bind(k.row_version)
+                    .bind(k.valid_to)
+                    .bind(&k.material_fingerprint)
                     .execute(&mut *tx)
                     .await
                     .map_err(backend)?;
-                    insert_material(&mut tx, k, m).await?;
+                    if let Some(m) = m {
+                        insert_material(&mut tx, k, m).await?;
+                    }
                     for t in tags {
                         sqlx::query(
                             "INSERT INTO kms_key_tags (account_id, region, key_id, tag_key,
@@ -214,6 +221,29 @@ macro_rules! kms_store_impl {
                 async fn update_key(&self, k: &KeyRecord) -> Result<()> {
                     let mut tx = self.pool.begin().await.map_err(backend)?;
                     cas_key(&mut tx, k).await?;
+                    self.commit(tx).await
+                }
+
+                async fn replace_key_material(
+                    &self,
+                    k: &KeyRecord,
+                    m: Option<&KeyMaterialRecord>,
+                ) -> Result<()> {
+                    let mut tx = self.pool.begin().await.map_err(backend)?;
+                    cas_key(&mut tx, k).await?;
+                    sqlx::query(
+                        "DELETE FROM kms_key_material
+                         WHERE account_id = $1 AND region = $2 AND key_id = $3",
+                    )
+                    .bind(&k.account_id)
+                    .bind(&k.region)
+                    .bind(&k.key_id)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(backend)?;
+                    if let Some(m) = m {
+                        insert_material(&mut tx, k, m).await?;
+                    }
                     self.commit(tx).await
                 }
 

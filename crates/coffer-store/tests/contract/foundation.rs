@@ -22,6 +22,8 @@ pub fn key(id: &str) -> KeyRecord {
         next_rotation_at: None,
         policy: "{}".into(),
         current_material: 1,
+        valid_to: None,
+        material_fingerprint: None,
         row_version: 1,
     }
 }
@@ -92,7 +94,7 @@ pub async fn kms(s: &Store) {
     }];
     s.create_key(
         &key("k1"),
-        &material(1),
+        Some(&material(1)),
         &tags,
         Some(&alias("alias/one", "k1")),
     )
@@ -101,7 +103,7 @@ pub async fn kms(s: &Store) {
     assert!(matches!(
         s.create_key(
             &key("k2"),
-            &material(1),
+            Some(&material(1)),
             &[],
             Some(&alias("alias/one", "k2"))
         )
@@ -120,7 +122,7 @@ pub async fn kms(s: &Store) {
         "regions are separate"
     );
     for id in ["k2", "k3", "k4"] {
-        s.create_key(&key(id), &material(1), &[], None)
+        s.create_key(&key(id), Some(&material(1)), &[], None)
             .await
             .unwrap();
     }
@@ -165,6 +167,41 @@ pub async fn kms(s: &Store) {
             .current_material,
         2
     );
+
+    // Imported material: created without any, replaced whole, removed, under the same check;
+    // the expiry and fingerprint columns round-trip.
+    let mut ext = key("ext");
+    ext.origin = "EXTERNAL".into();
+    ext.state = KeyState::PendingImport;
+    s.create_key(&ext, None, &[], None).await.unwrap();
+    assert_eq!(s.list_key_materials(A, R, "ext").await.unwrap(), vec![]);
+    ext.state = KeyState::Enabled;
+    ext.valid_to = Some(99);
+    ext.material_fingerprint = Some(vec![1, 2, 3]);
+    s.replace_key_material(&ext, Some(&material(1)))
+        .await
+        .unwrap();
+    assert!(matches!(
+        s.replace_key_material(&ext, None).await,
+        Err(StoreError::Conflict)
+    ));
+    let stored = s.get_key(A, R, "ext").await.unwrap().unwrap();
+    assert_eq!(stored.valid_to, Some(99));
+    assert_eq!(stored.material_fingerprint, Some(vec![1, 2, 3]));
+    assert_eq!(stored.state, KeyState::Enabled);
+    assert_eq!(
+        s.list_key_materials(A, R, "ext").await.unwrap(),
+        vec![material(1)]
+    );
+    let mut gone = stored;
+    gone.state = KeyState::PendingImport;
+    s.replace_key_material(&gone, None).await.unwrap();
+    assert_eq!(s.get_key_material(A, R, "ext", 1).await.unwrap(), None);
+    assert_eq!(
+        s.get_key(A, R, "ext").await.unwrap().unwrap().state,
+        KeyState::PendingImport
+    );
+    s.delete_key(A, R, "ext").await.unwrap();
 
     // Aliases: unique, updatable, deletable, listable per key.
     s.create_alias(&alias("alias/two", "k2")).await.unwrap();

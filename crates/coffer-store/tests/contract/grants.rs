@@ -21,10 +21,10 @@ fn grant(key_id: &str, id: &str, at: i64, grantee: &str, retiring: Option<&str>)
 
 pub async fn contract(s: &Store) {
     seed(s).await;
-    s.create_key(&key("k1"), &material(1), &[], None)
+    s.create_key(&key("k1"), Some(&material(1)), &[], None)
         .await
         .unwrap();
-    s.create_key(&key("k2"), &material(1), &[], None)
+    s.create_key(&key("k2"), Some(&material(1)), &[], None)
         .await
         .unwrap();
     let role = "arn:aws:iam::000000000000:role/app";
