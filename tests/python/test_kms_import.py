@@ -147,3 +147,17 @@ def test_asymmetric_material_wrapped_with_rsa_aes_key_wrap(kms, tmp_path: Path) 
     wrapped_material = _openssl("enc", "-id-aes256-wrap-pad", "-K", aes.hex(), "-iv", "A65959A6", "-in", str(tmp_path / "rsa.der"))
     encrypted = _oaep(_wrapping_pem(params, tmp_path), aes) + wrapped_material
     assert _code(lambda: kms.import_key_material(KeyId=other, ImportToken=params["ImportToken"], EncryptedKeyMaterial=encrypted, ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE")) == "IncorrectKeyMaterialException"
+
+
+def test_hmac_material_imports_and_macs_as_python_computes(kms, tmp_path: Path) -> None:
+    import hashlib
+    import hmac
+
+    key = kms.create_key(Origin="EXTERNAL", KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC")["KeyMetadata"]["KeyId"]
+    material = os.urandom(48)
+    _import(kms, key, material, tmp_path)
+    mac = kms.generate_mac(KeyId=key, Message=b"payload", MacAlgorithm="HMAC_SHA_256")["Mac"]
+    assert mac == hmac.new(material, b"payload", hashlib.sha256).digest()
+    # 16 bytes is below what an HMAC_256 key takes.
+    other = kms.create_key(Origin="EXTERNAL", KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC")["KeyMetadata"]["KeyId"]
+    assert _code(lambda: _import(kms, other, os.urandom(16), tmp_path)) == "IncorrectKeyMaterialException"
