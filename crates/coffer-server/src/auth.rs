@@ -17,6 +17,19 @@ pub enum AuthFailure {
     Expired,
     /// The store failed; detail for the log only.
     Internal(String),
+    /// The store is out of reach for now (disk full, database restarting); detail for the log.
+    Unavailable(String),
+}
+
+impl From<coffer_service::identity::IdentityError> for AuthFailure {
+    fn from(e: coffer_service::identity::IdentityError) -> Self {
+        match e {
+            coffer_service::identity::IdentityError::Store(
+                coffer_store::StoreError::Unavailable(_),
+            ) => Self::Unavailable(e.to_string()),
+            e => Self::Internal(e.to_string()),
+        }
+    }
 }
 
 /// Verifies signatures, caching derived signing keys.
@@ -103,7 +116,7 @@ impl Authenticator {
                     now.saturating_mul(1000),
                 )
                 .await
-                .map_err(|e| AuthFailure::Internal(e.to_string()))?;
+                .map_err(AuthFailure::from)?;
             return Ok((principal, region));
         }
         let token = header(req, "x-amz-security-token")
@@ -129,7 +142,7 @@ impl Authenticator {
                 .identity
                 .lookup(&auth.access_key_id)
                 .await
-                .map_err(|e| AuthFailure::Internal(e.to_string()))?
+                .map_err(AuthFailure::from)?
                 .filter(|c| c.active && c.principal.session.is_none())
                 .ok_or(AuthFailure::UnknownKey)?,
         };
@@ -145,7 +158,7 @@ impl Authenticator {
                 .identity
                 .incident_open(incident, now.saturating_mul(1000))
                 .await
-                .map_err(|e| AuthFailure::Internal(e.to_string()))?;
+                .map_err(AuthFailure::from)?;
             if !open {
                 return Err(AuthFailure::Expired);
             }

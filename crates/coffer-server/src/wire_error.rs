@@ -54,7 +54,11 @@ impl WireError {
     /// From a service error; internal detail goes to the log, not the client.
     pub fn from_service(e: &dyn ServiceError, request_id: &str) -> Self {
         if let Some(detail) = e.internal_detail() {
-            tracing::error!(request_id, code = e.code(), detail, "internal error");
+            if e.status() == 503 {
+                tracing::error!(request_id, code = e.code(), detail, "store unavailable");
+            } else {
+                tracing::error!(request_id, code = e.code(), detail, "internal error");
+            }
         }
         Self {
             message_member: e.message_member(),
@@ -158,6 +162,16 @@ impl WireError {
         Self::new(500, "InternalFailure", INTERNAL_MESSAGE)
     }
 
+    /// The store is out of reach for now (disk full, database restarting): AWS's retryable
+    /// common error (the detail is logged where it happened).
+    pub fn unavailable() -> Self {
+        Self::new(
+            503,
+            "ServiceUnavailable",
+            coffer_service::error::UNAVAILABLE_MESSAGE,
+        )
+    }
+
     /// AWS's answer to a failed authentication, which differs between the two protocols.
     pub fn from_auth(f: &AuthFailure, protocol: Protocol, request_id: &str) -> Self {
         let json = protocol == Protocol::Json;
@@ -216,6 +230,14 @@ impl WireError {
                 tracing::error!(request_id, detail, "internal error during authentication");
                 Self::internal()
             }
+            AuthFailure::Unavailable(detail) => {
+                tracing::error!(
+                    request_id,
+                    detail,
+                    "store unavailable during authentication"
+                );
+                Self::unavailable()
+            }
         }
     }
 
@@ -265,7 +287,10 @@ impl WireError {
 fn f_msg(f: &AuthFailure) -> String {
     match f {
         AuthFailure::Signature(e) => e.message(),
-        AuthFailure::UnknownKey | AuthFailure::Expired | AuthFailure::Internal(_) => String::new(),
+        AuthFailure::UnknownKey
+        | AuthFailure::Expired
+        | AuthFailure::Internal(_)
+        | AuthFailure::Unavailable(_) => String::new(),
     }
 }
 

@@ -26,6 +26,7 @@ pub const JSON_COMMON_ERRORS: &[(&str, u16)] = &[
     ("MissingAuthenticationTokenException", 400),
     ("RequestEntityTooLargeException", 413),
     ("SerializationException", 400),
+    ("ServiceUnavailable", 503),
     ("ThrottlingException", 400),
     ("UnknownOperationException", 400),
     ("UnrecognizedClientException", 400),
@@ -48,6 +49,7 @@ pub const QUERY_COMMON_ERRORS: &[(&str, u16)] = &[
     ("MissingAction", 400),
     ("MissingAuthenticationToken", 403),
     ("RequestEntityTooLargeException", 413),
+    ("ServiceUnavailable", 503),
     ("SignatureDoesNotMatch", 403),
     ("ValidationError", 400),
 ];
@@ -82,11 +84,23 @@ pub trait CommonErrors: Sized {
     fn validation(message: String) -> Self;
     fn serialization(message: String) -> Self;
     fn internal(detail: String) -> Self;
+    /// The store cannot serve now (disk full, database unreachable or restarting): AWS's
+    /// retryable `ServiceUnavailable` (503). The detail is for the log.
+    fn unavailable(detail: String) -> Self;
 }
 
-/// Map a store failure to the service's internal error.
+/// AWS's text for `ServiceUnavailable`
+/// (<https://docs.aws.amazon.com/kms/latest/APIReference/CommonErrors.html>).
+pub const UNAVAILABLE_MESSAGE: &str =
+    "The request has failed due to a temporary failure of the server.";
+
+/// Map a store failure to the service's internal error, or to `ServiceUnavailable` when the
+/// store is only out of reach for now.
 pub fn store<E: CommonErrors>(e: coffer_store::StoreError) -> E {
-    E::internal(format!("store: {e}"))
+    match e {
+        coffer_store::StoreError::Unavailable(_) => E::unavailable(format!("store: {e}")),
+        e => E::internal(format!("store: {e}")),
+    }
 }
 
 /// Map a crypto failure that is not the caller's fault to the service's internal error.
@@ -120,7 +134,9 @@ pub fn from_validation<E: CommonErrors>(e: crate::model::ValidationError) -> E {
 /// ```
 ///
 /// Every variant holds a `String`: the client-facing message, except for the `internal` variant,
-/// whose string is detail for the log and whose message is the fixed text given.
+/// whose string is detail for the log and whose message is the fixed text given. Every enum also
+/// gets `Unavailable` (AWS's common `ServiceUnavailable`, 503, [`UNAVAILABLE_MESSAGE`]), whose
+/// string is detail for the log too.
 macro_rules! service_errors {
     (
         $(#[$meta:meta])*
@@ -137,18 +153,22 @@ macro_rules! service_errors {
         #[derive(Debug)]
         $vis enum $name {
             $( $(#[$vmeta])* $variant(String), )*
+            /// The store cannot serve now (disk full, database unreachable): detail for the log.
+            Unavailable(String),
         }
 
         impl $name {
             /// `(variant, AWS code, HTTP status)` of every variant.
             pub const TABLE: &'static [(&'static str, &'static str, u16)] = &[
                 $( (stringify!($variant), $code, $status), )*
+                ("Unavailable", "ServiceUnavailable", 503),
             ];
 
             /// The variant named `variant` (a row of [`Self::TABLE`]), holding `message`.
             pub fn from_variant(variant: &str, message: String) -> Option<Self> {
                 match variant {
                     $( stringify!($variant) => Some(Self::$variant(message)), )*
+                    "Unavailable" => Some(Self::Unavailable(message)),
                     _ => None,
                 }
             }
@@ -158,12 +178,14 @@ macro_rules! service_errors {
             fn code(&self) -> &'static str {
                 match self {
                     $( Self::$variant(_) => $code, )*
+                    Self::Unavailable(_) => "ServiceUnavailable",
                 }
             }
 
             fn status(&self) -> u16 {
                 match self {
                     $( Self::$variant(_) => $status, )*
+                    Self::Unavailable(_) => 503,
                 }
             }
 
@@ -171,13 +193,14 @@ macro_rules! service_errors {
             fn message(&self) -> String {
                 match self {
                     Self::$internal(_) => $internal_message.to_owned(),
+                    Self::Unavailable(_) => $crate::error::UNAVAILABLE_MESSAGE.to_owned(),
                     $( Self::$variant(m) => m.clone(), )*
                 }
             }
 
             fn internal_detail(&self) -> Option<&str> {
                 match self {
-                    Self::$internal(d) => Some(d),
+                    Self::$internal(d) | Self::Unavailable(d) => Some(d),
                     _ => None,
                 }
             }
@@ -196,6 +219,9 @@ macro_rules! service_errors {
             }
             fn internal(detail: String) -> Self {
                 Self::$internal(detail)
+            }
+            fn unavailable(detail: String) -> Self {
+                Self::Unavailable(detail)
             }
         }
     };

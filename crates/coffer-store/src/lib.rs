@@ -64,6 +64,11 @@ pub enum StoreError {
     /// The database failed. The message is for the log, never for a client.
     #[error("storage backend: {0}")]
     Backend(String),
+    /// The database cannot serve now but may shortly: its disk is full, it is unreachable or
+    /// restarting. Clients get a retryable `ServiceUnavailable`; the message, in plain words
+    /// for the operator, goes to the log only.
+    #[error("storage unavailable: {0}")]
+    Unavailable(String),
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;

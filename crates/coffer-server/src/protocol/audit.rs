@@ -88,7 +88,11 @@ impl Draft {
         }
         state.services.audit.record(&self.call).await.map_err(|e| {
             tracing::error!(request_id = %self.call.request_id, error = %e, "refusing to answer unaudited");
-            WireError::internal()
+            if e.transient {
+                WireError::unavailable()
+            } else {
+                WireError::internal()
+            }
         })
     }
 }

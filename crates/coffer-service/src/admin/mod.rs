@@ -291,6 +291,7 @@ async fn describe_rotation(
         .await
         .map_err(|e| match e {
             SecretsManagerError::Internal(d) => AdminError::Internal(d),
+            SecretsManagerError::Unavailable(d) => AdminError::Unavailable(d),
             SecretsManagerError::ResourceNotFound(m) => AdminError::ResourceNotFound(m),
             other => AdminError::InvalidParameter(other.message()),
         })

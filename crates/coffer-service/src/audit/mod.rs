@@ -29,11 +29,25 @@ const BATCH: usize = 512;
 const QUEUE: usize = 16_384;
 
 /// Why a record could not be made durable.
-#[derive(Debug, thiserror::Error)]
-#[error("audit trail unavailable: {0}")]
-pub struct AuditUnavailable(pub String);
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("audit trail unavailable: {detail}")]
+pub struct AuditUnavailable {
+    pub detail: String,
+    /// The store is out of reach for now (disk full, database restarting): the client is told
+    /// to retry (`ServiceUnavailable`) rather than of an internal failure.
+    pub transient: bool,
+}
 
-type Pending = (NewAuditEvent, oneshot::Sender<Result<(), String>>);
+impl AuditUnavailable {
+    fn stopped() -> Self {
+        Self {
+            detail: "writer stopped".to_owned(),
+            transient: false,
+        }
+    }
+}
+
+type Pending = (NewAuditEvent, oneshot::Sender<Result<(), AuditUnavailable>>);
 
 /// The audit trail's front door, shared by every request.
 #[derive(Clone)]
@@ -117,7 +131,7 @@ impl Auditor {
         sender
             .send((event, done))
             .await
-            .map_err(|_| AuditUnavailable("writer stopped".to_owned()))?;
+            .map_err(|_| AuditUnavailable::stopped())?;
         match wait.await {
             Ok(Ok(())) => {
                 if let (Some(engine), Some((json, names))) = (&self.alerts, observed) {
@@ -128,8 +142,8 @@ impl Auditor {
                 }
                 Ok(())
             }
-            Ok(Err(e)) => Err(AuditUnavailable(e)),
-            Err(_) => Err(AuditUnavailable("writer stopped".to_owned())),
+            Ok(Err(e)) => Err(e),
+            Err(_) => Err(AuditUnavailable::stopped()),
         }
     }
 }
@@ -174,7 +188,10 @@ async fn writer(store: Store, mut rx: mpsc::Receiver<Pending>) {
         let result = store
             .append_audit(&events, &link)
             .await
-            .map_err(|e| e.to_string());
+            .map_err(|e| AuditUnavailable {
+                transient: matches!(e, coffer_store::StoreError::Unavailable(_)),
+                detail: e.to_string(),
+            });
         let elapsed = started.elapsed();
         tracing::debug!(
             records = events.len(),
@@ -187,7 +204,7 @@ async fn writer(store: Store, mut rx: mpsc::Receiver<Pending>) {
         metrics.audit_commit_seconds.observe(elapsed.as_secs_f64());
         if let Err(e) = &result {
             metrics.audit_failures.inc();
-            tracing::error!(error = %e, records = events.len(), "audit append failed; failing the requests");
+            tracing::error!(error = %e.detail, records = events.len(), "audit append failed; failing the requests");
         }
         for (_, done) in batch.drain(..) {
             let _ = done.send(result.clone().map(|_| ()));

@@ -138,12 +138,41 @@ fn tables_have_one_row_per_variant_and_distinct_codes() {
 #[test]
 fn internal_errors_hide_their_detail() {
     for d in SERVICES {
-        let internal: Vec<_> = d.errors.iter().filter(|r| r.2 >= 500).collect();
+        let internal: Vec<_> = d
+            .errors
+            .iter()
+            .filter(|r| r.2 >= 500 && r.0 != "Unavailable")
+            .collect();
         assert_eq!(internal.len(), 1, "{:?} has one internal error", d.id);
-        let e = (d.error)(internal[0].0, "store: disk on fire").unwrap_or_else(|| panic!());
-        assert_eq!(e.internal_detail(), Some("store: disk on fire"));
-        assert!(!e.message().contains("disk"), "{:?}", d.id);
+        let unavailable: Vec<_> = d.errors.iter().filter(|r| r.0 == "Unavailable").collect();
+        assert_eq!(
+            unavailable.as_slice(),
+            &[&("Unavailable", "ServiceUnavailable", 503)],
+            "{:?}",
+            d.id
+        );
+        for row in internal.into_iter().chain(unavailable) {
+            let e = (d.error)(row.0, "store: disk on fire").unwrap_or_else(|| panic!());
+            assert_eq!(e.internal_detail(), Some("store: disk on fire"));
+            assert!(!e.message().contains("disk"), "{:?}", d.id);
+        }
     }
+}
+
+#[test]
+fn an_unavailable_store_is_service_unavailable() {
+    use crate::error::ServiceError as _;
+    let e: crate::kms::KmsError = crate::error::store(coffer_store::StoreError::Unavailable(
+        "disk full".to_owned(),
+    ));
+    assert_eq!((e.code(), e.status()), ("ServiceUnavailable", 503));
+    assert_eq!(
+        e.internal_detail(),
+        Some("store: storage unavailable: disk full")
+    );
+    let e: crate::kms::KmsError =
+        crate::error::store(coffer_store::StoreError::Backend("boom".to_owned()));
+    assert_eq!(e.status(), 500);
 }
 
 /// The message member every modelled error renders in is the one its botocore shape declares.

@@ -68,6 +68,7 @@ pub async fn batch_get_secret_value(
                 match got {
                     Ok(v) => out.secret_values.push(v.into()),
                     Err(E::Internal(d)) => return Err(E::Internal(d)),
+                    Err(E::Unavailable(d)) => return Err(E::Unavailable(d)),
                     Err(e) => out.errors.push(ApiError {
                         secret_id: id,
                         error_code: e.code().to_owned(),
@@ -109,6 +110,7 @@ pub async fn batch_get_secret_value(
                 match sm.get_value(ctx, &secret, None, None).await {
                     Ok(v) => out.secret_values.push(v.into()),
                     Err(E::Internal(d)) => return Err(E::Internal(d)),
+                    Err(E::Unavailable(d)) => return Err(E::Unavailable(d)),
                     Err(e) => out.errors.push(ApiError {
                         secret_id: secret.arn.clone(),
                         error_code: e.code().to_owned(),

@@ -44,6 +44,7 @@ pub(crate) fn from_kms(e: KmsError, encrypting: bool) -> SecretsManagerError {
     match e {
         KmsError::AccessDenied(m) => E::AccessDenied(format!("Access to KMS is not allowed. {m}")),
         KmsError::Internal(d) => E::Internal(d),
+        KmsError::Unavailable(d) => E::Unavailable(d),
         KmsError::NotFound(_) if encrypting => {
             E::ResourceNotFound("Secrets Manager can't find the specified KMS key.".to_owned())
         }

@@ -64,6 +64,7 @@ pub(crate) fn from_kms(e: KmsError, request_id: &str) -> SsmError {
     let code = e.code();
     match e {
         KmsError::Internal(d) => SsmError::Internal(d),
+        KmsError::Unavailable(d) => SsmError::Unavailable(d),
         KmsError::AccessDenied(m) => SsmError::AccessDenied(format!(
             "{m} (Service: AWSKMS; Status Code: 400; Error Code: AccessDeniedException; Request ID: {request_id}; Proxy: null)"
         )),

@@ -158,6 +158,7 @@ fn map_error(
         E::AccessDenied(m) => Err(SsmError::AccessDenied(m)),
         E::DecryptionFailure(m) => Err(SsmError::InvalidKeyId(m)),
         E::Internal(d) => Err(SsmError::Internal(d)),
+        E::Unavailable(d) => Err(SsmError::Unavailable(d)),
         other => Err(SsmError::Internal(format!(
             "Secrets Manager answered a reference with {}",
             crate::ServiceError::code(&other)

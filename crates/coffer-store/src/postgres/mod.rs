@@ -46,14 +46,48 @@ pub struct PostgresStore {
 /// Unique violations (23505) are `Conflict`, as on SQLite. So are serialization failures (40001)
 /// and deadlocks (40P01): PostgreSQL rolled the transaction back whole, and the caller's answer to
 /// both is the one it has for a lost compare-and-set, re-read and retry.
+///
+/// PostgreSQL out of reach (a broken or refused connection, no pooled connection within the
+/// acquire timeout), shutting down or restarting (class 57P), out of resources such as disk space
+/// (class 53) or failing at the system level (class 58) is `Unavailable`: the request may succeed
+/// once the database is back, and the client is told to retry.
 pub(crate) fn backend(e: sqlx::Error) -> StoreError {
-    if let sqlx::Error::Database(db) = &e
-        && (db.is_unique_violation() || matches!(db.code().as_deref(), Some("40001" | "40P01")))
-    {
-        return StoreError::Conflict;
+    let unavailable = |what: &str| StoreError::Unavailable(format!("{what} ({e})"));
+    match &e {
+        sqlx::Error::Database(db) => {
+            let code = db.code().unwrap_or_default();
+            if db.is_unique_violation() || matches!(code.as_ref(), "40001" | "40P01") {
+                return StoreError::Conflict;
+            }
+            if code.starts_with("57P") || code.starts_with("08") {
+                return unavailable(
+                    "PostgreSQL is shutting down, restarting or refusing connections",
+                );
+            }
+            if code == "53100" {
+                return unavailable("PostgreSQL's disk is full");
+            }
+            if code.starts_with("53") || code.starts_with("58") {
+                return unavailable("PostgreSQL is out of resources or failing");
+            }
+        }
+        sqlx::Error::Io(_) | sqlx::Error::Tls(_) | sqlx::Error::Protocol(_) => {
+            return unavailable("cannot reach PostgreSQL, or the connection broke");
+        }
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => {
+            return unavailable("no PostgreSQL connection available: is the database up?");
+        }
+        _ => {}
     }
     StoreError::Backend(e.to_string())
 }
+
+/// How long a request waits for a pooled connection, which covers reconnecting while PostgreSQL
+/// is down or restarting: beyond it the request fails with a retryable `ServiceUnavailable`
+/// rather than hang (the SDKs retry it). sqlx retries a refused connection until this deadline,
+/// and one request may wait up to three times (an uncached credential, its handler, its audit
+/// record), so it stays short; 2 s of waiting for one of 16 connections is overload anyway.
+const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// A stable 64-bit key for `pg_advisory_lock`, from a name (FNV-1a). Names include the schema,
 /// so deployments sharing a database do not share locks. Computed here rather than with
@@ -107,7 +141,7 @@ impl PostgresStore {
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .min_connections(1)
-            .acquire_timeout(Duration::from_secs(10))
+            .acquire_timeout(ACQUIRE_TIMEOUT)
             .connect_with(options.clone())
             .await
             .map_err(backend)?;

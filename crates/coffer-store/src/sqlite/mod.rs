@@ -27,6 +27,7 @@ use sqlx::sqlite::{
 use sqlx::{Decode, Sqlite, SqlitePool, Transaction, Type};
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 #[derive(Debug, Clone)]
@@ -39,11 +40,66 @@ pub struct SqliteStore {
     cache: Arc<cache::ReadCache>,
 }
 
+/// When SQLite last failed with a full disk or an I/O error (unix ms; 0: never).
+///
+/// SQLite may roll a transaction back by itself on those errors
+/// (<https://www.sqlite.org/lang_transaction.html>, "Response To Errors Within A Transaction").
+/// sqlx's ROLLBACK then fails, its count of the connection's transaction depth stays one too
+/// high, the connection's next transaction is a SAVEPOINT whose rollback leaves a transaction
+/// open, and that connection holds the write lock for good: every later write is "database is
+/// locked". So every connection that existed at such an error is closed when next released
+/// ([`recycle_after_fault`]) instead of going back to the pool.
+static LAST_FAULT_MS: AtomicU64 = AtomicU64::new(0);
+
+fn unix_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+/// The pools' `after_release` hook: false (close it) for a connection older than the last fault.
+fn recycle_after_fault(meta: &sqlx::pool::PoolConnectionMetadata) -> bool {
+    let fault = LAST_FAULT_MS.load(Ordering::Relaxed);
+    if fault == 0 {
+        return true;
+    }
+    let age = u64::try_from(meta.age.as_millis()).unwrap_or(u64::MAX);
+    unix_ms().saturating_sub(age) > fault
+}
+
 pub(crate) fn backend(e: sqlx::Error) -> StoreError {
-    if let sqlx::Error::Database(db) = &e
-        && db.is_unique_violation()
+    if let sqlx::Error::Database(db) = &e {
+        if db.is_unique_violation() {
+            return StoreError::Conflict;
+        }
+        // The primary result code is the low byte of the extended one sqlx reports.
+        let primary = db
+            .code()
+            .and_then(|c| c.parse::<i32>().ok())
+            .map(|c| c & 0xff);
+        if matches!(primary, Some(10 | 13)) {
+            LAST_FAULT_MS.store(unix_ms(), Ordering::Relaxed);
+        }
+        match primary {
+            Some(13) => {
+                return StoreError::Unavailable(format!(
+                    "the disk holding the database is full; free space on it and writes resume ({e})"
+                ));
+            }
+            Some(10) => {
+                return StoreError::Unavailable(format!(
+                    "I/O error on the database file: is its disk full or failing? ({e})"
+                ));
+            }
+            _ => {}
+        }
+    }
+    if let sqlx::Error::Io(io) = &e
+        && io.raw_os_error() == Some(28)
     {
-        return StoreError::Conflict;
+        return StoreError::Unavailable(format!(
+            "the disk holding the database is full; free space on it and writes resume ({e})"
+        ));
     }
     StoreError::Backend(e.to_string())
 }
@@ -67,6 +123,7 @@ impl SqliteStore {
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .min_connections(1)
+            .after_release(|_, meta| Box::pin(async move { Ok(recycle_after_fault(&meta)) }))
             .connect_with(options.clone())
             .await
             .map_err(backend)?;
@@ -77,6 +134,7 @@ impl SqliteStore {
         let durable = SqlitePoolOptions::new()
             .max_connections(2)
             .min_connections(1)
+            .after_release(|_, meta| Box::pin(async move { Ok(recycle_after_fault(&meta)) }))
             .connect_with(options.synchronous(SqliteSynchronous::Full))
             .await
             .map_err(backend)?;
