@@ -10,7 +10,7 @@
 mod aliases;
 mod crypto;
 mod error;
-mod grants;
+pub(crate) mod grants;
 mod keys;
 mod policy;
 mod resolve;
