@@ -7,28 +7,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import time
 from pathlib import Path
 
 import pytest
-from botocore.exceptions import ClientError
 
-from coffer_harness import error_code
+from test_kms_asymmetric import _code, _openssl
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl wraps the key material")
-
-
-def _openssl(*args: str, input: bytes | None = None) -> bytes:
-    out = subprocess.run(["openssl", *args], input=input, capture_output=True)
-    assert out.returncode == 0, out.stderr.decode()
-    return out.stdout
-
-
-def _code(call) -> str:
-    with pytest.raises(ClientError) as e:
-        call()
-    return error_code(e.value)
 
 
 @pytest.fixture(scope="module")
