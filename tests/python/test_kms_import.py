@@ -50,6 +50,10 @@ def test_symmetric_import_delete_and_reimport(kms, tmp_path: Path) -> None:
     assert meta["Origin"] == "EXTERNAL" and meta["KeyState"] == "PendingImport" and not meta["Enabled"]
     assert _code(lambda: kms.encrypt(KeyId=key, Plaintext=b"x")) == "KMSInvalidStateException"
     assert _code(lambda: kms.enable_key(KeyId=key)) == "KMSInvalidStateException"
+    # Deletion scheduled and cancelled: still waiting for material.
+    kms.schedule_key_deletion(KeyId=key, PendingWindowInDays=7)
+    kms.cancel_key_deletion(KeyId=key)
+    assert kms.describe_key(KeyId=key)["KeyMetadata"]["KeyState"] == "PendingImport"
 
     material = os.urandom(32)
     _import(kms, key, material, tmp_path)

@@ -542,6 +542,22 @@ pub async fn cancel_key_deletion(
             Ok(())
         })
         .await?;
+    // A key for imported material that has none goes back to waiting for it.
+    if key.origin == "EXTERNAL"
+        && kms
+            .store
+            .list_key_materials(&key.account_id, &key.region, &key.key_id)
+            .await?
+            .is_empty()
+    {
+        kms.modify(ctx, &arn_of(&key), "kms:CancelKeyDeletion", |k| {
+            if k.state == KeyState::Disabled {
+                k.state = KeyState::PendingImport;
+            }
+            Ok(())
+        })
+        .await?;
+    }
     Ok(KeyIdOutput {
         key_id: arn_of(&key),
     })
