@@ -135,6 +135,15 @@ macro_rules! services {
             }
 
             /// Query protocol: the form parameters of `op` as its JSON input document.
+            /// Fuzzing only: what [`Services::dispatch`] does to `input` before the
+            /// handler (pre-dispatch hooks aside): model validation and the typed decode.
+            #[cfg(feature = "fuzzing")]
+            pub fn decode_input(id: ServiceId, op: &str, input: Value) -> Result<(), Failure> {
+                match id {
+                    $( ServiceId::$id => <$ty>::decode_input(op, input).map_err(boxed), )*
+                }
+            }
+
             pub fn query_input(
                 id: ServiceId,
                 op: &str,

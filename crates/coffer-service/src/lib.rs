@@ -33,6 +33,9 @@ pub mod authz;
 pub mod cloudtrail;
 pub mod context;
 pub mod dispatch;
+#[cfg(feature = "fuzzing")]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod iam;
 pub mod identity;
 pub mod kms;

@@ -47,8 +47,44 @@ macro_rules! operations {
             )),
         }
     };
+    // Fuzzing only: the decoding half of `dispatch` (validation, typed input), no handler run.
+    // The handler call in the dead branch is there for its type: it names the typed input.
+    (@decode $svc:ty, $err:ty; $( $name:ident => $handler:path ),*) => {
+        #[cfg(feature = "fuzzing")]
+        impl $svc {
+            pub fn decode_input(op: &str, input: serde_json::Value) -> Result<(), $err> {
+                Self::check_input(op, &input)?;
+                match op {
+                    $( stringify!($name) => {
+                        #[allow(unused_variables)]
+                        let input = $crate::wire::decode::<_, $err>(input)?;
+                        #[allow(unreachable_code, clippy::diverging_sub_expression)]
+                        if false {
+                            let _ = $handler(unreachable!(), unreachable!(), input);
+                        }
+                        Ok(())
+                    } )*
+                    _ => Ok(()),
+                }
+            }
+        }
+    };
     ($svc:ty, $err:ty, no_model; $( $name:ident => $handler:path ),* $(,)?) => {
         operations!(@common $svc, $err; $( $name ),*);
+        operations!(@decode $svc, $err; $( $name => $handler ),*);
+
+        #[cfg(feature = "fuzzing")]
+        impl $svc {
+            fn check_input(_op: &str, input: &serde_json::Value) -> Result<(), $err> {
+                if input.is_object() {
+                    Ok(())
+                } else {
+                    Err(<$err as $crate::error::CommonErrors>::serialization(
+                        "The request body must be a JSON object.".to_owned(),
+                    ))
+                }
+            }
+        }
 
         impl $svc {
             /// No botocore model.
@@ -82,6 +118,16 @@ macro_rules! operations {
     };
     ($svc:ty, $err:ty, $model:expr; $( $name:ident => $handler:path ),* $(,)?) => {
         operations!(@common $svc, $err; $( $name ),*);
+        operations!(@decode $svc, $err; $( $name => $handler ),*);
+
+        #[cfg(feature = "fuzzing")]
+        impl $svc {
+            fn check_input(op: &str, input: &serde_json::Value) -> Result<(), $err> {
+                $crate::model::model($model)
+                    .validate_input(op, input)
+                    .map_err($crate::error::from_validation::<$err>)
+            }
+        }
 
         impl $svc {
             /// The botocore model inputs are validated against.

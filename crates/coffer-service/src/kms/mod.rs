@@ -13,7 +13,7 @@ mod aliases;
 mod asymmetric;
 mod crypto;
 mod error;
-mod grants;
+pub(crate) mod grants;
 mod import;
 mod keys;
 mod policy;

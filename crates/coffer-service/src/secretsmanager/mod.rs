@@ -17,7 +17,7 @@
 
 mod batch;
 mod error;
-mod list;
+pub(crate) mod list;
 mod lookup;
 mod password;
 mod policy;

@@ -162,7 +162,7 @@ fn valid_principal(principal: &str) -> bool {
 
 /// Grant tokens name their grant: base64url of `key ARN | grant id | nonce`. They are not
 /// capabilities (retiring and revoking are authorised by principal), so they need no MAC.
-fn grant_token(key_arn: &str, grant_id: &str) -> Result<String, KmsError> {
+pub(crate) fn grant_token(key_arn: &str, grant_id: &str) -> Result<String, KmsError> {
     let mut nonce = [0u8; 16];
     coffer_crypto::random::fill(&mut nonce).map_err(crate::error::crypto::<KmsError>)?;
     Ok(URL_SAFE_NO_PAD.encode(format!(
@@ -172,7 +172,7 @@ fn grant_token(key_arn: &str, grant_id: &str) -> Result<String, KmsError> {
 }
 
 /// The key ARN and grant id a grant token names.
-fn parse_token(token: &str) -> Result<(String, String), KmsError> {
+pub(crate) fn parse_token(token: &str) -> Result<(String, String), KmsError> {
     let invalid = || KmsError::InvalidGrantToken("The grant token is invalid.".to_owned());
     let text = URL_SAFE_NO_PAD
         .decode(token)
