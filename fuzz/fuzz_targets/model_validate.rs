@@ -1,0 +1,121 @@
+//! Model validation (`coffer_service::model`): `validate_input`, `redact_input` and
+//! `redact_output` of every operation of every embedded botocore model.
+//!
+//! Input: a first line `service Operation` (e.g. `kms CreateKey`; anything else picks an
+//! operation by hash), then a JSON document. Properties: nothing panics; validation is
+//! deterministic; a constraint error's message starts with its count ("N validation error(s)");
+//! no validation message contains the value of a member that redaction hides (sensitive
+//! members and blobs), nor does a serialization message contain any string value of the input.
+#![no_main]
+
+use coffer_service::model::{HIDDEN, Service, ValidationError, model};
+use libfuzzer_sys::fuzz_target;
+use serde_json::Value;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::sync::OnceLock;
+
+fn operations() -> &'static [(Service, String)] {
+    static OPS: OnceLock<Vec<(Service, String)>> = OnceLock::new();
+    OPS.get_or_init(|| {
+        Service::ALL
+            .iter()
+            .flat_map(|s| model(*s).operation_names().map(|o| (*s, o.to_owned())))
+            .collect()
+    })
+}
+
+fn pick(line: &str) -> (Service, &'static str) {
+    let ops = operations();
+    if let Some((svc, op)) = line.split_once(' ')
+        && let Some((s, o)) = ops.iter().find(|(s, o)| s.name() == svc && o == op)
+    {
+        return (*s, o.as_str());
+    }
+    let mut h = DefaultHasher::new();
+    line.hash(&mut h);
+    let (s, o) = &ops[(h.finish() % ops.len() as u64) as usize];
+    (*s, o.as_str())
+}
+
+/// The input strings redaction replaced with the marker.
+fn hidden<'a>(orig: &'a Value, redacted: &Value, out: &mut Vec<&'a str>) {
+    match (orig, redacted) {
+        (Value::String(s), Value::String(r)) if r == HIDDEN && s != HIDDEN => out.push(s),
+        (Value::Object(o), Value::Object(r)) => {
+            for (k, rv) in r {
+                if let Some(ov) = o.get(k) {
+                    hidden(ov, rv, out);
+                }
+            }
+        }
+        (Value::Array(o), Value::Array(r)) => {
+            for (ov, rv) in o.iter().zip(r) {
+                hidden(ov, rv, out);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn strings<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+    match v {
+        Value::String(s) => out.push(s),
+        Value::Array(a) => a.iter().for_each(|v| strings(v, out)),
+        Value::Object(o) => o.values().for_each(|v| strings(v, out)),
+        _ => {}
+    }
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some(nl) = data.iter().position(|b| *b == b'\n') else {
+        return;
+    };
+    let (head, body) = (String::from_utf8_lossy(&data[..nl]), &data[nl + 1..]);
+    let Ok(input) = serde_json::from_slice::<Value>(body) else {
+        return;
+    };
+    let (service, op) = pick(&head);
+    let m = model(service);
+
+    let verdict = m.validate_input(op, &input);
+    assert_eq!(
+        format!("{verdict:?}"),
+        format!("{:?}", m.validate_input(op, &input)),
+        "not deterministic"
+    );
+    let redacted = m.redact_input(op, &input).expect("known operation");
+    let _ = m.redact_output(op, &input);
+
+    let Err(e) = verdict else {
+        return;
+    };
+    let _ = e.error_code();
+    let message = e.message();
+    match &e {
+        ValidationError::Constraint { count, .. } => {
+            assert!(*count > 0);
+            assert!(
+                message.starts_with(&format!("{count} validation error")),
+                "{message:?}"
+            );
+            let mut secret = Vec::new();
+            hidden(&input, &redacted, &mut secret);
+            for s in secret {
+                assert!(
+                    s.len() < 6 || !message.contains(s),
+                    "hidden value {s:?} echoed in {message:?}"
+                );
+            }
+        }
+        ValidationError::Serialization(_) => {
+            let mut all = Vec::new();
+            strings(&input, &mut all);
+            for s in all {
+                assert!(
+                    s.len() < 12 || !message.contains(s),
+                    "value {s:?} echoed in serialization error {message:?}"
+                );
+            }
+        }
+    }
+});
