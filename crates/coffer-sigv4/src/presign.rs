@@ -90,6 +90,18 @@ pub fn parse_presigned(query: &str) -> Result<Option<Presigned>, Error> {
         return Err(Error::Incomplete(MISSING_PARAMS.to_owned()));
     };
 
+    for (name, value) in [
+        ("X-Amz-Credential", &credential),
+        ("X-Amz-SignedHeaders", &signed_headers),
+        ("X-Amz-Signature", &signature),
+    ] {
+        if !header_expressible(value) {
+            return Err(Error::Incomplete(format!(
+                "{name} must hold only visible ASCII characters other than ','. Re-examine the \
+                 query-string parameters."
+            )));
+        }
+    }
     let [access_key_id, scope_date, region, service] = parse_credential(&credential)?;
     if time::parse_amz_date(&date).is_none() {
         return Err(bad_date_format(&date));
@@ -107,6 +119,14 @@ pub fn parse_presigned(query: &str) -> Result<Option<Presigned>, Error> {
         amz_date: date,
         expires_secs,
     }))
+}
+
+/// Whether the `Authorization` header form could carry `value` in a parameter: visible ASCII
+/// but the comma. Query parameters are percent-decoded, so without this check a presigned
+/// request could name a signed header with a CR or a space in it, or a signature with bytes
+/// lost to lossy UTF-8 decoding, that no header form can express (found by fuzzing).
+fn header_expressible(value: &str) -> bool {
+    value.bytes().all(|b| b.is_ascii_graphic() && b != b',')
 }
 
 fn parse_expires(value: &str) -> Result<u32, Error> {
@@ -174,6 +194,30 @@ mod tests {
         assert_eq!(p.auth.signed_headers, ["host"]);
         assert_eq!(p.amz_date, "20150830T123600Z");
         assert_eq!(p.expires_secs, 3600);
+    }
+
+    #[test]
+    fn fields_the_header_form_cannot_carry_are_refused() {
+        for (from, to) in [
+            ("X-Amz-SignedHeaders=host", "X-Amz-SignedHeaders=host%0D"),
+            ("X-Amz-SignedHeaders=host", "X-Amz-SignedHeaders=host+x"),
+            ("X-Amz-SignedHeaders=host", "X-Amz-SignedHeaders=host%2Cx"),
+            ("X-Amz-Signature=e9", "X-Amz-Signature=%FFe9"),
+            ("AKIDEXAMPLE", "AKID%20EXAMPLE"),
+        ] {
+            let q = QUERY.replace(from, to);
+            let e = parse_presigned(&q).unwrap_err();
+            assert!(
+                e.message().contains("must hold only visible ASCII"),
+                "{q}: {e:?}"
+            );
+        }
+        // A bad escape stays literal, as in the header form.
+        let q = QUERY.replace("AKIDEXAMPLE", "AKID%zz");
+        assert_eq!(
+            parse_presigned(&q).unwrap().unwrap().auth.access_key_id,
+            "AKID%zz"
+        );
     }
 
     #[test]
