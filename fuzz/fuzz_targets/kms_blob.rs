@@ -62,7 +62,11 @@ fuzz_target!(|data: &[u8]| {
     let opened = blob::decrypt(&material, &made, &ctx).expect("own blob opens");
     assert_eq!(opened.expose(), data);
     let mut other = ctx.clone();
-    other.insert("extra".to_owned(), String::new());
+    let mut extra = "extra".to_owned();
+    while other.contains_key(&extra) {
+        extra.push('+');
+    }
+    other.insert(extra, String::new());
     assert!(
         blob::decrypt(&material, &made, &other).is_err(),
         "context not bound"

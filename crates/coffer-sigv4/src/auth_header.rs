@@ -89,7 +89,9 @@ pub(crate) fn parse_credential(credential: &str) -> Result<[&str; 4], Error> {
 /// - a `Credential` that is not five `/`-separated elements, or whose terminator is not
 ///   `aws4_request`.
 pub fn parse_authorization(header_value: &str) -> Result<Authorization, Error> {
-    let header = header_value.trim();
+    // ASCII whitespace only, the same the parameters are split on: `str::trim` would also drop a
+    // trailing vertical tab or U+3000 that the split keeps (found by fuzzing).
+    let header = header_value.trim_matches(|c: char| c.is_ascii_whitespace());
     if header.is_empty() {
         return Err(Error::Missing);
     }
@@ -197,6 +199,15 @@ mod tests {
         assert_eq!(auth.access_key_id, "K");
         assert_eq!(auth.signature, "ab");
         assert_eq!(auth.signed_headers, ["host"]);
+    }
+
+    #[test]
+    fn trimmed_as_split_ascii_whitespace_only() {
+        let auth =
+            parse_authorization("AWS4-HMAC-SHA256 Credential=K/20150830/r/s/aws4_request, SignedHeaders=host, Signature=ab\u{b}")
+                .unwrap();
+        assert_eq!(auth.signature, "ab\u{b}");
+        assert_eq!(parse_authorization(&auth.to_string()), Ok(auth));
     }
 
     #[test]
