@@ -16,6 +16,7 @@ mod bench;
 mod breakglass;
 mod client;
 mod migrate;
+mod peers;
 mod server;
 
 use clap::{Parser, Subcommand};

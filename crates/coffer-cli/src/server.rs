@@ -99,6 +99,9 @@ struct FileConfig {
     /// Request quotas: `default_rps`, `[throttle.operations]` (`[throttle]`).
     #[serde(default)]
     throttle: coffer_server::throttle::ThrottleConfig,
+    /// Other deployments serving replica Regions (`[[replication.peers]]`).
+    #[serde(default)]
+    replication: crate::peers::ReplicationConfig,
 }
 
 /// `[tls]`: `cert` + `key`, or `self_signed = true` (with `names`).
@@ -251,6 +254,8 @@ pub fn main(args: ServerArgs) -> anyhow::Result<()> {
         audit_retention_days: args.audit_retention_days.or(file.audit.retention_days),
         unsafe_disable_audit: args.unsafe_disable_audit,
         breakglass: file.breakglass,
+        replica_peers: crate::peers::Peers::new(&file.replication)?
+            .map(|p| coffer_server::ReplicaPeers(std::sync::Arc::new(p))),
         alert_rules: file.audit.alerts,
         alert_webhook: file
             .audit

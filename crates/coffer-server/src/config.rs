@@ -39,6 +39,21 @@ pub struct ServerConfig {
     pub throttle: crate::throttle::ThrottleConfig,
     /// Break-glass limits (`[breakglass]`).
     pub breakglass: coffer_service::admin::breakglass::BreakGlassConfig,
+    /// The Regions other deployments serve (`[[replication.peers]]`); `None`: every Region is
+    /// this deployment's.
+    pub replica_peers: Option<ReplicaPeers>,
+}
+
+/// The client side of `[[replication.peers]]`, built by the CLI.
+#[derive(Clone)]
+pub struct ReplicaPeers(
+    pub std::sync::Arc<dyn coffer_service::secretsmanager::replication::ReplicaPeers>,
+);
+
+impl std::fmt::Debug for ReplicaPeers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReplicaPeers").finish_non_exhaustive()
+    }
 }
 
 impl ServerConfig {

@@ -23,7 +23,7 @@ pub mod throttle;
 pub mod tls;
 pub mod wire_error;
 
-pub use config::ServerConfig;
+pub use config::{ReplicaPeers, ServerConfig};
 
 use anyhow::Context as _;
 use axum::Router;
@@ -138,6 +138,28 @@ async fn housekeeping(services: Services, store: coffer_store::Store) {
     }
 }
 
+/// How often the replicator looks for primaries whose replicas are due (changes waiting for a
+/// peer deployment, failures whose backoff has passed).
+const REPLICATION_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Run [`coffer_service::secretsmanager::SecretsManager::replication_pass`] on every node: it
+/// is idempotent (each push sends the whole desired state) and cheap when nothing is due (one
+/// indexed query).
+async fn replicator(services: Services) {
+    let mut tick = tokio::time::interval(REPLICATION_EVERY);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        if let Err(e) = services
+            .secretsmanager
+            .replication_pass(coffer_service::now_millis())
+            .await
+        {
+            tracing::warn!(error = ?e, "replication pass failed");
+        }
+    }
+}
+
 /// Initialise the data directory and store, then serve until `shutdown` resolves.
 pub async fn run(
     cfg: ServerConfig,
@@ -180,9 +202,13 @@ pub async fn run(
     };
     // AWS's RDS rotation templates built in, and rotation functions reached over HTTP.
     let rotation = coffer_rotation::Host::new().map_err(anyhow::Error::msg)?;
-    let mut services = Services::new(store.clone(), Arc::new(master))
+    let services = Services::new(store.clone(), Arc::new(master))
         .with_rotation_functions(Arc::new(rotation))
         .with_default_account(cfg.account_id.clone());
+    let mut services = match &cfg.replica_peers {
+        Some(p) => services.with_replica_peers(p.0.clone()),
+        None => services,
+    };
     services.audit = services.audit.with_retention(cfg.audit_retention_days);
     if cfg.unsafe_disable_audit {
         anyhow::ensure!(
@@ -231,6 +257,7 @@ pub async fn run(
         );
     }
     let background = tokio::spawn(housekeeping(services.clone(), store));
+    let replicator = tokio::spawn(replicator(services.clone()));
     let state = Arc::new(AppState {
         auth: auth::Authenticator::new(services.identity.clone(), cfg.dev, cfg.account_id.clone()),
         services,
@@ -264,6 +291,7 @@ pub async fn run(
     };
     listener::serve(listener, app(state), tls, cfg.limits.clone(), shutdown).await;
     background.abort();
+    replicator.abort();
     tracing::info!("coffer stopped");
     Ok(())
 }

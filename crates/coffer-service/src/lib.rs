@@ -88,6 +88,23 @@ impl Services {
         self
     }
 
+    /// Replicate secrets to the Regions `peers` serve through them (`[[replication.peers]]`).
+    pub fn with_replica_peers(
+        mut self,
+        peers: Arc<dyn secretsmanager::replication::ReplicaPeers>,
+    ) -> Self {
+        self.secretsmanager = self.secretsmanager.with_peers(peers);
+        self.admin = admin::Admin::new(
+            self.admin.store(),
+            self.admin.master(),
+            self.secretsmanager.clone(),
+        );
+        self.breakglass = self
+            .breakglass
+            .with_secrets_manager(self.secretsmanager.clone());
+        self
+    }
+
     /// The deployment's default account, whose root administers accounts
     /// (`coffer.admin.CreateAccount`); without one, nobody does.
     pub fn with_default_account(mut self, account: coffer_types::AccountId) -> Self {

@@ -56,6 +56,7 @@ pub struct Metrics {
     pub audit_failures: Counter,
     pub cache: Family<CacheLabels, Counter>,
     pub rotations: Family<OutcomeLabels, Counter>,
+    pub replications: Family<OutcomeLabels, Counter>,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -83,6 +84,7 @@ impl Metrics {
             audit_failures: Counter::default(),
             cache: Family::default(),
             rotations: Family::default(),
+            replications: Family::default(),
             registry: Registry::default(),
         };
         registry.register(
@@ -140,6 +142,11 @@ impl Metrics {
             "Secret rotation runs by outcome (completed, failed, error)",
             m.rotations.clone(),
         );
+        registry.register(
+            "replications",
+            "Pushes of a secret to one replica Region, by outcome (in_sync, failed)",
+            m.replications.clone(),
+        );
         Self { registry, ..m }
     }
 
@@ -156,6 +163,13 @@ impl Metrics {
         let result = if hit { "hit" } else { "miss" };
         self.cache
             .get_or_create(&CacheLabels { cache, result })
+            .inc();
+    }
+
+    /// Count one replica update's outcome.
+    pub fn replication(&self, outcome: &'static str) {
+        self.replications
+            .get_or_create(&OutcomeLabels { outcome })
             .inc();
     }
 

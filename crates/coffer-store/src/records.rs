@@ -124,6 +124,9 @@ pub struct KeyRecord {
     /// Imported material: a keyed fingerprint of the first material imported; any later import
     /// must match it.
     pub material_fingerprint: Option<Vec<u8>>,
+    /// A multi-Region key's primary Region; `None` when the key is its own primary (or is not
+    /// multi-Region). Every related key names the same one.
+    pub mrk_primary_region: Option<String>,
     /// Optimistic-concurrency counter, bumped by every update.
     pub row_version: i64,
 }

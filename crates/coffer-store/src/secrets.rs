@@ -31,10 +31,14 @@ pub struct SecretRecord {
     /// The resource policy document, as stored by PutResourcePolicy.
     pub policy: Option<String>,
     pub owning_service: Option<String>,
-    /// Set when the secret is replicated (the replication issue owns its meaning).
+    /// Set on a replica: the Region of its primary (DescribeSecret's `PrimaryRegion`).
     pub primary_region: Option<String>,
-    /// Replica regions and their status, as JSON (owned by the replication issue).
+    /// On a primary with replicas: the replica Regions, their keys and status, as JSON
+    /// (`coffer-service`'s `secretsmanager::replication` owns the format).
     pub replication: Option<String>,
+    /// On a primary with replicas: when the replicator should next bring them up to date
+    /// (set by every change, pushed back after a failure); `None`: nothing to do.
+    pub replication_due_at: Option<Millis>,
     pub created_at: Millis,
     pub last_changed_at: Millis,
     /// Midnight UTC of the last day the value was read, as AWS reports it.
@@ -203,4 +207,11 @@ pub trait SecretStore: Send + Sync {
     async fn purge_secret(&self, arn: &str) -> Result<bool>;
     /// ARNs of secrets (in any account) whose recovery window ended by `now`.
     async fn secrets_due_for_purge(&self, now: Millis, limit: usize) -> Result<Vec<String>>;
+    /// Primaries (in any account) whose replicas are due to be brought up to date by `now`,
+    /// soonest first.
+    async fn secrets_due_for_replication(
+        &self,
+        now: Millis,
+        limit: usize,
+    ) -> Result<Vec<SecretRecord>>;
 }

@@ -67,6 +67,9 @@ pub trait KmsStore: Send + Sync {
         after: Option<&str>,
         limit: usize,
     ) -> Result<Page<String>>;
+    /// Every Region's copy of the multi-Region key `key_id` of `account` (primary and replicas),
+    /// in Region order.
+    async fn list_key_regions(&self, account: &str, key_id: &str) -> Result<Vec<KeyRecord>>;
     /// Replace the key's mutable metadata. `Conflict` if `key.row_version` is not the stored one;
     /// on success the stored version is `key.row_version + 1`.
     async fn update_key(&self, key: &KeyRecord) -> Result<()>;

@@ -12,6 +12,10 @@
 //!   - `ListRotationFunctions` {}, `DeleteRotationFunction` {FunctionName}.
 //!   - `DescribeRotation` {SecretId}: a secret's rotation in progress (step, attempts, last
 //!     error, next attempt) and its recent history.
+//!   - `ApplyReplica` {PrimaryArn, Region, KmsKeyId?, Versions, ...}: what a primary in another
+//!     deployment sends to bring its replica in this deployment's Region up to date (or remove
+//!     it); see [`crate::secretsmanager::replication`]. Not audited with its documents: it
+//!     carries the versions' values.
 //! - [`breakglass::BreakGlass`]: break-glass requests, approvals, their credentials, revocation
 //!   and incident reports, authorised by IAM (`coffer:RequestBreakGlass`,
 //!   `coffer:ApproveBreakGlass`).
@@ -87,6 +91,7 @@ operations!(Admin, AdminError, no_model;
     ListRotationFunctions => list_rotation_functions,
     DeleteRotationFunction => delete_rotation_function,
     DescribeRotation => describe_rotation,
+    ApplyReplica => apply_replica,
 );
 
 #[derive(Debug, Deserialize)]
@@ -295,4 +300,32 @@ async fn describe_rotation(
             SecretsManagerError::ResourceNotFound(m) => AdminError::ResourceNotFound(m),
             other => AdminError::InvalidParameter(other.message()),
         })
+}
+
+/// <crate::secretsmanager::replication>: a peer deployment's primary writing its replica here.
+async fn apply_replica(
+    admin: &Admin,
+    ctx: &RequestContext,
+    input: crate::secretsmanager::replication::ReplicaState,
+) -> Result<Empty, AdminError> {
+    let owner = coffer_types::Arn::parse(&input.primary_arn)
+        .map(|a| a.account)
+        .unwrap_or_default();
+    if owner != ctx.account() || input.region != ctx.region() {
+        return Err(AdminError::InvalidParameter(
+            "ApplyReplica writes replicas of the caller's own account, in the Region it is signed for.".to_owned(),
+        ));
+    }
+    admin
+        .sm
+        .apply_replica(&input, ctx.now)
+        .await
+        .map_err(|e| match e {
+            SecretsManagerError::Internal(d) => AdminError::Internal(d),
+            SecretsManagerError::Unavailable(d) => AdminError::Unavailable(d),
+            SecretsManagerError::ResourceExists(m) => AdminError::ResourceExists(m),
+            SecretsManagerError::ResourceNotFound(m) => AdminError::ResourceNotFound(m),
+            other => AdminError::InvalidRequest(other.message()),
+        })?;
+    Ok(Empty {})
 }

@@ -208,9 +208,13 @@ impl Kms {
     ) -> Result<(SecretBytes, KeyRecord), KmsError> {
         let invalid = || KmsError::InvalidCiphertext(String::new());
         let (header, _) = BlobHeader::parse(ciphertext).map_err(|_| invalid())?;
-        let key = self
-            .resolve(ctx, &header.key_arn, Accept::KeyOnly, CONTEXT_CHECKED)
+        let key_ref = super::multiregion::in_caller_region(ctx, &header.key_arn);
+        let mut key = self
+            .resolve(ctx, &key_ref, Accept::KeyOnly, CONTEXT_CHECKED)
             .await?;
+        if key.multi_region && header.material_version > key.current_material {
+            key = self.catch_up_material(key).await?;
+        }
         self.authorize_key_with(ctx, &key, action, Some(context))
             .await?;
         if let Some(expected) = expected_key {

@@ -80,14 +80,9 @@ impl From<&KeyRecord> for KeyMetadata {
             mac_algorithms: algorithms::mac(k),
             key_agreement_algorithms: algorithms::agreement(k),
             multi_region: k.multi_region,
-            multi_region_configuration: k.multi_region.then(|| MultiRegionConfiguration {
-                multi_region_key_type: "PRIMARY",
-                primary_key: MultiRegionKey {
-                    arn: arn.clone(),
-                    region: k.region.clone(),
-                },
-                replica_keys: Vec::new(),
-            }),
+            multi_region_configuration: k
+                .multi_region
+                .then(|| super::multiregion::own_configuration(k)),
             pending_deletion_window_in_days: None,
             // Imported material: whether (and when) it expires, once some was imported.
             expiration_model: (k.origin == "EXTERNAL" && k.material_fingerprint.is_some()).then(
@@ -271,6 +266,7 @@ pub async fn create_key(
         current_material: 1,
         valid_to: None,
         material_fingerprint: None,
+        mrk_primary_region: None,
         row_version: 1,
     };
     let material = match coffer_crypto::asymmetric::Spec::parse(&key.key_spec) {
@@ -321,7 +317,7 @@ pub async fn describe_key(
         )
         .await?;
     Ok(KeyMetadataOutput {
-        key_metadata: KeyMetadata::from(&key),
+        key_metadata: kms.metadata(&key).await?,
     })
 }
 

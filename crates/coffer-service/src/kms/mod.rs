@@ -16,6 +16,7 @@ mod error;
 pub(crate) mod grants;
 mod import;
 mod keys;
+mod multiregion;
 mod policy;
 mod resolve;
 mod rotation;
@@ -120,6 +121,8 @@ operations!(Kms, KmsError, Service::Kms;
     GetParametersForImport => import::get_parameters_for_import,
     ImportKeyMaterial => import::import_key_material,
     DeleteImportedKeyMaterial => import::delete_imported_key_material,
+    ReplicateKey => multiregion::replicate_key,
+    UpdatePrimaryRegion => multiregion::update_primary_region,
 );
 
 /// Pagination markers are opaque to clients: base64url of the store's cursor.

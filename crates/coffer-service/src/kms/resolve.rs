@@ -328,6 +328,7 @@ impl Kms {
             current_material: 1,
             valid_to: None,
             material_fingerprint: None,
+            mrk_primary_region: None,
             row_version: 1,
         };
         let material = self.new_material(&arn_of(&key), 1, ctx.now, false)?;

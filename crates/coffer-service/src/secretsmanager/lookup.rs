@@ -133,6 +133,9 @@ impl SecretsManager {
         }
         self.authorize_with(ctx, action, &secret.arn, Some(&secret), keys)
             .await?;
+        if secret.primary_region.is_some() && !super::replication::allowed_on_replica(action) {
+            return Err(super::replication::replica_is_read_only());
+        }
         Ok(secret)
     }
 

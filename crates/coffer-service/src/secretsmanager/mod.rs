@@ -10,6 +10,7 @@
 //! - [`batch`]: BatchGetSecretValue, with its own paging.
 //! - [`list`]: ListSecrets with filters and stable pagination.
 //! - [`rotation`]: RotateSecret, CancelRotateSecret, the four-step protocol, schedules.
+//! - [`replication`]: replicas in other Regions (of this deployment or of peers), promotion.
 //! - [`tags`], [`policy`], [`password`]: the rest.
 //!
 //! Every write is one store transaction under the secret's `row_version`, retried on conflict,
@@ -21,6 +22,7 @@ pub(crate) mod list;
 mod lookup;
 mod password;
 mod policy;
+pub mod replication;
 pub mod rotation;
 mod seal;
 mod secrets;
@@ -50,6 +52,8 @@ pub struct SecretsManager {
     /// Writers to one secret on this node queue here instead of racing their compare-and-set
     /// (which stays, for writers on other nodes).
     write_locks: Arc<stages::WriteLocks>,
+    /// The Regions other deployments serve (`[[replication.peers]]`).
+    peers: Arc<dyn replication::ReplicaPeers>,
 }
 
 impl std::fmt::Debug for SecretsManager {
@@ -79,6 +83,9 @@ operations!(SecretsManager, SecretsManagerError, Service::SecretsManager;
     GetRandomPassword => password::get_random_password,
     RotateSecret => rotation::rotate_secret,
     CancelRotateSecret => rotation::cancel_rotate_secret,
+    ReplicateSecretToRegions => replication::replicate_secret_to_regions,
+    RemoveRegionsFromReplication => replication::remove_regions_from_replication,
+    StopReplicationToReplica => replication::stop_replication_to_replica,
 );
 
 /// A secret version's value as other services read it (Parameter Store's
@@ -107,7 +114,14 @@ impl SecretsManager {
             master,
             functions: Arc::new(rotation::GenericOnly),
             write_locks: Arc::new(stages::WriteLocks::default()),
+            peers: Arc::new(replication::NoPeers),
         }
+    }
+
+    /// Replicate to the Regions `peers` serve through them.
+    pub fn with_peers(mut self, peers: Arc<dyn replication::ReplicaPeers>) -> Self {
+        self.peers = peers;
+        self
     }
 
     /// Use `functions` for built-in rotators and HTTP rotation functions.

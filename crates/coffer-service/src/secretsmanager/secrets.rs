@@ -41,6 +41,8 @@ pub struct Description {
     owning_service: Option<String>,
     created_date: Option<Epoch>,
     primary_region: Option<String>,
+    /// DescribeSecret only (ListSecrets' entries have no such member).
+    replication_status: Option<Vec<super::replication::ReplicationStatus>>,
 }
 
 /// Describe `s`; only versions holding labels appear in the label map, as on AWS.
@@ -86,6 +88,11 @@ pub(crate) fn describe(
         owning_service: s.owning_service.clone(),
         created_date: Some(Epoch(s.created_at)),
         primary_region: s.primary_region.clone(),
+        replication_status: if for_list {
+            None
+        } else {
+            super::replication::status_of(s)
+        },
     }
 }
 
@@ -100,8 +107,7 @@ pub struct CreateSecretInput {
     secret_string: Option<SecretText>,
     #[serde(default)]
     tags: Vec<TagIn>,
-    add_replica_regions: Option<Vec<serde_json::Value>>,
-    #[allow(dead_code)] // meaningful only with replication
+    add_replica_regions: Option<Vec<super::replication::RegionIn>>,
     force_overwrite_replica_secret: Option<bool>,
 }
 
@@ -114,7 +120,7 @@ pub struct CreateSecretOutput {
     name: String,
     version_id: Option<String>,
     /// Only for replicated secrets.
-    replication_status: Option<Vec<serde_json::Value>>,
+    replication_status: Option<Vec<super::replication::ReplicationStatus>>,
 }
 
 /// An empty KmsKeyId means the default key, as on AWS.
@@ -130,12 +136,6 @@ pub async fn create_secret(
 ) -> Result<CreateSecretOutput, E> {
     check_name(&input.name)?;
     let tags = check_new_tags(&[], &input.tags)?;
-    if input.add_replica_regions.is_some() {
-        return Err(E::InvalidRequest(
-            "Replication to other Regions is not available in this deployment of coffer."
-                .to_owned(),
-        ));
-    }
     let value = value_of(input.secret_string, input.secret_binary)?;
     let kms_key_id = key_choice(input.kms_key_id);
     if let Some(k) = &kms_key_id {
@@ -160,7 +160,7 @@ pub async fn create_secret(
         let arn = new_arn(ctx, &input.name)?;
         sm.authorize(ctx, "secretsmanager:CreateSecret", &arn, None)
             .await?;
-        let secret = SecretRecord {
+        let mut secret = SecretRecord {
             arn,
             account_id: ctx.account().to_owned(),
             region: ctx.region().to_owned(),
@@ -173,6 +173,7 @@ pub async fn create_secret(
             owning_service: None,
             primary_region: None,
             replication: None,
+            replication_due_at: None,
             created_at: ctx.now,
             last_changed_at: ctx.now,
             last_accessed_at: None,
@@ -185,6 +186,14 @@ pub async fn create_secret(
             next_rotation_at: None,
             row_version: 1,
         };
+        if let Some(regions) = &input.add_replica_regions {
+            SecretsManager::add_regions(
+                &mut secret,
+                regions,
+                input.force_overwrite_replica_secret.unwrap_or(false),
+            )?;
+            secret.replication_due_at = Some(ctx.now);
+        }
         let version = match &value {
             Some((bytes, binary)) => {
                 let mut v = sm.seal(ctx, &secret, &version_id, bytes, *binary).await?;
@@ -195,11 +204,18 @@ pub async fn create_secret(
         };
         match sm.store.create_secret(&secret, version.as_ref()).await {
             Ok(()) => {
+                let mut replication_status = None;
+                if SecretsManager::is_replicated(&secret) {
+                    sm.replicate(&secret.arn, ctx.now, false).await?;
+                    if let Some(s) = sm.store.get_secret_by_arn(&secret.arn).await? {
+                        replication_status = sm.replication_status(&s).await?;
+                    }
+                }
                 return Ok(CreateSecretOutput {
                     arn: secret.arn,
                     name: secret.name,
                     version_id: version.map(|v| v.version_id),
-                    replication_status: None,
+                    replication_status,
                 });
             }
             // Another request created the name first: answer as for an existing secret.
@@ -353,7 +369,9 @@ pub async fn describe_secret(
         .find(ctx, &input.secret_id, "secretsmanager:DescribeSecret")
         .await?;
     let versions = sm.store.list_secret_versions(&secret.arn).await?;
-    Ok(describe(&secret, &versions, false))
+    let mut d = describe(&secret, &versions, false);
+    d.replication_status = sm.replication_status(&secret).await?;
+    Ok(d)
 }
 
 #[derive(Debug, Deserialize)]
@@ -403,6 +421,15 @@ pub async fn delete_secret(
             }
             other => other?,
         };
+        let replicas = super::replication::entries(&secret);
+        if !replicas.is_empty() {
+            let regions: Vec<&str> = replicas.iter().map(|r| r.region.as_str()).collect();
+            return Err(E::InvalidParameter(format!(
+                "You can't delete secret {} that still has replica regions [{}].",
+                secret.arn,
+                regions.join(", ")
+            )));
+        }
         if force {
             sm.store.purge_secret(&secret.arn).await?;
             return Ok(DeleteSecretOutput {

@@ -126,9 +126,31 @@ impl SecretsManager {
     /// Apply an optimistic change; `Ok(false)` means another writer got there first and the
     /// caller should re-read and try again — after a short random pause, so that writers on
     /// several nodes do not retry in lockstep.
+    ///
+    /// A change to a primary with replicas marks them due in the same transaction and brings
+    /// this deployment's replicas up to date before returning (`replication`).
     pub(crate) async fn commit(&self, change: SecretChange<'_>) -> Result<bool, E> {
+        let replicated = SecretsManager::is_replicated(change.secret);
+        let marked;
+        let change = if replicated {
+            let mut s = change.secret.clone();
+            s.replication_due_at = Some(crate::now_millis());
+            marked = s;
+            SecretChange {
+                secret: &marked,
+                ..change
+            }
+        } else {
+            change
+        };
         match self.store.update_secret(change).await {
-            Ok(()) => Ok(true),
+            Ok(()) => {
+                if replicated {
+                    self.replicate(&change.secret.arn, crate::now_millis(), false)
+                        .await?;
+                }
+                Ok(true)
+            }
             Err(StoreError::Conflict) => {
                 let mut b = [0u8; 1];
                 let _ = coffer_crypto::random::fill(&mut b);

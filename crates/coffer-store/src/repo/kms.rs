@@ -77,7 +77,7 @@ macro_rules! kms_store_impl {
                     "UPDATE kms_keys SET description = $1, state = $2, deletion_date = $3,
                         pending_window_days = $4, rotation_enabled = $5, rotation_period_days = $6,
                         next_rotation_at = $7, policy = $8, current_material = $9,
-                        valid_to = $14, material_fingerprint = $15,
+                        valid_to = $14, material_fingerprint = $15, mrk_primary_region = $16,
                         row_version = row_version + 1
                      WHERE account_id = $10 AND region = $11 AND key_id = $12 AND row_version = $13",
                 )
@@ -96,6 +96,7 @@ macro_rules! kms_store_impl {
                 .bind(k.row_version)
                 .bind(k.valid_to)
                 .bind(&k.material_fingerprint)
+                .bind(&k.mrk_primary_region)
                 .execute(&mut **tx)
                 .await
                 .map_err(backend)?;
@@ -121,9 +122,9 @@ macro_rules! kms_store_impl {
                             key_spec, origin, key_manager, multi_region, state, created_at,
                             deletion_date, pending_window_days, rotation_enabled,
                             rotation_period_days, next_rotation_at, policy, current_material,
-                            row_version, valid_to, material_fingerprint)
+                            row_version, valid_to, material_fingerprint, mrk_primary_region)
                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
-                            $16, $17, $18, $19, $20, $21)",
+                            $16, $17, $18, $19, $20, $21, $22)",
                     )
                     .bind(&k.account_id)
                     .bind(&k.region)
@@ -146,6 +147,7 @@ macro_rules! kms_store_impl {
                     .bind(k.row_version)
                     .bind(k.valid_to)
                     .bind(&k.material_fingerprint)
+                    .bind(&k.mrk_primary_region)
                     .execute(&mut *tx)
                     .await
                     .map_err(backend)?;
@@ -216,6 +218,23 @@ macro_rules! kms_store_impl {
                     .await
                     .map_err(backend)?;
                     Ok(page(items, n, String::clone))
+                }
+
+                async fn list_key_regions(
+                    &self,
+                    account: &str,
+                    key_id: &str,
+                ) -> Result<Vec<KeyRecord>> {
+                    // KEY_COLUMNS is a constant: no input reaches the text.
+                    sqlx::query_as(sqlx::AssertSqlSafe(format!(
+                        "SELECT {KEY_COLUMNS} FROM kms_keys
+                         WHERE account_id = $1 AND key_id = $2 ORDER BY region"
+                    )))
+                    .bind(account)
+                    .bind(key_id)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(backend)
                 }
 
                 async fn update_key(&self, k: &KeyRecord) -> Result<()> {

@@ -53,7 +53,8 @@ macro_rules! secret_store_impl {
                         last_changed_at = $8, last_accessed_at = $9, deleted_at = $10,
                         purge_at = $11, rotation_enabled = $12, rotation_lambda_arn = $13,
                         rotation_rules = $14, last_rotated_at = $15, next_rotation_at = $16,
-                        tags_listed = $19, row_version = row_version + 1
+                        tags_listed = $19, replication_due_at = $20,
+                        row_version = row_version + 1
                      WHERE arn = $17 AND row_version = $18",
                 )
                 .bind(&s.description)
@@ -75,6 +76,7 @@ macro_rules! secret_store_impl {
                 .bind(&s.arn)
                 .bind(s.row_version)
                 .bind(s.tags_listed)
+                .bind(s.replication_due_at)
                 .execute(&mut **tx)
                 .await
                 .map_err(backend)?;
@@ -158,9 +160,10 @@ macro_rules! secret_store_impl {
                             kms_key_id, tags, policy, owning_service, primary_region, replication,
                             created_at, last_changed_at, last_accessed_at, deleted_at, purge_at,
                             rotation_enabled, rotation_lambda_arn, rotation_rules,
-                            last_rotated_at, next_rotation_at, row_version, tags_listed)
+                            last_rotated_at, next_rotation_at, row_version, tags_listed,
+                            replication_due_at)
                          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
-                            $16, $17, $18, $19, $20, $21, $22, $23)",
+                            $16, $17, $18, $19, $20, $21, $22, $23, $24)",
                     )
                     .bind(&s.arn)
                     .bind(&s.account_id)
@@ -185,6 +188,7 @@ macro_rules! secret_store_impl {
                     .bind(s.next_rotation_at)
                     .bind(s.row_version)
                     .bind(s.tags_listed)
+                    .bind(s.replication_due_at)
                     .execute(&mut *tx)
                     .await
                     .map_err(backend)?;
@@ -427,6 +431,23 @@ macro_rules! secret_store_impl {
                     sqlx::query_scalar(
                         "SELECT arn FROM sm_secrets WHERE purge_at IS NOT NULL AND purge_at <= $1
                          ORDER BY purge_at LIMIT $2",
+                    )
+                    .bind(now)
+                    .bind(limit(n))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(backend)
+                }
+
+                async fn secrets_due_for_replication(
+                    &self,
+                    now: Millis,
+                    n: usize,
+                ) -> Result<Vec<SecretRecord>> {
+                    sqlx::query_as(
+                        "SELECT * FROM sm_secrets
+                         WHERE replication_due_at IS NOT NULL AND replication_due_at <= $1
+                         ORDER BY replication_due_at LIMIT $2",
                     )
                     .bind(now)
                     .bind(limit(n))

@@ -24,6 +24,7 @@ pub fn key(id: &str) -> KeyRecord {
         current_material: 1,
         valid_to: None,
         material_fingerprint: None,
+        mrk_primary_region: None,
         row_version: 1,
     }
 }

@@ -22,6 +22,7 @@ pub fn secret(name: &str, created_at: Millis) -> SecretRecord {
         owning_service: None,
         primary_region: None,
         replication: None,
+        replication_due_at: None,
         created_at,
         last_changed_at: created_at,
         last_accessed_at: None,
