@@ -60,9 +60,9 @@ impl Peers {
         }
         let mut clients = BTreeMap::new();
         for p in &config.peers {
-            if !p.endpoint.starts_with("https://")
-                && !(p.endpoint.starts_with("http://") && loopback(&p.endpoint))
-            {
+            let allowed = p.endpoint.starts_with("https://")
+                || (p.endpoint.starts_with("http://") && loopback(&p.endpoint));
+            if !allowed {
                 anyhow::bail!(
                     "replication peer {}: the endpoint must be https:// (plain http is accepted for loopback addresses only: replicas carry secret values)",
                     p.endpoint

@@ -267,3 +267,51 @@ pub async fn kms(s: &Store) {
     assert!(s.list_key_materials(A, R, "k1").await.unwrap().is_empty());
     assert!(s.list_key_tags(A, R, "k1").await.unwrap().is_empty());
 }
+
+/// Related multi-Region keys: listed across Regions, with their primary's Region.
+pub async fn multi_region_keys(s: &Store) {
+    seed(s).await;
+    let mut primary = key("mrk-0123456789abcdef0123456789abcdef");
+    primary.multi_region = true;
+    s.create_key(&primary, None, &[], None).await.unwrap();
+    let mut replica = primary.clone();
+    replica.region = "eu-west-1".into();
+    replica.mrk_primary_region = Some("us-east-1".into());
+    s.create_key(&replica, None, &[], None).await.unwrap();
+    s.create_key(
+        &key("11111111-2222-3333-4444-555555555555"),
+        None,
+        &[],
+        None,
+    )
+    .await
+    .unwrap();
+    let related = s
+        .list_key_regions("000000000000", &primary.key_id)
+        .await
+        .unwrap();
+    let regions: Vec<_> = related
+        .iter()
+        .map(|k| (k.region.as_str(), k.mrk_primary_region.as_deref()))
+        .collect();
+    assert_eq!(
+        regions,
+        [("eu-west-1", Some("us-east-1")), ("us-east-1", None)]
+    );
+    // Failover: the replica becomes the primary.
+    let mut new_primary = related[0].clone();
+    new_primary.mrk_primary_region = None;
+    s.update_key(&new_primary).await.unwrap();
+    let got = s
+        .get_key("000000000000", "eu-west-1", &primary.key_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got.mrk_primary_region, None);
+    assert!(
+        s.list_key_regions("000000000000", "mrk-other")
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}

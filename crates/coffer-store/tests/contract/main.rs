@@ -46,6 +46,8 @@ behaviours! {
     kms_grants => crate::grants::contract,
     breakglass => crate::breakglass::contract,
     secrets => crate::secrets::contract,
+    secrets_replication_due => crate::secrets::replication_due,
+    kms_multi_region => crate::foundation::multi_region_keys,
     parameter_versions_and_cas => crate::parameters::versions_and_cas,
     parameter_sealed_values => crate::parameters::sealed_values,
     parameter_labels => crate::parameters::labels,

@@ -261,3 +261,52 @@ pub async fn contract(s: &Store) {
         .await
         .unwrap();
 }
+
+/// Replication's queue: primaries whose replicas are due, soonest first, across accounts; the
+/// due time and the replication status round-trip through updates.
+pub async fn replication_due(s: &Store) {
+    let mut a = secret("repl/a", 100);
+    a.replication = Some(r#"[{"Region":"us-west-2","Status":"InProgress"}]"#.into());
+    a.replication_due_at = Some(500);
+    s.create_secret(&a, None).await.unwrap();
+    let mut b = secret("repl/b", 100);
+    b.replication_due_at = Some(300);
+    s.create_secret(&b, None).await.unwrap();
+    s.create_secret(&secret("repl/c", 100), None).await.unwrap();
+    let due = |now| async move {
+        s.secrets_due_for_replication(now, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.name)
+            .collect::<Vec<_>>()
+    };
+    assert!(due(299).await.is_empty());
+    assert_eq!(due(400).await, ["repl/b"]);
+    assert_eq!(due(500).await, ["repl/b", "repl/a"]);
+    assert_eq!(
+        s.get_secret_by_arn(&a.arn)
+            .await
+            .unwrap()
+            .unwrap()
+            .replication,
+        a.replication
+    );
+    // Done: cleared by an update, with the status kept.
+    let mut done = s.get_secret_by_arn(&a.arn).await.unwrap().unwrap();
+    done.replication_due_at = None;
+    done.primary_region = Some("eu-west-1".into());
+    s.update_secret(SecretChange {
+        secret: &done,
+        new_version: None,
+        stages: None,
+        prune: &[],
+    })
+    .await
+    .unwrap();
+    assert_eq!(due(10_000).await, ["repl/b"]);
+    let got = s.get_secret_by_arn(&a.arn).await.unwrap().unwrap();
+    assert_eq!(got.replication_due_at, None);
+    assert_eq!(got.primary_region.as_deref(), Some("eu-west-1"));
+    assert_eq!(got.replication, a.replication);
+}
