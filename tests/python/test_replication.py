@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -367,6 +368,19 @@ def test_replica_in_another_deployment_survives_the_primary(tmp_path: Path):
         wait_for(lambda: status(east, name)[WEST]["Status"] == "InSync", 45, "the peer caught up")
         assert west.get_secret_value(SecretId=name)["SecretString"] == PEER_VALUES[1]
         assert west.describe_secret(SecretId=name)["VersionIdsToStages"] == east.describe_secret(SecretId=name)["VersionIdsToStages"]
+
+        # The pushes are audited on the primary's side (a failed one with its reason), and
+        # counted in the metrics.
+        pushes = client(east_server, "cloudtrail").lookup_events(
+            LookupAttributes=[{"AttributeKey": "EventName", "AttributeValue": "ReplicateSecretVersion"}]
+        )["Events"]
+        records = [json.loads(e["CloudTrailEvent"]) for e in pushes]
+        assert any(r.get("errorCode") == "ReplicationFailed" for r in records)
+        assert any("errorCode" not in r and r["requestParameters"]["ReplicaRegion"] == WEST for r in records)
+        metrics = urllib.request.urlopen(f"{east_server.endpoint}/metrics", timeout=5).read().decode()
+        assert 'coffer_replications_total{outcome="in_sync"}' in metrics
+        assert 'coffer_replications_total{outcome="failed"}' in metrics
+        assert "coffer_replication_lag_seconds_count" in metrics
 
         # Lose the primary: the replica keeps serving, refuses writes until promoted.
         east_server.kill()

@@ -142,21 +142,16 @@ async fn housekeeping(services: Services, store: coffer_store::Store) {
 /// peer deployment, failures whose backoff has passed).
 const REPLICATION_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// Run [`coffer_service::secretsmanager::SecretsManager::replication_pass`] on every node: it
-/// is idempotent (each push sends the whole desired state) and cheap when nothing is due (one
-/// indexed query).
+/// Run [`Services::replication_pass`] on every node: it is idempotent (each push sends the
+/// whole desired state) and cheap when nothing is due (one indexed query).
 async fn replicator(services: Services) {
     let mut tick = tokio::time::interval(REPLICATION_EVERY);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        if let Err(e) = services
-            .secretsmanager
+        services
             .replication_pass(coffer_service::now_millis())
-            .await
-        {
-            tracing::warn!(error = ?e, "replication pass failed");
-        }
+            .await;
     }
 }
 

@@ -153,6 +153,8 @@ const AWS_QUOTAS: &[(&str, &str, f64, &[&str])] = &[
         &["CreateGrant", "RetireGrant", "RevokeGrant"],
     ),
     ("kms", "CreateKey", 5.0, &["CreateKey"]),
+    ("kms", "ReplicateKey", 5.0, &["ReplicateKey"]),
+    ("kms", "UpdatePrimaryRegion", 5.0, &["UpdatePrimaryRegion"]),
     (
         "kms",
         "aliases",

@@ -17,6 +17,22 @@ pub struct Principal {
     pub tags: Vec<(String, String)>,
 }
 
+impl Principal {
+    /// The administrator (root) of `account`, as which coffer's background work acts for the
+    /// account (replication); `None` if the stored account id is malformed.
+    pub fn service_for(account: &str) -> Option<Self> {
+        let account_id = AccountId::parse(account).ok()?;
+        Some(Self {
+            arn: format!("arn:aws:iam::{}:root", account_id.as_str()),
+            user_id: account_id.as_str().to_owned(),
+            account_id,
+            access_key_id: String::new(),
+            session: None,
+            tags: Vec::new(),
+        })
+    }
+}
+
 /// Everything a handler needs to know about the request besides its input.
 #[derive(Debug, Clone)]
 pub struct RequestContext {

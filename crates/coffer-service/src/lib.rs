@@ -171,6 +171,40 @@ impl Services {
     }
 }
 
+impl Services {
+    /// Replication's background pass (pushes to peer deployments, retries after failures):
+    /// each push is audited on this side as CloudTrail's `ReplicateSecretVersion`, Secrets
+    /// Manager acting for the account (the replica's side audits the `ApplyReplica` call).
+    pub async fn replication_pass(&self, now: i64) {
+        let pushed = match self.secretsmanager.replication_pass(now).await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!(error = ?e, "replication pass failed");
+                return;
+            }
+        };
+        for p in pushed {
+            let mut call = audit::Call::new(
+                model::Service::SecretsManager,
+                "ReplicateSecretVersion",
+                &format!("replication-{}", uuid::Uuid::new_v4()),
+                p.time,
+            );
+            call.region.clone_from(&p.primary_region);
+            call.principal = context::Principal::service_for(&p.account_id);
+            call.set_input(
+                &serde_json::json!({"SecretId": p.primary_arn, "ReplicaRegion": p.region}),
+            );
+            if let Some(reason) = &p.error {
+                call.set_error("ReplicationFailed", reason);
+            }
+            if let Err(e) = self.audit.record(&call).await {
+                tracing::error!(error = %e, arn = %p.primary_arn, "could not audit a replication push");
+            }
+        }
+    }
+}
+
 /// Unix time in milliseconds, now.
 pub fn now_millis() -> i64 {
     let now = time::OffsetDateTime::now_utc();

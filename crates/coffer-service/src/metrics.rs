@@ -57,6 +57,7 @@ pub struct Metrics {
     pub cache: Family<CacheLabels, Counter>,
     pub rotations: Family<OutcomeLabels, Counter>,
     pub replications: Family<OutcomeLabels, Counter>,
+    pub replication_lag_seconds: Histogram,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -85,6 +86,7 @@ impl Metrics {
             cache: Family::default(),
             rotations: Family::default(),
             replications: Family::default(),
+            replication_lag_seconds: Histogram::new(exponential_buckets(0.001, 2.0, 20)),
             registry: Registry::default(),
         };
         registry.register(
@@ -147,6 +149,11 @@ impl Metrics {
             "Pushes of a secret to one replica Region, by outcome (in_sync, failed)",
             m.replications.clone(),
         );
+        registry.register(
+            "replication_lag_seconds",
+            "Time from a change to a replicated secret until a replica Region holds it",
+            m.replication_lag_seconds.clone(),
+        );
         Self { registry, ..m }
     }
 
@@ -171,6 +178,13 @@ impl Metrics {
         self.replications
             .get_or_create(&OutcomeLabels { outcome })
             .inc();
+    }
+
+    /// Observe how long a replica took to hold a change, in milliseconds.
+    pub fn replication_lag(&self, millis: i64) {
+        #[allow(clippy::cast_precision_loss)] // a lag is far below 2^52 ms
+        self.replication_lag_seconds
+            .observe(millis.max(0) as f64 / 1000.0);
     }
 
     /// Count one rotation run's outcome.

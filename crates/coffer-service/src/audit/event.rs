@@ -87,6 +87,8 @@ fn breakglass_document(operation: &str, doc: &Value) -> Option<Value> {
         "RevokeBreakGlass",
         "GetBreakGlassReport",
         "RunBreakGlassDrill",
+        // Replication's own record of a push: the secret's ARN and the replica Region.
+        "ReplicateSecretVersion",
     ];
     OPS.contains(&operation).then(|| doc.clone())
 }

@@ -22,7 +22,7 @@ use crate::RequestContext;
 use crate::context::Principal;
 use crate::wire::{Epoch, SecretBlob};
 use coffer_store::{SecretChange, SecretRecord, StoreError, Tag};
-use coffer_types::{AccountId, Arn, Region};
+use coffer_types::{Arn, Region};
 use serde::{Deserialize, Serialize};
 use serde_with::skip_serializing_none;
 
@@ -189,20 +189,25 @@ pub struct ReplicaVersion {
     pub stages: Vec<String>,
 }
 
+/// One push of the background pass, for the audit trail (`ReplicateSecretVersion`).
+#[derive(Debug, Clone)]
+pub struct Pushed {
+    pub primary_arn: String,
+    pub account_id: String,
+    pub primary_region: String,
+    pub region: String,
+    /// The reason, when it failed.
+    pub error: Option<String>,
+    pub time: i64,
+}
+
 /// The account's administrator in `region`: Secrets Manager acting for the secret's owner.
 fn service_ctx(account: &str, region: &str, now: i64) -> Result<RequestContext, E> {
-    let account =
-        AccountId::parse(account).map_err(|_| E::Internal("stored account id".to_owned()))?;
+    let principal = Principal::service_for(account)
+        .ok_or_else(|| E::Internal("stored account id".to_owned()))?;
     let region = Region::parse(region).map_err(|_| E::Internal("stored region".to_owned()))?;
     Ok(RequestContext {
-        principal: Principal {
-            arn: format!("arn:aws:iam::{}:root", account.as_str()),
-            user_id: account.as_str().to_owned(),
-            account_id: account,
-            access_key_id: String::new(),
-            session: None,
-            tags: Vec::new(),
-        },
+        principal,
         region,
         request_id: format!("replication-{}", uuid::Uuid::new_v4()),
         now,
@@ -365,6 +370,18 @@ impl SecretsManager {
         now: i64,
         with_peers: bool,
     ) -> Result<(), E> {
+        self.replicate_noting(primary_arn, now, with_peers, &mut Vec::new())
+            .await
+    }
+
+    /// [`SecretsManager::replicate`], noting every push in `pushed`.
+    async fn replicate_noting(
+        &self,
+        primary_arn: &str,
+        now: i64,
+        with_peers: bool,
+        pushed: &mut Vec<Pushed>,
+    ) -> Result<(), E> {
         for _ in 0..WRITE_ATTEMPTS {
             let Some(primary) = self.store.get_secret_by_arn(primary_arn).await? else {
                 return Ok(());
@@ -390,9 +407,21 @@ impl SecretsManager {
                     )),
                 };
                 let m = crate::metrics::global();
+                pushed.push(Pushed {
+                    primary_arn: primary.arn.clone(),
+                    account_id: primary.account_id.clone(),
+                    primary_region: primary.region.clone(),
+                    region: entry.region.clone(),
+                    error: outcome.as_ref().err().cloned(),
+                    time: crate::now_millis(),
+                });
                 match outcome {
                     Ok(()) => {
                         m.replication("in_sync");
+                        if let Some(due) = primary.replication_due_at {
+                            // From the change (or the retry time) to the replica holding it.
+                            m.replication_lag(crate::now_millis().saturating_sub(due));
+                        }
                         entry.status = IN_SYNC.to_owned();
                         entry.status_message = None;
                         entry.attempts = 0;
@@ -440,18 +469,19 @@ impl SecretsManager {
         Err(contended())
     }
 
-    /// The background pass: every primary whose replicas are due. Returns how many it looked at.
-    pub async fn replication_pass(&self, now: i64) -> Result<usize, E> {
+    /// The background pass: every primary whose replicas are due. Returns the pushes it made.
+    pub async fn replication_pass(&self, now: i64) -> Result<Vec<Pushed>, E> {
         let due = self
             .store
             .secrets_due_for_replication(now, PASS_BATCH)
             .await?;
+        let mut pushed = Vec::new();
         for s in &due {
-            if let Err(e) = self.replicate(&s.arn, now, true).await {
+            if let Err(e) = self.replicate_noting(&s.arn, now, true, &mut pushed).await {
                 tracing::warn!(arn = %s.arn, error = ?e, "replication pass failed for a secret");
             }
         }
-        Ok(due.len())
+        Ok(pushed)
     }
 
     /// Make this deployment's replica in `state.region` equal to `state` (or remove it). The
