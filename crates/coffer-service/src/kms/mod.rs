@@ -8,6 +8,8 @@
 //! ([`coffer_crypto::blob`]), so `Decrypt` finds its key and rotated keys still decrypt old data.
 //! Deletion at the end of the waiting period and scheduled rotation happen lazily, when the key is
 //! next resolved, so they need no background job and behave identically on every node.
+//! Multi-Region keys ([`multiregion`]): related keys share an `mrk-` id and material across
+//! Regions; ReplicateKey, UpdatePrimaryRegion, cross-Region Decrypt.
 
 mod aliases;
 mod asymmetric;
