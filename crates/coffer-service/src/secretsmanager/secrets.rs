@@ -206,7 +206,9 @@ pub async fn create_secret(
             Ok(()) => {
                 let mut replication_status = None;
                 if SecretsManager::is_replicated(&secret) {
-                    sm.replicate(&secret.arn, ctx.now, false).await?;
+                    if let Err(e) = sm.replicate(&secret.arn, ctx.now, false).await {
+                        tracing::warn!(arn = %secret.arn, error = ?e, "replicating a new secret failed; the background pass retries it");
+                    }
                     if let Some(s) = sm.store.get_secret_by_arn(&secret.arn).await? {
                         replication_status = sm.replication_status(&s).await?;
                     }

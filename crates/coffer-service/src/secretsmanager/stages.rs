@@ -145,9 +145,14 @@ impl SecretsManager {
         };
         match self.store.update_secret(change).await {
             Ok(()) => {
-                if replicated {
-                    self.replicate(&change.secret.arn, crate::now_millis(), false)
-                        .await?;
+                // The change is committed: a replication problem must not fail the request
+                // (the due marker makes the background pass retry it).
+                if replicated
+                    && let Err(e) = self
+                        .replicate(&change.secret.arn, crate::now_millis(), false)
+                        .await
+                {
+                    tracing::warn!(arn = %change.secret.arn, error = ?e, "replicating a change failed; the background pass retries it");
                 }
                 Ok(true)
             }
