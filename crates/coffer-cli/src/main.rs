@@ -7,6 +7,7 @@
 //! - `coffer breakglass ...`: break-glass access with a two-person rule (see [`breakglass`]).
 //! - `coffer bench`: a load generator (see [`bench`]).
 //! - `coffer migrate`: SQLite to PostgreSQL (see [`migrate`]).
+//! - `coffer csi-provider`: the Secrets Store CSI Driver provider plugin (see [`csi`]).
 //! - `coffer agent`, `coffer sync`, `coffer resolve`, `coffer run`: the client side (see
 //!   [`client`]), for coffer or AWS alike.
 
@@ -15,6 +16,7 @@ mod audit;
 mod bench;
 mod breakglass;
 mod client;
+mod csi;
 mod migrate;
 mod peers;
 mod server;
@@ -62,6 +64,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Copy a whole deployment from SQLite into PostgreSQL, and verify the copy.
     Migrate(migrate::MigrateArgs),
+    /// Serve the Secrets Store CSI Driver's provider API on a unix socket (Kubernetes).
+    CsiProvider(csi::CsiArgs),
 }
 
 /// A command's verdict as an exit status.
@@ -86,6 +90,7 @@ fn main() -> std::process::ExitCode {
         Command::Run(args) => client::run_main(args),
         Command::Bench(args) => bench::main(args),
         Command::Migrate(args) => migrate::main(args),
+        Command::CsiProvider(args) => csi::main(args),
     };
     match result {
         Ok(code) => std::process::ExitCode::from(code),

@@ -259,46 +259,64 @@ impl WebIdentity {
                 self.token_file.display()
             ))
         })?;
-        let form = serde_urlencoded::to_string([
-            ("Action", "AssumeRoleWithWebIdentity"),
-            ("Version", "2011-06-15"),
-            ("RoleArn", self.role_arn.as_str()),
-            ("RoleSessionName", self.session_name.as_str()),
-            ("WebIdentityToken", token.trim()),
-        ])
-        .map_err(|e| Error::Credentials(format!("cannot encode the STS request: {e}")))?;
-        let url = format!("{}/", self.sts_endpoint);
-        let req = http::Request::builder()
-            .method("POST")
-            .uri(&url)
-            .header(
-                http::header::CONTENT_TYPE,
-                "application/x-www-form-urlencoded; charset=utf-8",
-            )
-            .body(bytes::Bytes::from(form))
-            .map_err(|e| Error::Config(format!("bad STS endpoint {}: {e}", self.sts_endpoint)))?;
-        let resp = http
-            .send(req, "STS AssumeRoleWithWebIdentity")
-            .await
-            .map_err(|e| Error::Credentials(e.to_string()))?;
-        let status = resp.status;
-        let body = resp.body;
-        let text = String::from_utf8_lossy(&body);
-        if status != 200 {
-            let code = xml_text(&text, "Code").unwrap_or_else(|| format!("HTTP {status}"));
-            let message = xml_text(&text, "Message").unwrap_or_default();
-            return Err(Error::Credentials(format!(
-                "STS AssumeRoleWithWebIdentity for role {} at {} failed: {code}: {message}",
-                self.role_arn, self.sts_endpoint
-            )));
-        }
-        parse_assume_role_response(&text).map_err(|e| {
-            Error::Credentials(format!(
-                "STS AssumeRoleWithWebIdentity at {} answered something unexpected: {e}",
-                self.sts_endpoint
-            ))
-        })
+        assume_role_with_web_identity(
+            http,
+            &self.sts_endpoint,
+            &self.role_arn,
+            &self.session_name,
+            token.trim(),
+        )
+        .await
     }
+}
+
+/// STS `AssumeRoleWithWebIdentity` at `sts_endpoint`: `token` (an OIDC token, such as a
+/// Kubernetes service-account token) exchanged for `role_arn`'s temporary credentials.
+/// The call is unsigned: the token is the credential.
+pub async fn assume_role_with_web_identity(
+    http: &HttpClient,
+    sts_endpoint: &str,
+    role_arn: &str,
+    session_name: &str,
+    token: &str,
+) -> Result<Credentials> {
+    let form = serde_urlencoded::to_string([
+        ("Action", "AssumeRoleWithWebIdentity"),
+        ("Version", "2011-06-15"),
+        ("RoleArn", role_arn),
+        ("RoleSessionName", session_name),
+        ("WebIdentityToken", token),
+    ])
+    .map_err(|e| Error::Credentials(format!("cannot encode the STS request: {e}")))?;
+    let url = format!("{sts_endpoint}/");
+    let req = http::Request::builder()
+        .method("POST")
+        .uri(&url)
+        .header(
+            http::header::CONTENT_TYPE,
+            "application/x-www-form-urlencoded; charset=utf-8",
+        )
+        .body(bytes::Bytes::from(form))
+        .map_err(|e| Error::Config(format!("bad STS endpoint {sts_endpoint}: {e}")))?;
+    let resp = http
+        .send(req, "STS AssumeRoleWithWebIdentity")
+        .await
+        .map_err(|e| Error::Credentials(e.to_string()))?;
+    let status = resp.status;
+    let body = resp.body;
+    let text = String::from_utf8_lossy(&body);
+    if status != 200 {
+        let code = xml_text(&text, "Code").unwrap_or_else(|| format!("HTTP {status}"));
+        let message = xml_text(&text, "Message").unwrap_or_default();
+        return Err(Error::Credentials(format!(
+            "STS AssumeRoleWithWebIdentity for role {role_arn} at {sts_endpoint} failed: {code}: {message}"
+        )));
+    }
+    parse_assume_role_response(&text).map_err(|e| {
+        Error::Credentials(format!(
+            "STS AssumeRoleWithWebIdentity at {sts_endpoint} answered something unexpected: {e}"
+        ))
+    })
 }
 
 /// The `Credentials` element of an STS AssumeRole* response.

@@ -92,9 +92,19 @@ fn nonzero(d: Duration, s: &str) -> Result<Duration> {
 }
 
 /// One object's fetched content: the files it makes and the version they come from.
-struct Fetched {
-    version: String,
-    files: Vec<(PathBuf, SecretBytes)>,
+/// One object as read: its version (VersionId, or the parameter's version number) and its
+/// files (its own, then one per jmesPath entry), relative to the target directory.
+#[derive(Debug)]
+pub struct Fetched {
+    pub version: String,
+    pub files: Vec<(PathBuf, SecretBytes)>,
+}
+
+/// Read `spec` now, whatever was read before (the CSI provider's Mount).
+pub async fn fetch_object(client: &AwsClient, spec: &ObjectSpec) -> Result<Fetched> {
+    fetch(client, spec, None)
+        .await?
+        .ok_or_else(|| Error::Invalid(format!("{} was not read", spec.display())))
 }
 
 /// What the sync remembers between rounds: the version each object was last written from.

@@ -1,0 +1,235 @@
+"""`coffer csi-provider` (coffer issue 21), called over its unix socket by a gRPC client speaking
+the Secrets Store CSI Driver's provider API (the repo's proto, compiled here with grpcio-tools),
+as the driver calls it: Version, then Mount with the seed's SecretProviderClass parameters and a
+pod's service-account token from a test OIDC issuer, exchanged by the provider through coffer's
+STS for the pod's role (IRSA).
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import grpc
+import pytest
+from grpc_tools import protoc
+
+from coffer_harness import REPO_ROOT, _clean_env, coffer_binary, files_under
+from test_access_control import A, ISSUER, ISSUER_HOST, KeyPair
+
+pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="the openssl CLI makes the test OIDC key pair")
+
+PROTO_DIR = REPO_ROOT / "crates" / "coffer-csi" / "proto"
+NAMESPACE = "payments"
+SEED_OBJECTS = """- objectName: "prod/payments-api/database"
+  objectType: "secretsmanager"
+  jmesPath:
+    - path: username
+      objectAlias: db-username
+    - path: password
+      objectAlias: db-password
+- objectName: "/prod/payments-api/feature-flags"
+  objectType: "ssmparameter"
+  objectAlias: feature-flags
+"""
+PASSWORDS = ["csi-initial-password-5e1f", "csi-rotated-password-77ab"]
+
+
+def _stubs(tmp: Path):
+    out = tmp / "stubs"
+    out.mkdir()
+    rc = protoc.main(["protoc", f"-I{PROTO_DIR}", f"--python_out={out}", f"--grpc_python_out={out}", str(PROTO_DIR / "service.proto")])
+    assert rc == 0, "protoc failed on the provider proto"
+    sys.path.insert(0, str(out))
+    try:
+        return importlib.import_module("service_pb2"), importlib.import_module("service_pb2_grpc")
+    finally:
+        sys.path.remove(str(out))
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    """A coffer server with an OIDC issuer, a role for the payments/api service account that may
+    read the seed's objects, the seed's secret and parameter, and a provider on a socket."""
+    from coffer_harness import CofferServer
+
+    tmp = tmp_path_factory.mktemp("csi")
+    key = KeyPair(tmp, "k1")
+    jwks = tmp / "jwks.json"
+    jwks.write_text(json.dumps({"keys": [key.jwk]}))
+    server = CofferServer(tmp / "server", env={"COFFER_OIDC_JWKS": f"{ISSUER}={jwks}"}).start()
+    iam, sm, ssm = server.client("iam"), server.client("secretsmanager"), server.client("ssm")
+    provider = iam.create_open_id_connect_provider(Url=ISSUER, ClientIDList=["sts.amazonaws.com"], ThumbprintList=["a" * 40])[
+        "OpenIDConnectProviderArn"
+    ]
+
+    def role(name: str, sa: str, allow: list[str]) -> str:
+        trust = {
+            "Version": "2012-10-17",
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"Federated": provider},
+                    "Action": "sts:AssumeRoleWithWebIdentity",
+                    "Condition": {"StringEquals": {f"{ISSUER_HOST}:sub": f"system:serviceaccount:{NAMESPACE}:{sa}"}},
+                }
+            ],
+        }
+        iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(trust))
+        policy = {"Version": "2012-10-17", "Statement": [{"Effect": "Allow", "Action": allow, "Resource": "*"}] if allow else []}
+        if allow:
+            iam.put_role_policy(RoleName=name, PolicyName="read", PolicyDocument=json.dumps(policy))
+        return f"arn:aws:iam::{A}:role/{name}"
+
+    api_role = role("PaymentsApi", "api", ["secretsmanager:GetSecretValue", "secretsmanager:DescribeSecret", "ssm:GetParameter"])
+    other_role = role("PaymentsWorker", "worker", [])
+    roles = tmp / "sa-roles.json"
+    roles.write_text(json.dumps({f"{NAMESPACE}/api": api_role, f"{NAMESPACE}/worker": other_role}))
+    sm.create_secret(
+        Name="prod/payments-api/database",
+        SecretString=json.dumps({"username": "payments", "password": PASSWORDS[0], "port": 5432}),
+    )
+    ssm.put_parameter(Name="/prod/payments-api/feature-flags", Value='{"new-checkout":true}', Type="String")
+
+    socket = tmp / "providers" / "aws.sock"
+    log = open(tmp / "provider.log", "wb")
+    env = _clean_env()
+    env["COFFER_LOG"] = "debug"
+    proc = subprocess.Popen(
+        [str(coffer_binary()), "csi-provider", "--socket", str(socket), "--endpoint-url", server.endpoint, "--service-account-roles", str(roles)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        stdin=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 20
+    while not socket.exists():
+        assert proc.poll() is None, (tmp / "provider.log").read_text()
+        assert time.monotonic() < deadline, "the provider did not create its socket"
+        time.sleep(0.1)
+    pb2, pb2_grpc = _stubs(tmp)
+    # grpc-go (the driver) sends the authority "localhost" on unix sockets; Python's grpc would
+    # send the percent-encoded path, which HTTP/2 servers refuse as an authority.
+    channel = grpc.insecure_channel(f"unix://{socket}", options=[("grpc.default_authority", "localhost")])
+    stub = pb2_grpc.CSIDriverProviderStub(channel)
+    yield {"server": server, "stub": stub, "pb2": pb2, "key": key, "tmp": tmp, "sm": sm}
+    channel.close()
+    proc.terminate()
+    proc.wait(timeout=10)
+    log.close()
+    server.kill()
+
+
+def _token(key: KeyPair, sa: str) -> str:
+    now = int(time.time())
+    return key.token({"iss": ISSUER, "sub": f"system:serviceaccount:{NAMESPACE}:{sa}", "aud": "sts.amazonaws.com", "iat": now, "exp": now + 600})
+
+
+def _mount(world, sa: str = "api", objects: str = SEED_OBJECTS, current=(), **extra):
+    pb2 = world["pb2"]
+    attributes = {
+        "objects": objects,
+        "region": "us-east-1",
+        "secretProviderClass": "payments-secrets",
+        "csi.storage.k8s.io/pod.name": "payments-api-" + uuid.uuid4().hex[:5],
+        "csi.storage.k8s.io/pod.namespace": NAMESPACE,
+        "csi.storage.k8s.io/serviceAccount.name": sa,
+        "csi.storage.k8s.io/serviceAccount.tokens": json.dumps(
+            {"sts.amazonaws.com": {"token": _token(world["key"], sa), "expirationTimestamp": "2099-01-01T00:00:00Z"}}
+        ),
+        **extra,
+    }
+    request = pb2.MountRequest(
+        attributes=json.dumps(attributes),
+        secrets="{}",
+        target_path="/var/lib/kubelet/pods/x/volumes/kubernetes.io~csi/secrets-store/mount",
+        permission="420",
+        current_object_version=[pb2.ObjectVersion(id=i, version=v) for i, v in current],
+    )
+    return world["stub"].Mount(request, timeout=30)
+
+
+def test_version(world):
+    out = world["stub"].Version(world["pb2"].VersionRequest(version="v1.4.0"), timeout=10)
+    assert out.version == "v1alpha1" and out.runtime_name == "coffer" and out.runtime_version
+
+
+def test_mount_returns_the_seed_files_and_versions(world):
+    out = _mount(world)
+    files = {f.path: f for f in out.files}
+    assert set(files) == {"prod_payments-api_database", "db-username", "db-password", "feature-flags"}
+    assert files["db-username"].contents == b"payments"
+    assert files["db-password"].contents == PASSWORDS[0].encode()
+    assert json.loads(files["prod_payments-api_database"].contents)["port"] == 5432
+    assert files["feature-flags"].contents == b'{"new-checkout":true}'
+    assert {f.mode for f in out.files} == {0o644}
+    versions = {v.id: v.version for v in out.object_version}
+    current = world["sm"].describe_secret(SecretId="prod/payments-api/database")["VersionIdsToStages"]
+    assert versions["prod_payments-api_database"] in current and versions["feature-flags"] == "1"
+
+
+def test_remount_after_a_new_version_returns_it(world):
+    first = _mount(world)
+    versions = [(v.id, v.version) for v in first.object_version]
+    world["sm"].put_secret_value(
+        SecretId="prod/payments-api/database",
+        SecretString=json.dumps({"username": "payments", "password": PASSWORDS[1], "port": 5432}),
+    )
+    again = _mount(world, current=versions)
+    files = {f.path: f.contents for f in again.files}
+    assert files["db-password"] == PASSWORDS[1].encode()
+    new = dict((v.id, v.version) for v in again.object_version)
+    assert new["prod_payments-api_database"] != dict(versions)["prod_payments-api_database"]
+    assert new["feature-flags"] == dict(versions)["feature-flags"]
+
+
+def test_a_service_account_without_access_reads_nothing(world):
+    with pytest.raises(grpc.RpcError) as e:
+        _mount(world, sa="worker")
+    assert e.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert "prod/payments-api/database" in e.value.details() and "AccessDenied" in e.value.details()
+    # All or nothing: an object that cannot be read fails the whole mount.
+    missing = SEED_OBJECTS + '- objectName: "prod/does-not-exist"\n  objectType: "secretsmanager"\n'
+    with pytest.raises(grpc.RpcError) as e:
+        _mount(world, objects=missing)
+    assert e.value.code() == grpc.StatusCode.NOT_FOUND
+    # A service account with no role mapped, and a token for another service account.
+    with pytest.raises(grpc.RpcError) as e:
+        _mount(world, sa="unmapped")
+    assert e.value.code() == grpc.StatusCode.PERMISSION_DENIED and "no IAM role" in e.value.details()
+
+
+def test_bad_requests_are_refused_clearly(world):
+    with pytest.raises(grpc.RpcError) as e:
+        _mount(world, objects="- objectName: x\n  objectType: dynamodb\n")
+    assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    with pytest.raises(grpc.RpcError) as e:
+        _mount(world, **{"csi.storage.k8s.io/serviceAccount.tokens": ""})
+    assert e.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
+def test_failover_region_serves_when_the_primary_cannot(world):
+    """The seed's secret replicated to us-west-2; a mount whose primary Region has no such
+    secret falls back to the failover Region."""
+    sm = world["sm"]
+    name = "prod/payments-api/replicated-" + uuid.uuid4().hex[:6]
+    sm.create_secret(Name=name, SecretString=json.dumps({"password": "from-west"}), AddReplicaRegions=[{"Region": "us-west-2"}])
+    objects = f'- objectName: "{name}"\n  objectType: "secretsmanager"\n  objectAlias: db\n'
+    out = _mount(world, objects=objects, region="eu-west-1", failoverRegion="us-west-2")
+    assert {f.path: f.contents for f in out.files}["db"] == json.dumps({"password": "from-west"}).encode()
+
+
+def test_no_value_in_the_provider_log(world):
+    _mount(world)
+    log = (world["tmp"] / "provider.log").read_bytes()
+    for v in PASSWORDS:
+        assert v.encode() not in log
+    for f in files_under(world["server"].base_dir):
+        for v in PASSWORDS:
+            assert v.encode() not in f.read_bytes(), f
