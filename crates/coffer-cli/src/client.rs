@@ -77,6 +77,37 @@ pub struct AgentArgs {
     /// Log format: text or json [default: text].
     #[arg(long)]
     log_format: Option<String>,
+    /// Serve EKS Pod Identity credentials (GET /v1/credentials, for
+    /// AWS_CONTAINER_CREDENTIALS_FULL_URI) instead of secrets: each pod's token is exchanged
+    /// through STS for the role its service account is associated with.
+    #[arg(long, requires = "pod_identity_associations")]
+    pod_identity: bool,
+    /// JSON object of "NAMESPACE/SERVICEACCOUNT" to role ARN (the Pod Identity associations).
+    #[arg(long, value_name = "FILE")]
+    pod_identity_associations: Option<PathBuf>,
+}
+
+/// `coffer agent --pod-identity`: the credentials endpoint only (no secrets, no SSRF token:
+/// the pod's own token is the credential).
+fn pod_identity_main(args: &AgentArgs) -> anyhow::Result<u8> {
+    init_logging(args.log_format.as_deref(), None)?;
+    let env = Env::process();
+    let config = coffer_client::config::resolve(&args.conn.options(), &env)?;
+    let path = args
+        .pod_identity_associations
+        .as_deref()
+        .context("--pod-identity needs --pod-identity-associations FILE")?;
+    let pod = agent::pod_identity::PodIdentityConfig {
+        listen: args
+            .listen
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], agent::DEFAULT_PORT))),
+        allow_non_loopback: args.allow_non_loopback,
+        associations: agent::pod_identity::load_associations(path)?,
+        sts_endpoint: config.endpoint(coffer_client::Service::Sts).to_owned(),
+    };
+    let http = coffer_client::http::HttpClient::new(&env, "coffer-agent-pod-identity")?;
+    runtime()?.block_on(agent::pod_identity::serve(pod, http, shutdown_signal()))?;
+    Ok(0)
 }
 
 fn agent_log_level(level: Option<&str>) -> Option<&'static str> {
@@ -91,6 +122,9 @@ fn agent_log_level(level: Option<&str>) -> Option<&'static str> {
 }
 
 pub fn agent_main(args: AgentArgs) -> anyhow::Result<u8> {
+    if args.pod_identity {
+        return pod_identity_main(&args);
+    }
     let file = match &args.config {
         Some(p) => FileConfig::load(p)?,
         None => FileConfig::default(),

@@ -15,6 +15,7 @@
 //! through with their status and AWS JSON body.
 
 pub mod cache;
+pub mod pod_identity;
 
 use crate::api::{self, SecretSelector};
 use crate::client::AwsClient;
