@@ -2,8 +2,7 @@
 #
 # coffer server image: docker build -t coffer .
 #
-#   docker run -d --name coffer -p 4566:4566 -v coffer-data:/var/lib/coffer \
-#       -e COFFER_TLS_NAMES=localhost coffer
+#   docker run -d --name coffer -p 4566:4566 -v coffer-data:/var/lib/coffer coffer
 #   docker cp coffer:/var/lib/coffer/tls/ca.pem ./coffer-ca.pem   # then AWS_CA_BUNDLE=./coffer-ca.pem
 #
 # See docs/kubernetes.md for the Helm chart, which runs this same image.
