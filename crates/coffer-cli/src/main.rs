@@ -7,11 +7,13 @@
 //! - `coffer breakglass ...`: break-glass access with a two-person rule (see [`breakglass`]).
 //! - `coffer bench`: a load generator (see [`bench`]).
 //! - `coffer migrate`: SQLite to PostgreSQL (see [`migrate`]).
+//! - `coffer advise`: Secrets Manager or Parameter Store, costs and pitfalls (see [`advise`]).
 //! - `coffer csi-provider`: the Secrets Store CSI Driver provider plugin (see [`csi`]).
 //! - `coffer agent`, `coffer sync`, `coffer resolve`, `coffer run`: the client side (see
 //!   [`client`]), for coffer or AWS alike.
 
 mod admin;
+mod advise;
 mod audit;
 mod bench;
 mod breakglass;
@@ -64,6 +66,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Copy a whole deployment from SQLite into PostgreSQL, and verify the copy.
     Migrate(migrate::MigrateArgs),
+    /// Advise on the inventory: Secrets Manager or Parameter Store, AWS costs, pitfalls.
+    Advise(advise::AdviseArgs),
     /// Serve the Secrets Store CSI Driver's provider API on a unix socket (Kubernetes).
     CsiProvider(csi::CsiArgs),
 }
@@ -91,6 +95,7 @@ fn main() -> std::process::ExitCode {
         Command::Bench(args) => bench::main(args),
         Command::Migrate(args) => migrate::main(args),
         Command::CsiProvider(args) => csi::main(args),
+        Command::Advise(args) => advise::main(args),
     };
     match result {
         Ok(code) => std::process::ExitCode::from(code),

@@ -26,6 +26,8 @@ pub enum Service {
     Ssm,
     Sts,
     Kms,
+    /// CloudTrail's LookupEvents (the audit trail), for `coffer advise`.
+    CloudTrail,
     /// coffer's own administrative operations (`coffer.admin.*`, signing name `coffer`).
     CofferAdmin,
 }
@@ -41,6 +43,7 @@ impl Service {
             Service::Ssm => "ssm",
             Service::Sts => "sts",
             Service::Kms => "kms",
+            Service::CloudTrail => "cloudtrail",
             Service::CofferAdmin => "coffer",
         }
     }
@@ -52,6 +55,7 @@ impl Service {
             Service::Ssm => "AmazonSSM",
             Service::Sts => "",
             Service::Kms => "TrentService",
+            Service::CloudTrail => "com.amazonaws.cloudtrail.v20131101.CloudTrail_20131101",
             Service::CofferAdmin => "coffer.admin",
         }
     }
@@ -62,6 +66,7 @@ impl Service {
             Service::Ssm => "SSM",
             Service::Sts => "STS",
             Service::Kms => "KMS",
+            Service::CloudTrail => "CLOUDTRAIL",
             Service::CofferAdmin => "COFFER",
         }
     }
@@ -74,6 +79,7 @@ pub struct ResolvedConfig {
     pub ssm: String,
     pub sts: String,
     pub kms: String,
+    pub cloudtrail: String,
     pub coffer_admin: String,
     pub profile: Option<Profile>,
 }
@@ -85,6 +91,7 @@ impl ResolvedConfig {
             Service::Ssm => &self.ssm,
             Service::Sts => &self.sts,
             Service::Kms => &self.kms,
+            Service::CloudTrail => &self.cloudtrail,
             Service::CofferAdmin => &self.coffer_admin,
         }
     }
@@ -185,6 +192,7 @@ pub fn resolve(opts: &ClientOptions, env: &Env) -> Result<ResolvedConfig> {
         ssm: endpoint(Service::Ssm)?,
         sts: endpoint(Service::Sts)?,
         kms: endpoint(Service::Kms)?,
+        cloudtrail: endpoint(Service::CloudTrail)?,
         coffer_admin: endpoint(Service::CofferAdmin)?,
         region,
         profile,
