@@ -73,27 +73,25 @@ pub struct Services {
 impl Services {
     /// Use `functions` for Secrets Manager's built-in rotators and HTTP rotation functions.
     pub fn with_rotation_functions(
-        mut self,
+        self,
         functions: Arc<dyn secretsmanager::rotation::FunctionHost>,
     ) -> Self {
-        self.secretsmanager = self.secretsmanager.with_functions(functions);
-        self.admin = admin::Admin::new(
-            self.admin.store(),
-            self.admin.master(),
-            self.secretsmanager.clone(),
-        );
-        self.breakglass = self
-            .breakglass
-            .with_secrets_manager(self.secretsmanager.clone());
-        self
+        let sm = self.secretsmanager.clone().with_functions(functions);
+        self.with_secrets_manager(sm)
     }
 
     /// Replicate secrets to the Regions `peers` serve through them (`[[replication.peers]]`).
     pub fn with_replica_peers(
-        mut self,
+        self,
         peers: Arc<dyn secretsmanager::replication::ReplicaPeers>,
     ) -> Self {
-        self.secretsmanager = self.secretsmanager.with_peers(peers);
+        let sm = self.secretsmanager.clone().with_peers(peers);
+        self.with_secrets_manager(sm)
+    }
+
+    /// Replace Secrets Manager, and the services that hold a copy of it.
+    fn with_secrets_manager(mut self, sm: secretsmanager::SecretsManager) -> Self {
+        self.secretsmanager = sm;
         self.admin = admin::Admin::new(
             self.admin.store(),
             self.admin.master(),

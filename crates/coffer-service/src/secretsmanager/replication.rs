@@ -450,20 +450,9 @@ impl SecretsManager {
                 return Ok(());
             }
             // The primary's status only: not a change to replicate (store, not `commit`).
-            match self
-                .store
-                .update_secret(SecretChange {
-                    secret: &updated,
-                    new_version: None,
-                    stages: None,
-                    prune: &[],
-                })
-                .await
-            {
-                Ok(()) => return Ok(()),
-                // The primary changed meanwhile: replicate that too.
-                Err(StoreError::Conflict) => continue,
-                Err(err) => return Err(err.into()),
+            // A conflict means the primary changed meanwhile: replicate that too.
+            if self.write_status(&updated).await? {
+                return Ok(());
             }
         }
         Err(contended())
@@ -828,6 +817,25 @@ pub async fn stop_replication_to_replica(
 }
 
 impl SecretsManager {
+    /// Write a primary's replication status (metadata only, under its `row_version`, and not
+    /// through `commit`: a status is not a change to replicate). False on a conflict.
+    async fn write_status(&self, primary: &SecretRecord) -> Result<bool, E> {
+        match self
+            .store
+            .update_secret(SecretChange {
+                secret: primary,
+                new_version: None,
+                stages: None,
+                prune: &[],
+            })
+            .await
+        {
+            Ok(()) => Ok(true),
+            Err(StoreError::Conflict) => Ok(false),
+            Err(err) => Err(err.into()),
+        }
+    }
+
     /// Drop `region` from the replicas of the primary `primary_arn` of this deployment.
     async fn forget_region(&self, primary_arn: &str, region: &str) -> Result<(), E> {
         for _ in 0..WRITE_ATTEMPTS {
@@ -840,19 +848,8 @@ impl SecretsManager {
             }
             e.retain(|x| x.region != region);
             set_entries(&mut primary, &e);
-            match self
-                .store
-                .update_secret(SecretChange {
-                    secret: &primary,
-                    new_version: None,
-                    stages: None,
-                    prune: &[],
-                })
-                .await
-            {
-                Ok(()) => return Ok(()),
-                Err(StoreError::Conflict) => continue,
-                Err(err) => return Err(err.into()),
+            if self.write_status(&primary).await? {
+                return Ok(());
             }
         }
         Err(contended())
