@@ -6,6 +6,7 @@ mod access;
 mod common;
 mod kms;
 mod multinode;
+mod replication;
 mod rotation;
 mod secretsmanager;
 mod ssm;
