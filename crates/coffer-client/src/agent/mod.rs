@@ -533,30 +533,44 @@ async fn handle(State(state): State<Arc<AgentState>>, req: Request) -> Response 
 }
 
 /// Bind (loopback only unless allowed) and serve until `shutdown` resolves.
+/// Listen on `listen`: loopback only unless `allow_non_loopback` (`why` says why, and how to
+/// override it). Returns the listener and the address it got.
+pub(crate) async fn bind(
+    listen: SocketAddr,
+    allow_non_loopback: bool,
+    why: &str,
+) -> Result<(tokio::net::TcpListener, SocketAddr)> {
+    if !listen.ip().is_loopback() && !allow_non_loopback {
+        return Err(Error::Config(format!(
+            "refusing to listen on {listen}: {why}"
+        )));
+    }
+    let cannot = |e: std::io::Error| Error::Config(format!("cannot listen on {listen}: {e}"));
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .map_err(cannot)?;
+    let local = listener.local_addr().map_err(cannot)?;
+    Ok((listener, local))
+}
+
 pub async fn serve(
     client: AwsClient,
     config: AgentConfig,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
-    if !config.listen.ip().is_loopback() && !config.allow_non_loopback {
-        return Err(Error::Config(format!(
-            "refusing to listen on {}: the agent serves secrets to whoever holds the token, so it \
-             listens on loopback (127.0.0.1, ::1) only; pass --allow-non-loopback if you mean it",
-            config.listen
-        )));
-    }
     if !config.path_prefix.starts_with('/') || !config.path_prefix.ends_with('/') {
         return Err(Error::Config(format!(
             "path_prefix {:?} must start and end with /",
             config.path_prefix
         )));
     }
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .map_err(|e| Error::Config(format!("cannot listen on {}: {e}", config.listen)))?;
-    let local = listener
-        .local_addr()
-        .map_err(|e| Error::Config(format!("cannot listen on {}: {e}", config.listen)))?;
+    let (listener, local) = bind(
+        config.listen,
+        config.allow_non_loopback,
+        "the agent serves secrets to whoever holds the token, so it listens on loopback \
+         (127.0.0.1, ::1) only; pass --allow-non-loopback if you mean it",
+    )
+    .await?;
     tracing::info!(
         listen = %local,
         endpoint = %client.endpoint(crate::Service::SecretsManager),

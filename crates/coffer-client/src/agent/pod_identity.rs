@@ -164,18 +164,12 @@ pub async fn serve(
     http: HttpClient,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> Result<()> {
-    if !config.listen.ip().is_loopback() && !config.allow_non_loopback {
-        return Err(Error::Config(format!(
-            "refusing to listen on {}: pass --allow-non-loopback for a node-wide address such as 169.254.170.23:80",
-            config.listen
-        )));
-    }
-    let listener = tokio::net::TcpListener::bind(config.listen)
-        .await
-        .map_err(|e| Error::Config(format!("cannot listen on {}: {e}", config.listen)))?;
-    let local = listener
-        .local_addr()
-        .map_err(|e| Error::Config(format!("cannot listen on {}: {e}", config.listen)))?;
+    let (listener, local) = super::bind(
+        config.listen,
+        config.allow_non_loopback,
+        "pass --allow-non-loopback for a node-wide address such as 169.254.170.23:80",
+    )
+    .await?;
     tracing::info!(listen = %local, sts = %config.sts_endpoint, associations = config.associations.len(), "coffer agent serving Pod Identity credentials at {CREDENTIALS_PATH}");
     let state = Arc::new(PodIdentityState { config, http });
     let app = axum::Router::new().fallback(handle).with_state(state);

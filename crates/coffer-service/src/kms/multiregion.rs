@@ -43,13 +43,21 @@ pub(crate) fn own_configuration(k: &KeyRecord) -> MultiRegionConfiguration {
 
 /// The key a ciphertext names, as the caller's Region sees it: a multi-Region key's ciphertext
 /// made in another Region is decrypted by the related key of the caller's Region.
-pub(crate) fn in_caller_region(ctx: &RequestContext, key_arn_in_blob: &str) -> String {
+pub(crate) fn in_caller_region<'a>(
+    ctx: &RequestContext,
+    key_arn_in_blob: &'a str,
+) -> std::borrow::Cow<'a, str> {
+    use std::borrow::Cow;
+    // Every Decrypt passes here: only a multi-Region key's ARN is parsed.
+    if !key_arn_in_blob.contains(":key/mrk-") {
+        return Cow::Borrowed(key_arn_in_blob);
+    }
     match coffer_types::Arn::parse(key_arn_in_blob) {
-        Ok(mut a) if a.region != ctx.region() && a.resource.starts_with("key/mrk-") => {
+        Ok(mut a) if a.region != ctx.region() => {
             a.region = ctx.region().to_owned();
-            a.to_string()
+            Cow::Owned(a.to_string())
         }
-        _ => key_arn_in_blob.to_owned(),
+        _ => Cow::Borrowed(key_arn_in_blob),
     }
 }
 

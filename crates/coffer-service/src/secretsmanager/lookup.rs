@@ -44,6 +44,37 @@ pub(crate) fn new_arn(ctx: &RequestContext, name: &str) -> Result<String, E> {
     ))
 }
 
+/// A new secret `name` with `arn` in the caller's account and Region, created now: no value,
+/// no key choice, no tags, no policy, no rotation, no replication.
+pub(crate) fn new_secret(ctx: &RequestContext, arn: String, name: &str) -> SecretRecord {
+    SecretRecord {
+        arn,
+        account_id: ctx.account().to_owned(),
+        region: ctx.region().to_owned(),
+        name: name.to_owned(),
+        description: None,
+        kms_key_id: None,
+        tags: Vec::new(),
+        tags_listed: false,
+        policy: None,
+        owning_service: None,
+        primary_region: None,
+        replication: None,
+        replication_due_at: None,
+        created_at: ctx.now,
+        last_changed_at: ctx.now,
+        last_accessed_at: None,
+        deleted_at: None,
+        purge_at: None,
+        rotation_enabled: false,
+        rotation_lambda_arn: None,
+        rotation_rules: None,
+        last_rotated_at: None,
+        next_rotation_at: None,
+        row_version: 1,
+    }
+}
+
 /// A SecretId is a name or an ARN whose `secret:` part is one; anything else is refused before
 /// any lookup, as on AWS.
 pub(crate) fn check_secret_id(secret_id: &str) -> Result<(), E> {

@@ -2,7 +2,7 @@
 //! <https://docs.aws.amazon.com/secretsmanager/latest/apireference/API_CreateSecret.html>
 
 use super::error::from_kms;
-use super::lookup::{DAY_MS, check_name, new_arn, require_live};
+use super::lookup::{DAY_MS, check_name, new_arn, new_secret, require_live};
 use super::seal::key_in_owner;
 use super::stages::CURRENT;
 use super::tags::{TagIn, check_new_tags, tags_out};
@@ -161,30 +161,10 @@ pub async fn create_secret(
         sm.authorize(ctx, "secretsmanager:CreateSecret", &arn, None)
             .await?;
         let mut secret = SecretRecord {
-            arn,
-            account_id: ctx.account().to_owned(),
-            region: ctx.region().to_owned(),
-            name: input.name.clone(),
             description: input.description.clone(),
             kms_key_id: kms_key_id.clone(),
             tags: tags.clone(),
-            tags_listed: false,
-            policy: None,
-            owning_service: None,
-            primary_region: None,
-            replication: None,
-            replication_due_at: None,
-            created_at: ctx.now,
-            last_changed_at: ctx.now,
-            last_accessed_at: None,
-            deleted_at: None,
-            purge_at: None,
-            rotation_enabled: false,
-            rotation_lambda_arn: None,
-            rotation_rules: None,
-            last_rotated_at: None,
-            next_rotation_at: None,
-            row_version: 1,
+            ..new_secret(ctx, arn, &input.name)
         };
         if let Some(regions) = &input.add_replica_regions {
             SecretsManager::add_regions(
