@@ -27,3 +27,7 @@ CREATE TABLE audit_index_head (
     seq BIGINT NOT NULL
 );
 INSERT INTO audit_index_head (id, seq) VALUES (1, 0);
+
+-- PutSecretValue prunes versions past AWS's limit with one query that first asks for the secret's
+-- oldest version: one probe of this index while no version is old enough to go.
+CREATE INDEX sm_versions_by_age ON sm_versions(secret_arn, created_at);
