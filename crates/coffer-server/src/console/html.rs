@@ -182,7 +182,7 @@ pub fn page(title: &str, section: Section, who: Option<(&str, &str)>, body: Html
             (Section::Parameters, "/console/parameters", "Parameters"),
             (Section::Keys, "/console/keys", "KMS keys"),
             (Section::Audit, "/console/audit", "Audit trail"),
-            (Section::BreakGlass, "/console/breakglass", "Break-glass & alerts"),
+            (Section::BreakGlass, "/console/breakglass", "Break-glass &amp; alerts"),
         ] {
             h.raw("<a href=\"").raw(path).raw("\"");
             if s == section {

@@ -271,34 +271,32 @@ impl Form {
     }
 }
 
-/// Whether a POST comes from a page of this origin: the `Origin` header, when the browser sends
-/// one, must be this host; `Sec-Fetch-Site`, when sent, must be `same-origin` (or `none`, a
-/// typed or bookmarked request).
+/// Whether a POST comes from a page of this origin. `Sec-Fetch-Site`, which browsers set and
+/// pages cannot, decides when present (`same-origin`, or `none` for a typed or bookmarked
+/// request). Otherwise an `Origin` header must be this host — except `null`, which is what a
+/// browser sends for a same-origin form under `Referrer-Policy: no-referrer`; the CSRF token
+/// still guards those.
 fn same_origin(parts: &Parts) -> bool {
+    if let Some(site) = parts.headers.get("sec-fetch-site") {
+        return matches!(site.to_str(), Ok("same-origin" | "none"));
+    }
+    let Some(origin) = parts.headers.get(header::ORIGIN) else {
+        return true;
+    };
+    let Ok(origin) = origin.to_str() else {
+        return false;
+    };
+    if origin == "null" {
+        return true;
+    }
     let host = parts
         .headers
         .get(header::HOST)
         .and_then(|v| v.to_str().ok())
         .map(str::to_owned)
         .or_else(|| parts.uri.authority().map(|a| a.as_str().to_owned()));
-    if let Some(origin) = parts.headers.get(header::ORIGIN) {
-        let Ok(origin) = origin.to_str() else {
-            return false;
-        };
-        let Some(host) = host else { return false };
-        let scheme = if secure(parts) { "https" } else { "http" };
-        if origin != format!("{scheme}://{host}") {
-            return false;
-        }
-    }
-    match parts
-        .headers
-        .get("sec-fetch-site")
-        .and_then(|v| v.to_str().ok())
-    {
-        None | Some("same-origin" | "none") => true,
-        Some(_) => false,
-    }
+    let scheme = if secure(parts) { "https" } else { "http" };
+    host.is_some_and(|h| origin == format!("{scheme}://{h}"))
 }
 
 async fn read_form(state: &AppState, body: Body) -> Option<Form> {

@@ -24,6 +24,17 @@ fn posts_must_come_from_this_origin() {
         ("host", "127.0.0.1:8080"),
         ("sec-fetch-site", "cross-site"),
     ])));
+    // What Chromium sends for a same-origin form under `Referrer-Policy: no-referrer`.
+    assert!(same_origin(&parts(&[
+        ("host", "127.0.0.1:8080"),
+        ("origin", "null"),
+        ("sec-fetch-site", "same-origin"),
+    ])));
+    assert!(!same_origin(&parts(&[
+        ("host", "127.0.0.1:8080"),
+        ("origin", "null"),
+        ("sec-fetch-site", "cross-site"),
+    ])));
     // Over plain HTTP an https origin is another origin.
     assert!(!same_origin(&parts(&[
         ("host", "127.0.0.1:8080"),
