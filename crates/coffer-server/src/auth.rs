@@ -224,7 +224,11 @@ impl Authenticator {
         if self.dev {
             return self
                 .identity
-                .dev_principal(access_key_id, &self.default_account, now.saturating_mul(1000))
+                .dev_principal(
+                    access_key_id,
+                    &self.default_account,
+                    now.saturating_mul(1000),
+                )
                 .await
                 .map_err(AuthFailure::from);
         }

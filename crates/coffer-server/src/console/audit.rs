@@ -69,8 +69,7 @@ pub async fn page(State(state): State<Arc<AppState>>, req: Request<Body>) -> Res
         .raw("</form>");
     let mut input = json!({"MaxResults": 50});
     if !value.trim().is_empty() && ATTRIBUTES.contains(&attr) {
-        input["LookupAttributes"] =
-            json!([{"AttributeKey": attr, "AttributeValue": value.trim()}]);
+        input["LookupAttributes"] = json!([{"AttributeKey": attr, "AttributeValue": value.trim()}]);
     }
     let mut bad_time = false;
     for (field, member) in [("start", "StartTime"), ("end", "EndTime")] {
@@ -108,7 +107,15 @@ pub async fn page(State(state): State<Arc<AppState>>, req: Request<Body>) -> Res
                 .collect();
             timeline(&mut b, &events, &records);
             b.raw("<table class=\"data\" id=\"events\">")
-                .head(&["Time", "Event", "User", "Source", "Resources", "Outcome", "Record"])
+                .head(&[
+                    "Time",
+                    "Event",
+                    "User",
+                    "Source",
+                    "Resources",
+                    "Outcome",
+                    "Record",
+                ])
                 .raw("<tbody>");
             for (e, r) in events.iter().zip(&records) {
                 let resources = e["Resources"]
@@ -126,7 +133,11 @@ pub async fn page(State(state): State<Arc<AppState>>, req: Request<Body>) -> Res
                 };
                 b.raw("<tr class=\"event\">")
                     .el("<td>", &date(e.get("EventTime")), "</td>")
-                    .el("<td class=\"event-name\">", &show(e.get("EventName")), "</td>")
+                    .el(
+                        "<td class=\"event-name\">",
+                        &show(e.get("EventName")),
+                        "</td>",
+                    )
                     .el("<td>", &show(e.get("Username")), "</td>")
                     .el("<td>", &show(e.get("EventSource")), "</td>")
                     .el("<td>", &resources, "</td>")
@@ -250,11 +261,15 @@ fn timeline(b: &mut Html, events: &[Value], records: &[Value]) {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     #[test]
     fn datetime_local_fields_parse_as_utc() {
         assert_eq!(super::parse_local("2023-11-14T22:13"), Some(1_699_999_980));
-        assert_eq!(super::parse_local("2023-11-14T22:13:20"), Some(1_700_000_000));
+        assert_eq!(
+            super::parse_local("2023-11-14T22:13:20"),
+            Some(1_700_000_000)
+        );
         assert_eq!(super::parse_local("yesterday"), None);
     }
 }

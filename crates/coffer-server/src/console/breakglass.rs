@@ -60,7 +60,11 @@ pub async fn page(State(state): State<Arc<AppState>>, req: Request<Body>) -> Res
                 .iter()
                 .map(record)
                 .filter(|r| r.get("errorCode").is_none())
-                .filter_map(|r| r["responseElements"]["RequestId"].as_str().map(str::to_owned))
+                .filter_map(|r| {
+                    r["responseElements"]["RequestId"]
+                        .as_str()
+                        .map(str::to_owned)
+                })
                 .take(MAX_INCIDENTS)
                 .collect();
             if ids.is_empty() {
@@ -68,8 +72,14 @@ pub async fn page(State(state): State<Arc<AppState>>, req: Request<Body>) -> Res
             } else {
                 b.raw("<table class=\"data\" id=\"incidents-table\">")
                     .head(&[
-                        "Request", "State", "Role", "Reason", "Requested by", "Approved by",
-                        "Window ends", "Reads (rotation)",
+                        "Request",
+                        "State",
+                        "Role",
+                        "Reason",
+                        "Requested by",
+                        "Approved by",
+                        "Window ends",
+                        "Reads (rotation)",
                     ])
                     .raw("<tbody>");
                 for id in ids {
@@ -85,7 +95,11 @@ pub async fn page(State(state): State<Arc<AppState>>, req: Request<Body>) -> Res
                         Err(r) => {
                             b.raw("<tr>")
                                 .el("<td class=\"mono\">", &id, "</td>")
-                                .el("<td colspan=\"7\">", &format!("{}: {}", r.code, r.message), "</td>")
+                                .el(
+                                    "<td colspan=\"7\">",
+                                    &format!("{}: {}", r.code, r.message),
+                                    "</td>",
+                                )
                                 .raw("</tr>");
                         }
                         Ok(rep) => {
@@ -159,7 +173,12 @@ pub async fn page(State(state): State<Arc<AppState>>, req: Request<Body>) -> Res
                 .as_str()
                 .or_else(|| r["requestParameters"]["RequestId"].as_str())
                 .unwrap_or_default();
-            b.row(&[&date(e.get("EventTime")), rule, &show(e.get("Username")), request]);
+            b.row(&[
+                &date(e.get("EventTime")),
+                rule,
+                &show(e.get("Username")),
+                request,
+            ]);
         }
         b.raw("</tbody></table>");
     }

@@ -182,7 +182,11 @@ pub fn page(title: &str, section: Section, who: Option<(&str, &str)>, body: Html
             (Section::Parameters, "/console/parameters", "Parameters"),
             (Section::Keys, "/console/keys", "KMS keys"),
             (Section::Audit, "/console/audit", "Audit trail"),
-            (Section::BreakGlass, "/console/breakglass", "Break-glass &amp; alerts"),
+            (
+                Section::BreakGlass,
+                "/console/breakglass",
+                "Break-glass &amp; alerts",
+            ),
         ] {
             h.raw("<a href=\"").raw(path).raw("\"");
             if s == section {
@@ -196,9 +200,7 @@ pub fn page(title: &str, section: Section, who: Option<(&str, &str)>, body: Html
             .post_form("/console/logout", "logout", csrf)
             .raw("<button type=\"submit\">Sign out</button></form></div>");
     }
-    h.raw("</header><main>")
-        .el("<h1>", title, "</h1>")
-        .raw("");
+    h.raw("</header><main>").el("<h1>", title, "</h1>").raw("");
     h.buf.push_str(&body.buf);
     h.raw("</main></body></html>");
     h.buf
@@ -235,6 +237,7 @@ pub fn show(v: Option<&serde_json::Value>) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

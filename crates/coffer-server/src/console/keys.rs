@@ -74,8 +74,16 @@ pub async fn list(State(state): State<Arc<AppState>>, req: Request<Body>) -> Res
     }
     b.raw("<table class=\"data\" id=\"keys\">")
         .head(&[
-            "Key", "Aliases", "Description", "State", "Spec", "Usage", "Manager", "Origin",
-            "Rotation", "Created",
+            "Key",
+            "Aliases",
+            "Description",
+            "State",
+            "Spec",
+            "Usage",
+            "Manager",
+            "Origin",
+            "Rotation",
+            "Created",
         ])
         .raw("<tbody>");
     for k in keys.iter().take(MAX_KEYS) {
@@ -93,7 +101,11 @@ pub async fn list(State(state): State<Arc<AppState>>, req: Request<Body>) -> Res
             Err(r) => {
                 b.raw("<tr>")
                     .el("<td class=\"mono\">", &id, "</td>")
-                    .el("<td colspan=\"9\">", &format!("{}: {}", r.code, r.message), "</td>")
+                    .el(
+                        "<td colspan=\"9\">",
+                        &format!("{}: {}", r.code, r.message),
+                        "</td>",
+                    )
                     .raw("</tr>");
                 continue;
             }
@@ -113,7 +125,10 @@ pub async fn list(State(state): State<Arc<AppState>>, req: Request<Body>) -> Res
             {
                 Ok(r) if r["KeyRotationEnabled"].as_bool() == Some(true) => {
                     let period = show(r.get("RotationPeriodInDays"));
-                    format!("every {period} days, next {}", date(r.get("NextRotationDate")))
+                    format!(
+                        "every {period} days, next {}",
+                        date(r.get("NextRotationDate"))
+                    )
                 }
                 Ok(_) => "off".to_owned(),
                 Err(r) => r.code,

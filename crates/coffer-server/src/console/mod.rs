@@ -72,7 +72,10 @@ pub fn routes() -> Router<Arc<AppState>> {
 
 async fn security_headers(mut resp: Response<Body>) -> Response<Body> {
     let h = resp.headers_mut();
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
         header::X_CONTENT_TYPE_OPTIONS,
@@ -381,7 +384,12 @@ async fn login(State(state): State<Arc<AppState>>, req: Request<Body>) -> Respon
         return forbidden("This form did not come from a page of this console.");
     }
     let Some(form) = read_form(&state, body).await else {
-        return login_page(StatusCode::BAD_REQUEST, Some(SIGN_IN_REFUSED), "", DEFAULT_REGION);
+        return login_page(
+            StatusCode::BAD_REQUEST,
+            Some(SIGN_IN_REFUSED),
+            "",
+            DEFAULT_REGION,
+        );
     };
     let akid = form.get("access_key_id").trim().to_owned();
     let secret = SecretBytes::new(form.get("secret_access_key").as_bytes().to_vec());
@@ -465,4 +473,5 @@ pub fn query_pairs(parts: &Parts) -> Form {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests;

@@ -83,7 +83,9 @@ async fn render_tree(
     for seg in path.split('/').filter(|s| !s.is_empty()) {
         acc.push('/');
         acc.push_str(seg);
-        b.raw(" ").link("/console/parameters", &[("path", &acc)], seg).raw(" /");
+        b.raw(" ")
+            .link("/console/parameters", &[("path", &acc)], seg)
+            .raw(" /");
     }
     b.raw("</p>");
     let mut params = Vec::new();
@@ -143,7 +145,15 @@ async fn render_tree(
     }
     b.raw("</section><section class=\"card\"><h2>Parameters here</h2>")
         .raw("<table class=\"data\" id=\"parameters\">")
-        .head(&["Name", "Type", "Version", "Tier", "Last modified", "By", "Description"])
+        .head(&[
+            "Name",
+            "Type",
+            "Version",
+            "Tier",
+            "Last modified",
+            "By",
+            "Description",
+        ])
         .raw("<tbody>");
     for p in here {
         let name = show(p.get("Name"));
@@ -189,8 +199,8 @@ pub async fn detail(State(state): State<Arc<AppState>>, req: Request<Body>) -> R
         Err(r) => return r,
     };
     let q = query_pairs(&parts);
-    let banner = (q.get("done") == "put")
-        .then(|| Banner::Notice("The parameter was stored.".to_owned()));
+    let banner =
+        (q.get("done") == "put").then(|| Banner::Notice("The parameter was stored.".to_owned()));
     render_detail(&state, &signed, q.get("name"), banner, None).await
 }
 
@@ -256,13 +266,20 @@ async fn render_detail(
             }
             b.raw("<section class=\"card\" id=\"history\"><h2>History</h2>")
                 .raw("<table class=\"data\" id=\"history-table\">")
-                .head(&["Version", "Labels", "Type", "Modified", "By", "Policies", "Value"])
+                .head(&[
+                    "Version", "Labels", "Type", "Modified", "By", "Policies", "Value",
+                ])
                 .raw("<tbody>");
             for v in versions.iter().rev() {
                 let version = show(v.get("Version"));
                 let labels = v["Labels"]
                     .as_array()
-                    .map(|a| a.iter().map(|s| show(Some(s))).collect::<Vec<_>>().join(", "))
+                    .map(|a| {
+                        a.iter()
+                            .map(|s| show(Some(s)))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    })
                     .unwrap_or_default();
                 let policies = v["Policies"]
                     .as_array()
@@ -285,10 +302,16 @@ async fn render_detail(
                     b.el("<td>", &cell, "</td>");
                 }
                 b.raw("<td>")
-                    .post_form("/console/parameter/reveal", "reveal-form", &signed.session.csrf)
+                    .post_form(
+                        "/console/parameter/reveal",
+                        "reveal-form",
+                        &signed.session.csrf,
+                    )
                     .hidden("name", name)
                     .hidden("version", &version)
-                    .raw("<button type=\"submit\" class=\"reveal\">Reveal</button></form></td></tr>");
+                    .raw(
+                        "<button type=\"submit\" class=\"reveal\">Reveal</button></form></td></tr>",
+                    );
             }
             b.raw("</tbody></table></section>");
         }
@@ -355,6 +378,7 @@ pub async fn put(State(state): State<Arc<AppState>>, req: Request<Body>) -> Resp
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 

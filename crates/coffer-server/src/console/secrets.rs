@@ -186,7 +186,15 @@ pub async fn create(State(state): State<Arc<AppState>>, req: Request<Body>) -> R
             "/console/secret?{}",
             html::query(&[("id", &name), ("done", "created")])
         )),
-        Err(r) => render_list(&state, &signed, &super::Form::default(), Some(Banner::Error(r))).await,
+        Err(r) => {
+            render_list(
+                &state,
+                &signed,
+                &super::Form::default(),
+                Some(Banner::Error(r)),
+            )
+            .await
+        }
     }
 }
 
@@ -227,7 +235,9 @@ async fn render_detail(
     if let Some(x) = &banner {
         x.render(&mut b);
     }
-    b.raw("<p>").link("/console/secrets", &[], "← All secrets").raw("</p>");
+    b.raw("<p>")
+        .link("/console/secrets", &[], "← All secrets")
+        .raw("</p>");
     let described = match call::call(
         state,
         &signed.caller,
@@ -291,17 +301,33 @@ async fn render_detail(
         .el("<dt>", "Status", "</dt>")
         .el(
             "<dd id=\"rotation-status\">",
-            if enabled { "Rotation enabled" } else { "Rotation disabled" },
+            if enabled {
+                "Rotation enabled"
+            } else {
+                "Rotation disabled"
+            },
             "</dd>",
         )
         .el("<dt>", "Function", "</dt>")
         .el("<dd>", &show(d.get("RotationLambdaARN")), "</dd>")
         .el("<dt>", "Schedule", "</dt>")
-        .el("<dd id=\"rotation-schedule\">", &schedule(d.get("RotationRules")), "</dd>")
+        .el(
+            "<dd id=\"rotation-schedule\">",
+            &schedule(d.get("RotationRules")),
+            "</dd>",
+        )
         .el("<dt>", "Last rotated", "</dt>")
-        .el("<dd id=\"last-rotated\">", &date(d.get("LastRotatedDate")), "</dd>")
+        .el(
+            "<dd id=\"last-rotated\">",
+            &date(d.get("LastRotatedDate")),
+            "</dd>",
+        )
         .el("<dt>", "Next rotation", "</dt>")
-        .el("<dd id=\"next-rotation\">", &date(d.get("NextRotationDate")), "</dd>")
+        .el(
+            "<dd id=\"next-rotation\">",
+            &date(d.get("NextRotationDate")),
+            "</dd>",
+        )
         .raw("</dl>");
     // The rotation history is coffer's own DescribeRotation, for account administrators.
     match call::call(
@@ -372,7 +398,12 @@ async fn render_detail(
                 let vid = show(v.get("VersionId"));
                 let stages = v["VersionStages"]
                     .as_array()
-                    .map(|a| a.iter().map(|s| show(Some(s))).collect::<Vec<_>>().join(", "))
+                    .map(|a| {
+                        a.iter()
+                            .map(|s| show(Some(s)))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    })
                     .unwrap_or_default();
                 b.raw("<tr>")
                     .el("<td class=\"mono\">", &vid, "</td>")
@@ -380,10 +411,16 @@ async fn render_detail(
                     .el("<td>", &date(v.get("CreatedDate")), "</td>")
                     .el("<td>", &date(v.get("LastAccessedDate")), "</td>")
                     .raw("<td>")
-                    .post_form("/console/secret/reveal", "reveal-form", &signed.session.csrf)
+                    .post_form(
+                        "/console/secret/reveal",
+                        "reveal-form",
+                        &signed.session.csrf,
+                    )
                     .hidden("id", &name)
                     .hidden("version_id", &vid)
-                    .raw("<button type=\"submit\" class=\"reveal\">Reveal</button></form></td></tr>");
+                    .raw(
+                        "<button type=\"submit\" class=\"reveal\">Reveal</button></form></td></tr>",
+                    );
             }
             b.raw("</tbody></table>");
         }
@@ -392,7 +429,10 @@ async fn render_detail(
 
     // Replication.
     b.raw("<section class=\"card\" id=\"replication\"><h2>Replication</h2>");
-    let replicas = d["ReplicationStatus"].as_array().cloned().unwrap_or_default();
+    let replicas = d["ReplicationStatus"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
     if replicas.is_empty() {
         b.raw("<p>Not replicated to other Regions.</p>");
     } else {
@@ -492,7 +532,12 @@ pub async fn reveal(State(state): State<Arc<AppState>>, req: Request<Body>) -> R
             };
             let stages = out["VersionStages"]
                 .as_array()
-                .map(|a| a.iter().map(|s| show(Some(s))).collect::<Vec<_>>().join(", "))
+                .map(|a| {
+                    a.iter()
+                        .map(|s| show(Some(s)))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                })
                 .unwrap_or_default();
             let revealed = Revealed {
                 version: show(out.get("VersionId")),

@@ -174,6 +174,7 @@ pub fn clear_cookie(secure: bool) -> String {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
