@@ -16,6 +16,7 @@ import json
 import os
 import re
 import shutil
+import ssl
 import time
 import urllib.parse
 import uuid
@@ -273,6 +274,64 @@ def test_values_are_not_on_pages_until_revealed_and_never_logged(server, seeded)
     assert resp.status == 200 and html.escape(value, quote=True) in page
     log = server.log_text()
     assert "param-secret-2" not in log and value not in log and SECRET_KEY not in log
+
+
+def test_over_tls_the_cookie_is_secure(tmp_path):
+    from test_tls import TlsServer
+
+    s = TlsServer(tmp_path / "tls", extra_args=["--tls-self-signed"])
+    s.ca = None
+    s.start()
+    try:
+        ctx = ssl.create_default_context(cafile=str(s.data_dir / "tls" / "ca.pem"))
+        conn = http.client.HTTPSConnection("localhost", s.port, context=ctx, timeout=30)
+        conn.request(
+            "POST",
+            "/console/login",
+            body=urllib.parse.urlencode({"access_key_id": ACCESS_KEY, "secret_access_key": SECRET_KEY}),
+            headers={"Content-Type": "application/x-www-form-urlencoded", "Origin": f"https://localhost:{s.port}"},
+        )
+        resp = conn.getresponse()
+        resp.read()
+        assert resp.status == 303, resp.status
+        cookie = resp.getheader("Set-Cookie")
+        assert "; Secure" in cookie and "HttpOnly" in cookie and "SameSite=Strict" in cookie
+        # An http:// origin is another origin for an https page.
+        conn.request(
+            "POST",
+            "/console/login",
+            body=urllib.parse.urlencode({"access_key_id": ACCESS_KEY, "secret_access_key": SECRET_KEY}),
+            headers={"Content-Type": "application/x-www-form-urlencoded", "Origin": f"http://localhost:{s.port}"},
+        )
+        resp = conn.getresponse()
+        resp.read()
+        assert resp.status == 403 and resp.getheader("Set-Cookie") is None
+        conn.close()
+    finally:
+        s.kill()
+
+
+def test_a_deactivated_key_ends_its_console_session(server, seeded):
+    iam = server.client("iam")
+    iam.create_user(UserName="console-leaver")
+    key = iam.create_access_key(UserName="console-leaver")["AccessKey"]
+    c = Browserless(server)
+    resp, _ = c.sign_in(key["AccessKeyId"], key["SecretAccessKey"])
+    assert resp.status == 303
+    resp, body = c.get("/console/secrets")
+    # Signed in, but allowed nothing: the API's refusal is shown.
+    assert resp.status == 400 or resp.status == 403, resp.status
+    assert "AccessDeniedException" in body
+    iam.update_access_key(UserName="console-leaver", AccessKeyId=key["AccessKeyId"], Status="Inactive")
+    deadline = time.monotonic() + 35  # the credential cache's bound on another path
+    while time.monotonic() < deadline:
+        resp, _ = c.get("/console/secrets")
+        if resp.status == 303:
+            break
+        time.sleep(0.5)
+    assert resp.status == 303 and resp.getheader("Location") == "/console/login"
+    resp, _ = c.sign_in(key["AccessKeyId"], key["SecretAccessKey"])
+    assert resp.status == 401
 
 
 # -- the browser ------------------------------------------------------------------------------
