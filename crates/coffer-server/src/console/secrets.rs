@@ -486,9 +486,6 @@ async fn render_detail(
         .hidden("id", &name)
         .raw("<label>New value <textarea name=\"value\" id=\"new-value\" rows=\"3\" autocomplete=\"off\"></textarea></label>")
         .raw("<button type=\"submit\" id=\"put-submit\">Store as AWSCURRENT</button></form></section>");
-    if status.is_none() && banner.is_none() {
-        status = None;
-    }
     signed.answer(status, &name, Section::Secrets, b)
 }
 
