@@ -231,7 +231,7 @@ async fn render_detail(
     revealed: Option<Revealed>,
 ) -> Response<Body> {
     let mut b = Html::new();
-    let mut status = banner.as_ref().and_then(Banner::status);
+    let status = banner.as_ref().and_then(Banner::status);
     if let Some(x) = &banner {
         x.render(&mut b);
     }
