@@ -91,6 +91,24 @@ fn fresh_salt() -> Result<[u8; SALT_LEN], CryptoError> {
     Ok(salt)
 }
 
+impl std::fmt::Debug for FileKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("FileKey").field("kdf", &self.kdf).finish_non_exhaustive()
+    }
+}
+
+impl<W: Write> std::fmt::Debug for Sealer<W> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sealer").field("index", &self.index).finish_non_exhaustive()
+    }
+}
+
+impl<R: Read> std::fmt::Debug for Opener<R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Opener").field("index", &self.index).finish_non_exhaustive()
+    }
+}
+
 impl FileKey {
     /// A new file key derived from the master key, under a fresh salt.
     pub fn from_master(master: &MasterKey) -> Result<Self, CryptoError> {

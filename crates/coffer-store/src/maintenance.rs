@@ -15,17 +15,13 @@ pub enum SealedKind {
     KeyMaterial,
     /// `sm_rotation_functions.signing_key`, by account, region and function name.
     RotationFunction,
-    /// `kms_keys.material_fingerprint` (an HMAC under a master-derived key) of keys with
-    /// imported material, by account, region and key id; `version` is the current material.
-    ImportFingerprint,
 }
 
 impl SealedKind {
-    pub const ALL: [SealedKind; 4] = [
+    pub const ALL: [SealedKind; 3] = [
         SealedKind::AccessKey,
         SealedKind::KeyMaterial,
         SealedKind::RotationFunction,
-        SealedKind::ImportFingerprint,
     ];
 }
 
@@ -35,7 +31,7 @@ pub struct SealedRow {
     pub kind: SealedKind,
     /// The row's key: `[access key id, "", ""]` or `[account, region, key id or name]`.
     pub id: [String; 3],
-    /// The material version (key material, import fingerprints); 0 otherwise.
+    /// The material version of key material; 0 otherwise.
     pub version: i64,
     pub value: Vec<u8>,
 }
@@ -71,12 +67,6 @@ pub(crate) fn columns(kind: SealedKind) -> (&'static str, [&'static str; 3], &'s
             ["account_id", "region", "name"],
             "0",
             "signing_key",
-        ),
-        SealedKind::ImportFingerprint => (
-            "kms_keys",
-            ["account_id", "region", "key_id"],
-            "current_material",
-            "material_fingerprint",
         ),
     }
 }

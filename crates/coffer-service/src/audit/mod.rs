@@ -70,8 +70,11 @@ impl std::fmt::Debug for Auditor {
 }
 
 /// The key digests are signed with.
+/// What the digest signing key is derived for (`MasterKey::derive`).
+pub const DIGEST_PURPOSE: &str = "audit-digest";
+
 pub fn digest_key(master: &MasterKey) -> SecretBytes {
-    master.derive("audit-digest")
+    master.derive(DIGEST_PURPOSE)
 }
 
 fn link(prev: &[u8], seq: i64, record: &[u8]) -> Vec<u8> {

@@ -57,7 +57,7 @@ macro_rules! maintenance_store_impl {
                     for id in &row.id[..ids] {
                         q = q.bind(id.clone());
                     }
-                    if matches!(row.kind, SealedKind::KeyMaterial | SealedKind::ImportFingerprint) {
+                    if row.kind == SealedKind::KeyMaterial {
                         q = q.bind(row.version);
                     }
                     Ok(self.write(q).await?.rows_affected() == 1)
