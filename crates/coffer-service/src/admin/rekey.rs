@@ -218,7 +218,7 @@ pub async fn rotate(
     let check = store.get_meta("master_key_check").await?.unwrap_or_default();
     let previous = match (master.check_match(&check), master.previous()) {
         (CheckMatch::Previous, Some(previous)) => previous,
-        (CheckMatch::Current, _) => {
+        (CheckMatch::Current, Some(_)) => {
             // Already done (by this call earlier, or another node): finish any stragglers.
             report.passes = 1;
             rewrap_pass(store, master, &mut report).await?;

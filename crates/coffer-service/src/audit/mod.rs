@@ -69,10 +69,10 @@ impl std::fmt::Debug for Auditor {
     }
 }
 
-/// The key digests are signed with.
 /// What the digest signing key is derived for (`MasterKey::derive`).
 pub const DIGEST_PURPOSE: &str = "audit-digest";
 
+/// The key digests are signed with.
 pub fn digest_key(master: &MasterKey) -> SecretBytes {
     master.derive(DIGEST_PURPOSE)
 }
