@@ -176,7 +176,8 @@ pub fn main(args: AdminArgs) -> anyhow::Result<bool> {
         } => {
             let mut b = json!({});
             if let Some(path) = new_master_key_file {
-                let key = coffer_crypto::MasterKey::from_bytes(crate::server::read_key_file(&path)?)?;
+                let key =
+                    coffer_crypto::MasterKey::from_bytes(crate::server::read_key_file(&path)?)?;
                 b["ExpectedKeyId"] = json!(key.key_id());
             }
             ("RotateMasterKey", b)

@@ -73,8 +73,10 @@ fn passphrase() -> anyhow::Result<Option<coffer_types::SecretBytes>> {
 fn bar(len: u64, unit: &str) -> indicatif::ProgressBar {
     let bar = indicatif::ProgressBar::new(len);
     bar.set_style(
-        indicatif::ProgressStyle::with_template(&format!("{{bar:40}} {{pos}}/{{len}} {unit} {{msg}}"))
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        indicatif::ProgressStyle::with_template(&format!(
+            "{{bar:40}} {{pos}}/{{len}} {unit} {{msg}}"
+        ))
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
     );
     bar
 }
@@ -178,14 +180,15 @@ async fn download(client: &AwsClient, id: &str, partial: &Path, size: u64) -> an
         let data = base64::engine::general_purpose::STANDARD
             .decode(c["Data"].as_str().unwrap_or_default())
             .context("the server sent a chunk that is not base64")?;
-        anyhow::ensure!(!data.is_empty(), "the server sent an empty chunk at {offset}");
+        anyhow::ensure!(
+            !data.is_empty(),
+            "the server sent an empty chunk at {offset}"
+        );
         file.write_all(&data)?;
         offset += data.len() as u64;
         bytes.set_position(offset);
     }
-    file.into_inner()
-        .map_err(|e| e.into_error())?
-        .sync_all()?;
+    file.into_inner().map_err(|e| e.into_error())?.sync_all()?;
     bytes.finish_and_clear();
     Ok(())
 }
@@ -260,8 +263,9 @@ async fn restore(args: RestoreArgs) -> anyhow::Result<u8> {
     };
     let items = lines.map(|line| -> coffer_store::Result<Item> {
         let line = line.map_err(|e| coffer_store::StoreError::Backend(e.to_string()))?;
-        let item: Item = serde_json::from_str(&line)
-            .map_err(|e| coffer_store::StoreError::Backend(format!("a record does not parse: {e}")))?;
+        let item: Item = serde_json::from_str(&line).map_err(|e| {
+            coffer_store::StoreError::Backend(format!("a record does not parse: {e}"))
+        })?;
         if let Item::Header { tables, .. } = &item {
             bar.set_length(tables.iter().map(|(_, n)| n).sum());
         }
@@ -297,7 +301,7 @@ async fn open_target(url: &str) -> anyhow::Result<Target> {
     } else {
         coffer_store::postgres::PostgresStore::open(url)
             .await
-            .map(Target::Postgres)
+            .map(|p| Target::Postgres(Box::new(p)))
     };
     opened.with_context(|| format!("opening {}", coffer_store::redacted_url(url)))
 }

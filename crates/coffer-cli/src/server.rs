@@ -165,7 +165,9 @@ pub(crate) fn read_key_file(path: &std::path::Path) -> anyhow::Result<SecretByte
     if bytes.len() == 32 {
         return Ok(bytes);
     }
-    let text = std::str::from_utf8(bytes.expose()).unwrap_or_default().trim();
+    let text = std::str::from_utf8(bytes.expose())
+        .unwrap_or_default()
+        .trim();
     match base64::engine::general_purpose::STANDARD.decode(text) {
         Ok(raw) if raw.len() == 32 => Ok(SecretBytes::new(raw)),
         _ => anyhow::bail!(

@@ -44,9 +44,7 @@ pub enum Kdf {
 pub enum BackupError {
     #[error("not a coffer backup file (bad magic or header)")]
     NotABackup,
-    #[error(
-        "wrong key: this backup was encrypted with another {0} (or its header was altered)"
-    )]
+    #[error("wrong key: this backup was encrypted with another {0} (or its header was altered)")]
     WrongKey(&'static str),
     #[error("the backup is damaged or was tampered with: {0}")]
     Damaged(&'static str),
@@ -93,19 +91,25 @@ fn fresh_salt() -> Result<[u8; SALT_LEN], CryptoError> {
 
 impl std::fmt::Debug for FileKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("FileKey").field("kdf", &self.kdf).finish_non_exhaustive()
+        f.debug_struct("FileKey")
+            .field("kdf", &self.kdf)
+            .finish_non_exhaustive()
     }
 }
 
 impl<W: Write> std::fmt::Debug for Sealer<W> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Sealer").field("index", &self.index).finish_non_exhaustive()
+        f.debug_struct("Sealer")
+            .field("index", &self.index)
+            .finish_non_exhaustive()
     }
 }
 
 impl<R: Read> std::fmt::Debug for Opener<R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Opener").field("index", &self.index).finish_non_exhaustive()
+        f.debug_struct("Opener")
+            .field("index", &self.index)
+            .finish_non_exhaustive()
     }
 }
 
@@ -356,7 +360,9 @@ impl<R: Read> Opener<R> {
     fn next_chunk(&mut self) -> Result<(), BackupError> {
         let mut len = [0u8; 4];
         if self.input.read_exact(&mut len).is_err() {
-            return Err(BackupError::Damaged("it ends before its last chunk (truncated)"));
+            return Err(BackupError::Damaged(
+                "it ends before its last chunk (truncated)",
+            ));
         }
         let len = u32::from_be_bytes(len) as usize;
         if !(TAG_LEN..=CHUNK + TAG_LEN).contains(&len) {

@@ -13,8 +13,8 @@
 //! Every plaintext leaves this crate inside [`coffer_types::SecretBytes`].
 
 pub mod aead;
-pub mod backup;
 pub mod asymmetric;
+pub mod backup;
 pub mod blob;
 pub mod chain;
 pub mod master;

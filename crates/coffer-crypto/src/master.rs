@@ -193,7 +193,10 @@ mod tests {
         let fresh = new.wrap(b"material", "p").unwrap();
         assert!(new.opens_with_current(&fresh, "p"));
         assert!(old.unwrap(&fresh, "p").is_err());
-        assert_eq!(old.check_match(&new.check_value().unwrap()), CheckMatch::Neither);
+        assert_eq!(
+            old.check_match(&new.check_value().unwrap()),
+            CheckMatch::Neither
+        );
         assert_ne!(old.key_id(), new.key_id());
     }
 

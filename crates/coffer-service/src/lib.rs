@@ -107,7 +107,8 @@ impl Services {
     /// The deployment's default account, whose root administers accounts
     /// (`coffer.admin.CreateAccount`); without one, nobody does.
     pub fn with_default_account(mut self, account: coffer_types::AccountId) -> Self {
-        self.accounts = admin::accounts::Accounts::new(self.identity.clone(), Some(account.clone()));
+        self.accounts =
+            admin::accounts::Accounts::new(self.identity.clone(), Some(account.clone()));
         self.maintenance = self.maintenance.with_default_account(account);
         self
     }

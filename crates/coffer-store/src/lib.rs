@@ -44,12 +44,12 @@ pub mod traits;
 
 pub use audit::*;
 pub use breakglass::{BreakGlassReadRecord, BreakGlassRecord, BreakGlassStore};
-pub use maintenance::{MaintenanceStore, SealedKind, SealedRow};
 pub use grants::{GrantFilter, GrantRecord, GrantStore, grant_cursor};
 pub use iam::{
     IamEntityRecord, IamKind, IamStore, ManagedPolicyRecord, OidcProviderRecord,
     PolicyVersionRecord,
 };
+pub use maintenance::{MaintenanceStore, SealedKind, SealedRow};
 pub use parameters::*;
 pub use records::*;
 pub use rotation::*;

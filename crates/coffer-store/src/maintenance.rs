@@ -53,9 +53,16 @@ pub trait MaintenanceStore: Send + Sync {
 
 /// Where a kind lives: table, the three key columns (`''` where there are fewer), the version
 /// column (or `0`) and the value column.
-pub(crate) fn columns(kind: SealedKind) -> (&'static str, [&'static str; 3], &'static str, &'static str) {
+pub(crate) fn columns(
+    kind: SealedKind,
+) -> (&'static str, [&'static str; 3], &'static str, &'static str) {
     match kind {
-        SealedKind::AccessKey => ("access_keys", ["access_key_id", "''", "''"], "0", "wrapped_secret"),
+        SealedKind::AccessKey => (
+            "access_keys",
+            ["access_key_id", "''", "''"],
+            "0",
+            "wrapped_secret",
+        ),
         SealedKind::KeyMaterial => (
             "kms_key_material",
             ["account_id", "region", "key_id"],

@@ -230,12 +230,11 @@ macro_rules! export_tables {
         let mut counts = Vec::new();
         for t in &$tables {
             // Audited: `t` comes from the store's own catalogue.
-            let n: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-                "SELECT COUNT(*) FROM \"{t}\""
-            )))
-            .fetch_one(&mut *$tx)
-            .await
-            .map_err(err)?;
+            let n: i64 =
+                sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM \"{t}\"")))
+                    .fetch_one(&mut *$tx)
+                    .await
+                    .map_err(err)?;
             counts.push((t.clone(), u64::try_from(n).unwrap_or(0)));
         }
         let migration: i64 =
@@ -251,8 +250,8 @@ macro_rules! export_tables {
         })?;
         let mut rows = BTreeMap::new();
         for t in &$tables {
-            let mut stream = sqlx::query(sqlx::AssertSqlSafe(format!("SELECT * FROM \"{t}\"")))
-                .fetch(&mut *$tx);
+            let mut stream =
+                sqlx::query(sqlx::AssertSqlSafe(format!("SELECT * FROM \"{t}\""))).fetch(&mut *$tx);
             let mut n = 0u64;
             while let Some(row) = stream.try_next().await.map_err(err)? {
                 if n == 0 {

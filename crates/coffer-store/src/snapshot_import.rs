@@ -169,7 +169,7 @@ async fn sqlite_columns(
 /// A store to restore into.
 pub enum Target {
     Sqlite(SqliteStore),
-    Postgres(PostgresStore),
+    Postgres(Box<PostgresStore>),
 }
 
 impl std::fmt::Debug for Target {

@@ -172,6 +172,6 @@ impl<T> Backend for T where
         + crate::RotationStore
         + crate::AuditStore
         + crate::IamStore
-    + crate::MaintenanceStore
+        + crate::MaintenanceStore
 {
 }

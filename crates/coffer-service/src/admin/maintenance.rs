@@ -208,7 +208,9 @@ impl Maintenance {
 
     fn dir(&self) -> Result<&Path, MaintenanceError> {
         self.backup_dir.as_deref().ok_or_else(|| {
-            MaintenanceError::InvalidRequest("This server has no data directory for backups.".to_owned())
+            MaintenanceError::InvalidRequest(
+                "This server has no data directory for backups.".to_owned(),
+            )
         })
     }
 
@@ -242,12 +244,16 @@ fn file_key(master: &MasterKey, input: &CreateInput) -> Result<FileKey, Maintena
     match (&input.passphrase_key, &input.salt, input.iterations) {
         (None, None, None) => FileKey::from_master(master).map_err(|e| internal(&e.to_string())),
         (Some(key), Some(salt), Some(iterations)) => {
-            let key = b64.decode(key).map_err(|_| bad("PassphraseKey must be base64."))?;
+            let key = b64
+                .decode(key)
+                .map_err(|_| bad("PassphraseKey must be base64."))?;
             let salt = b64.decode(salt).map_err(|_| bad("Salt must be base64."))?;
             FileKey::passphrase_parts(&salt, iterations, SecretBytes::new(key))
                 .map_err(|e| bad(&e.to_string()))
         }
-        _ => Err(bad("Give PassphraseKey, Salt and Iterations together, or none of them.")),
+        _ => Err(bad(
+            "Give PassphraseKey, Salt and Iterations together, or none of them.",
+        )),
     }
 }
 
@@ -389,8 +395,8 @@ async fn get_backup_chunk(
             "The backup is not complete: wait until DescribeBackup says Complete.".to_owned(),
         ));
     }
-    let mut file = std::fs::File::open(&path)
-        .map_err(|e| internal(&format!("{}: {e}", path.display())))?;
+    let mut file =
+        std::fs::File::open(&path).map_err(|e| internal(&format!("{}: {e}", path.display())))?;
     let size = file.metadata().map_err(|e| internal(&e.to_string()))?.len();
     if input.offset > size {
         return Err(MaintenanceError::InvalidParameter(format!(

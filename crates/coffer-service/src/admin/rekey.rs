@@ -215,7 +215,10 @@ pub async fn rotate(
             report.key_id
         )));
     }
-    let check = store.get_meta("master_key_check").await?.unwrap_or_default();
+    let check = store
+        .get_meta("master_key_check")
+        .await?
+        .unwrap_or_default();
     let previous = match (master.check_match(&check), master.previous()) {
         (CheckMatch::Previous, Some(previous)) => previous,
         (CheckMatch::Current, Some(_)) => {

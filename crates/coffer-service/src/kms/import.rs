@@ -257,17 +257,19 @@ pub async fn import_key_material(
         // A fingerprint made under a master key since rotated is checked with its retired key.
         let same = match &key.material_fingerprint {
             None => true,
-            Some(known) => crate::admin::rekey::derived_keys(&kms.store, &kms.master, FINGERPRINT_PURPOSE)
-                .await
-                .map_err(KmsError::from)?
-                .iter()
-                .any(|(k, _)| {
-                    aws_lc_rs::constant_time::verify_slices_are_equal(
-                        known,
-                        &fingerprint(k, &arn, &material),
-                    )
-                    .is_ok()
-                }),
+            Some(known) => {
+                crate::admin::rekey::derived_keys(&kms.store, &kms.master, FINGERPRINT_PURPOSE)
+                    .await
+                    .map_err(KmsError::from)?
+                    .iter()
+                    .any(|(k, _)| {
+                        aws_lc_rs::constant_time::verify_slices_are_equal(
+                            known,
+                            &fingerprint(k, &arn, &material),
+                        )
+                        .is_ok()
+                    })
+            }
         };
         if !same {
             return Err(KmsError::IncorrectKeyMaterial(

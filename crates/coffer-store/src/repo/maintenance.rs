@@ -3,9 +3,11 @@
 macro_rules! maintenance_store_impl {
     ($store:ident) => {
         mod maintenance {
-            use super::{$store, backend};
+            use super::{backend, $store};
             use crate::Result;
-            use crate::maintenance::{MaintenanceStore, SealedKind, SealedRow, list_sql, replace_sql};
+            use crate::maintenance::{
+                MaintenanceStore, SealedKind, SealedRow, list_sql, replace_sql,
+            };
             use crate::repo::Dialect as _;
 
             #[async_trait::async_trait]
@@ -53,7 +55,11 @@ macro_rules! maintenance_store_impl {
                     let mut q = sqlx::query(sqlx::AssertSqlSafe(replace_sql(row.kind)))
                         .bind(value.to_vec())
                         .bind(row.value.clone());
-                    let ids = if row.kind == SealedKind::AccessKey { 1 } else { 3 };
+                    let ids = if row.kind == SealedKind::AccessKey {
+                        1
+                    } else {
+                        3
+                    };
                     for id in &row.id[..ids] {
                         q = q.bind(id.clone());
                     }

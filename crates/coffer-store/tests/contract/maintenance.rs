@@ -66,11 +66,19 @@ pub async fn meta_and_sealed(s: &Store) {
     let _ = s.get_key_material(A, R, "k1", 2).await.unwrap();
     assert!(s.replace_sealed(v2, &[5; 60]).await.unwrap());
     assert_eq!(
-        s.get_key_material(A, R, "k1", 2).await.unwrap().unwrap().wrapped,
+        s.get_key_material(A, R, "k1", 2)
+            .await
+            .unwrap()
+            .unwrap()
+            .wrapped,
         vec![5; 60]
     );
     assert_eq!(
-        s.get_key_material(A, R, "k1", 1).await.unwrap().unwrap().wrapped,
+        s.get_key_material(A, R, "k1", 1)
+            .await
+            .unwrap()
+            .unwrap()
+            .wrapped,
         material(1).wrapped,
         "only the named version changes"
     );
@@ -106,7 +114,10 @@ pub async fn snapshot_round_trip(s: &Store) {
     assert_eq!(counted["meta"], 1);
     assert!(counted.contains_key("accounts") && !counted.keys().any(|t| t.starts_with("_sqlx")));
     let position = |t: &str| tables.iter().position(|(n, _)| n == t).unwrap();
-    assert!(position("kms_keys") < position("kms_key_material"), "parents first");
+    assert!(
+        position("kms_keys") < position("kms_key_material"),
+        "parents first"
+    );
 
     // Into an empty SQLite store: every row, counts checked; a second time refused.
     let dir = tempfile::tempdir().unwrap();
@@ -117,7 +128,9 @@ pub async fn snapshot_round_trip(s: &Store) {
         .await
         .unwrap();
     assert_eq!(copied.tables, counted);
-    let again = target.restore(items.clone().into_iter().map(Ok), |_, _| {}).await;
+    let again = target
+        .restore(items.clone().into_iter().map(Ok), |_, _| {})
+        .await;
     assert!(format!("{:?}", again.unwrap_err()).contains("not empty"));
     let restored = open(&format!("sqlite://{}", path.display())).await.unwrap();
     assert_eq!(
@@ -129,14 +142,23 @@ pub async fn snapshot_round_trip(s: &Store) {
             .wrapped,
         material(2).wrapped
     );
-    assert_eq!(restored.get_meta("master_key_check").await.unwrap(), Some(b"check".to_vec()));
+    assert_eq!(
+        restored.get_meta("master_key_check").await.unwrap(),
+        Some(b"check".to_vec())
+    );
 
     // A snapshot cut short (no trailer) restores nothing.
     let dir2 = tempfile::tempdir().unwrap();
     let path2 = dir2.path().join("cut.db");
     let cut = Target::Sqlite(sqlite::SqliteStore::open(&path2).await.unwrap());
     let short = items[..items.len() - 1].to_vec();
-    assert!(cut.restore(short.into_iter().map(Ok), |_, _| {}).await.is_err());
-    let empty = open(&format!("sqlite://{}", path2.display())).await.unwrap();
+    assert!(
+        cut.restore(short.into_iter().map(Ok), |_, _| {})
+            .await
+            .is_err()
+    );
+    let empty = open(&format!("sqlite://{}", path2.display()))
+        .await
+        .unwrap();
     assert_eq!(empty.list_accounts().await.unwrap().len(), 0);
 }
