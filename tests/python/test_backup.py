@@ -277,3 +277,21 @@ def test_only_the_default_root_backs_up(tmp_path, source):
                     env_extra={"AWS_ACCESS_KEY_ID": key["AccessKeyId"], "AWS_SECRET_ACCESS_KEY": key["SecretAccessKey"]})
     assert denied.returncode != 0 and "AccessDeniedException" in denied.stderr
     assert not out.exists()
+
+
+def test_a_backup_larger_than_one_chunk_streams_whole(tmp_path, source):
+    ssm = source.client("ssm")
+    for i in range(400):
+        ssm.put_parameter(Name=f"/big/{i}", Value=f"{i:04d}" * 1000, Type="String")
+    out = tmp_path / "big.backup"
+    made = coffer("backup", "--endpoint-url", source.endpoint, "--out", str(out))
+    assert made.returncode == 0, made.stderr
+    assert out.stat().st_size > 2 * 1024 * 1024, "several GetBackupChunk calls"
+    data = new_data_dir(tmp_path / "target", source)
+    restored = coffer("restore", "--from", str(out), "--data-dir", str(data))
+    assert restored.returncode == 0, restored.stdout + restored.stderr
+    served = CofferServer(data.parent).start()
+    try:
+        assert served.client("ssm").get_parameter(Name="/big/399")["Parameter"]["Value"] == "0399" * 1000
+    finally:
+        served.kill()
