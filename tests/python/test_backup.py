@@ -9,6 +9,7 @@ import os
 import shutil
 import subprocess
 import threading
+import time
 import uuid
 from pathlib import Path
 
@@ -133,7 +134,7 @@ def test_backup_under_load_restores_into_sqlite_and_postgres(tmp_path, source):
     writer = Writer(source, "w1")
     writer.start()
     while writer.written < 5:
-        pass
+        time.sleep(0.01)
     out = tmp_path / "coffer.backup"
     backup = coffer("backup", "--endpoint-url", source.endpoint, "--out", str(out))
     written_during = writer.written
@@ -154,6 +155,7 @@ def test_backup_under_load_restores_into_sqlite_and_postgres(tmp_path, source):
     assert restored.returncode == 0, restored.stdout + restored.stderr
     assert "every table's row count matches the backup" in restored.stdout
     assert "audit trail intact" in restored.stdout
+    assert oct((data / "coffer.db").stat().st_mode & 0o777) == "0o600"
     verify = coffer("audit", "verify", "--data-dir", str(data))
     assert verify.returncode == 0, verify.stdout + verify.stderr
     served = CofferServer(target).start()

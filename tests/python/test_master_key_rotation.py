@@ -11,6 +11,7 @@ import json
 import os
 import re
 import subprocess
+import time
 import uuid
 from pathlib import Path
 
@@ -106,7 +107,7 @@ def test_rotation_on_sqlite_under_load(tmp_path):
         writer = Writer(server, "during")
         writer.start()
         while writer.written < 5:
-            pass
+            time.sleep(0.01)
         # Naming another key than the server's current one is refused.
         wrong = tmp_path / "wrong.key"
         wrong.write_bytes(os.urandom(32))
@@ -170,7 +171,7 @@ def test_rotation_on_two_postgres_nodes_under_load(tmp_path):
         for w in writers:
             w.start()
         while min(w.written for w in writers) < 3:
-            pass
+            time.sleep(0.01)
         report = rotate(nodes[0], new_file)
         written = [w.finish() for w in writers]
         assert report["KeyMaterials"] >= 4, report

@@ -82,6 +82,7 @@ fn bar(len: u64, unit: &str) -> indicatif::ProgressBar {
 }
 
 pub fn backup_main(args: BackupArgs) -> anyhow::Result<u8> {
+    crate::server::restrict_umask();
     anyhow::ensure!(
         !args.out.exists(),
         "{} exists: choose a new file for the backup",
@@ -194,6 +195,8 @@ async fn download(client: &AwsClient, id: &str, partial: &Path, size: u64) -> an
 }
 
 pub fn restore_main(args: RestoreArgs) -> anyhow::Result<u8> {
+    // The restored database and its WAL are private to this user, as the server's are.
+    crate::server::restrict_umask();
     tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?

@@ -333,7 +333,7 @@ pub(crate) fn init_logging(format: Option<&str>, level: Option<&str>) -> anyhow:
 
 /// Files the server creates are private to its user, whatever the caller's umask.
 #[allow(unsafe_code)]
-fn restrict_umask() {
+pub(crate) fn restrict_umask() {
     #[cfg(unix)]
     // SAFETY: umask only swaps the process file-creation mask; called before any thread starts.
     unsafe {
