@@ -179,7 +179,9 @@ pub(crate) fn read_key_file(path: &std::path::Path) -> anyhow::Result<SecretByte
 
 /// The previous master key during a rotation: `--previous-master-key-file`, else
 /// `COFFER_PREVIOUS_MASTER_KEY` (base64).
-fn previous_master_key(file: Option<&std::path::Path>) -> anyhow::Result<Option<SecretBytes>> {
+pub(crate) fn previous_master_key(
+    file: Option<&std::path::Path>,
+) -> anyhow::Result<Option<SecretBytes>> {
     if let Some(path) = file {
         return read_key_file(path).map(Some);
     }
