@@ -323,6 +323,17 @@ async fn create_backup(
 ) -> Result<CreateOutput, MaintenanceError> {
     let key = file_key(&m.master, &input)?;
     let dir = m.dir()?.to_owned();
+    let running = m
+        .jobs
+        .lock()
+        .map_err(|_| internal("jobs lock"))?
+        .values()
+        .any(|j| j.status.lock().is_ok_and(|s| *s == Status::InProgress));
+    if running {
+        return Err(MaintenanceError::InvalidRequest(
+            "A backup is already being made on this node: wait for it (DescribeBackup) and try again.".to_owned(),
+        ));
+    }
     std::fs::create_dir_all(&dir).map_err(|e| internal(&format!("{}: {e}", dir.display())))?;
     remove_stale(&dir);
     let id: String = coffer_crypto::random::secret_bytes(16)
