@@ -5,6 +5,7 @@ truncated and wrong-passphrase backups are refused and leave nothing behind."""
 
 from __future__ import annotations
 
+import base64
 import os
 import shutil
 import subprocess
@@ -297,3 +298,36 @@ def test_a_backup_larger_than_one_chunk_streams_whole(tmp_path, source):
         assert served.client("ssm").get_parameter(Name="/big/399")["Parameter"]["Value"] == "0399" * 1000
     finally:
         served.kill()
+
+
+def test_a_postgres_deployment_backs_up_under_load_and_restores_into_postgres(tmp_path):
+    source_schema, target_schema = (f"coffer_bk_{uuid.uuid4().hex[:12]}" for _ in range(2))
+    for s in (source_schema, target_schema):
+        psql(f"CREATE SCHEMA {s}")
+    master = base64.b64encode(os.urandom(32)).decode()
+    src_url = f"{PG}?options[search_path]={source_schema}"
+    dst_url = f"{PG}?options[search_path]={target_schema}"
+    node = CofferServer(tmp_path / "pg-source", extra_args=["--store", src_url], env={"COFFER_MASTER_KEY": master})
+    try:
+        node.start()
+        seeded = seed(node)
+        writer = Writer(node, "pg")
+        writer.start()
+        while writer.written < 5:
+            time.sleep(0.01)
+        out = tmp_path / "pg.backup"
+        made = coffer("backup", "--endpoint-url", node.endpoint, "--out", str(out))
+        written = writer.finish()
+        assert made.returncode == 0, made.stderr
+        restored = coffer("restore", "--from", str(out), "--store", dst_url, env_extra={"COFFER_MASTER_KEY": master})
+        assert restored.returncode == 0, restored.stdout + restored.stderr
+        assert "audit trail intact" in restored.stdout
+        served = CofferServer(tmp_path / "pg-target", extra_args=["--store", dst_url], env={"COFFER_MASTER_KEY": master}).start()
+        try:
+            check_served(served, seeded, "pg", written)
+        finally:
+            served.kill()
+    finally:
+        node.kill()
+        for s in (source_schema, target_schema):
+            psql(f"DROP SCHEMA {s} CASCADE")
