@@ -259,3 +259,96 @@ pub async fn rotate(
     );
     Ok(report)
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use coffer_store::{AccessKeyRecord, AccessKeyStatus, RotationFunctionRecord};
+
+    fn copy(k: &MasterKey) -> MasterKey {
+        MasterKey::from_bytes(SecretBytes::new(k.expose().to_vec())).unwrap()
+    }
+
+    #[tokio::test]
+    async fn rotation_rewraps_everything_then_switches_the_check_value() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}", dir.path().join("c.db").display());
+        let store = coffer_store::open(&url).await.unwrap();
+        let old = MasterKey::generate().unwrap();
+        store
+            .init_master_key_check(&old.check_value().unwrap())
+            .await
+            .unwrap();
+        store.ensure_account("000000000000", 1).await.unwrap();
+        for i in 0..3 {
+            let id = format!("AKIAREKEYTEST{i:04}");
+            store
+                .insert_access_key(&AccessKeyRecord {
+                    access_key_id: id.clone(),
+                    account_id: "000000000000".into(),
+                    principal_arn: "arn:aws:iam::000000000000:root".into(),
+                    principal_id: "000000000000".into(),
+                    wrapped_secret: old.wrap(b"secret", &format!("access-key|{id}")).unwrap(),
+                    status: AccessKeyStatus::Active,
+                    created_at: 1,
+                })
+                .await
+                .unwrap();
+        }
+        store
+            .create_rotation_function(&RotationFunctionRecord {
+                account_id: "000000000000".into(),
+                region: "us-east-1".into(),
+                name: "f".into(),
+                url: "http://127.0.0.1:9/".into(),
+                timeout_ms: 1000,
+                signing_key: old
+                    .wrap(b"hmac", "rotation-function|000000000000|us-east-1|f")
+                    .unwrap(),
+                created_at: 1,
+            })
+            .await
+            .unwrap();
+
+        // Without a previous key: refused, nothing changed.
+        assert!(matches!(
+            rotate(&store, &copy(&old), None).await,
+            Err(RekeyError::Refused(m)) if m.contains("COFFER_PREVIOUS_MASTER_KEY")
+        ));
+        let new = MasterKey::generate().unwrap();
+        let new_only = copy(&new);
+        let both = new.with_previous(copy(&old));
+        // The wrong expected key id: refused.
+        assert!(
+            rotate(&store, &both, Some("0000000000000000"))
+                .await
+                .is_err()
+        );
+
+        let report = rotate(&store, &both, Some(&both.key_id())).await.unwrap();
+        assert_eq!((report.access_keys, report.rotation_functions), (3, 1));
+        assert_eq!(
+            report.passes, 2,
+            "one pass re-wraps, the next finds nothing left"
+        );
+        for kind in SealedKind::ALL {
+            for row in store.list_sealed(kind).await.unwrap() {
+                assert!(new_only.unwrap(&row.value, &purpose(&row)).is_ok());
+                assert!(old.unwrap(&row.value, &purpose(&row)).is_err());
+            }
+        }
+        let check = store.get_meta("master_key_check").await.unwrap().unwrap();
+        assert!(new_only.verify_check(&check) && !old.verify_check(&check));
+        // The old audit digest key is kept, sealed by the new key, for digests up to the head.
+        let keys = derived_keys(&store, &new_only, "audit-digest")
+            .await
+            .unwrap();
+        assert_eq!(keys.len(), 2);
+        assert_eq!(keys[1].0.expose(), old.derive("audit-digest").expose());
+        assert!(keys[1].1 < i64::MAX);
+        // Again: nothing to do.
+        let again = rotate(&store, &both, None).await.unwrap();
+        assert_eq!(again.access_keys + again.rotation_functions, 0);
+    }
+}
