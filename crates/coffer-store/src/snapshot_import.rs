@@ -218,6 +218,13 @@ impl Tx<'_> {
         Ok(u64::try_from(n).unwrap_or(0))
     }
 
+    /// The newest schema migration applied to the target.
+    async fn migration(&mut self) -> Result<i64> {
+        let sql = "SELECT COALESCE(MAX(version), 0) FROM _sqlx_migrations";
+        Ok(on_tx!(self, tx => sqlx::query_scalar(sql)
+            .fetch_one(&mut **tx).await.map_err(err)?))
+    }
+
     async fn clear(&mut self, table: &str) -> Result<()> {
         let sql = format!("DELETE FROM \"{table}\"");
         on_tx!(self, tx => {
@@ -299,11 +306,20 @@ impl Target {
         mut progress: impl FnMut(&str, u64),
     ) -> Result<Copied> {
         let mut items = items;
-        let Some(Item::Header { tables, .. }) = items.next().transpose()? else {
+        let Some(Item::Header {
+            tables, migration, ..
+        }) = items.next().transpose()?
+        else {
             return Err(err("the backup does not start with its header"));
         };
         let expected: BTreeMap<String, u64> = tables.iter().cloned().collect();
         let mut tx = self.begin().await?;
+        let here = tx.migration().await?;
+        if here < migration {
+            return Err(err(format!(
+                "the backup was made by a newer coffer (schema migration {migration}, this one has {here}): restore with that version or a later one"
+            )));
+        }
         let present = tx.tables().await?;
         if tx.count("meta").await? > 0 {
             return Err(err(
