@@ -162,25 +162,47 @@ def test_verify_detects_alteration_removal_and_reordering(audited, tmp_path):
     assert "intact" in ok.stdout
     copies = iter(range(100))
 
-    def tamper(sql: str) -> subprocess.CompletedProcess:
-        """Apply `sql` to a copy of the data dir (WAL included) and verify the copy."""
+    def tamper(change) -> subprocess.CompletedProcess:
+        """Apply `change` (SQL, or a function of a connection) to a copy of the data dir (WAL
+        included) and verify the copy."""
         copy = tmp_path / f"tampered-{next(copies)}"
         shutil.copytree(server.data_dir, copy)
         with sqlite3.connect(copy / "coffer.db") as conn:
-            conn.executescript(sql)
+            if callable(change):
+                change(conn)
+            else:
+                conn.executescript(change)
         return _verify(copy)
 
-    altered = tamper("UPDATE audit_events SET event_json = replace(event_json, 'chain/1', 'chain/9') WHERE seq = 3")
+    # Each append is one row of audit_log: `records` holds one JSON line per record.
+    def holding(seq: int) -> str:
+        return f"first_seq <= {seq} AND last_seq >= {seq}"
+
+    altered = tamper(f"UPDATE audit_log SET records = replace(records, 'chain/1', 'chain/9') WHERE {holding(3)}")
     assert altered.returncode != 0 and "record 3" in altered.stdout, altered.stdout
-    column = tamper("UPDATE audit_events SET event_name = 'ListSecrets' WHERE seq = 2")
-    assert column.returncode != 0 and "record 2" in column.stdout, column.stdout
-    removed = tamper("DELETE FROM audit_events WHERE seq = 4")
-    assert removed.returncode != 0 and "removed" in removed.stdout, removed.stdout
-    swapped = tamper(
-        "UPDATE audit_events SET seq = -5 WHERE seq = 5;"
-        "UPDATE audit_events SET seq = 5 WHERE seq = 6;"
-        "UPDATE audit_events SET seq = 6 WHERE seq = -5;"
+    column = tamper(
+        "UPDATE audit_log SET records = replace(records, '\"name\":\"GetSecretValue\"', "
+        f"'\"name\":\"ListSecrets\"') WHERE {holding(2)}"
     )
+    assert column.returncode != 0 and "record 2" in column.stdout, column.stdout
+    removed = tamper(f"DELETE FROM audit_log WHERE {holding(4)}")
+    assert removed.returncode != 0 and "removed" in removed.stdout, removed.stdout
+
+    def swap_5_and_6(conn):
+        lines = {}
+        for last, records in conn.execute("SELECT last_seq, records FROM audit_log").fetchall():
+            for line in records.split("\n"):
+                lines[json.loads(line)["seq"]] = (last, line)
+        (row5, line5), (row6, line6) = lines[5], lines[6]
+        for row, old, new in ((row5, line5, line6), (row6, line6, line5)):
+            text = conn.execute("SELECT records FROM audit_log WHERE last_seq = ?", (row,)).fetchone()[0]
+            conn.execute("UPDATE audit_log SET records = ? WHERE last_seq = ?",
+                         (text.replace(old, "\0").replace(new, old).replace("\0", new) if row5 == row6
+                          else text.replace(old, new), row))
+            if row5 == row6:
+                break
+
+    swapped = tamper(swap_5_and_6)
     assert swapped.returncode != 0, swapped.stdout
     assert _verify(server.data_dir).returncode == 0
 

@@ -126,43 +126,9 @@ impl Authenticator {
                     .split('&')
                     .find_map(|kv| kv.strip_prefix("X-Amz-Security-Token=").map(percent_decode))
             });
-        let credential = match token {
-            // Temporary credentials: everything is in the sealed token.
-            Some(t) => std::sync::Arc::new(
-                self.identity
-                    .session_credential(&auth.access_key_id, &t, now)
-                    .map_err(|r| match r {
-                        coffer_service::identity::SessionRefusal::Expired => AuthFailure::Expired,
-                        coffer_service::identity::SessionRefusal::Invalid => {
-                            AuthFailure::UnknownKey
-                        }
-                    })?,
-            ),
-            None => self
-                .identity
-                .lookup(&auth.access_key_id)
-                .await
-                .map_err(AuthFailure::from)?
-                .filter(|c| c.active && c.principal.session.is_none())
-                .ok_or(AuthFailure::UnknownKey)?,
-        };
-        // A break-glass session works only while its incident is open: a revocation or the end
-        // of the window stops it at once, whatever the token's own expiry says.
-        if let Some(incident) = credential
-            .principal
-            .session
-            .as_ref()
-            .and_then(|s| s.incident.as_deref())
-        {
-            let open = self
-                .identity
-                .incident_open(incident, now.saturating_mul(1000))
-                .await
-                .map_err(AuthFailure::from)?;
-            if !open {
-                return Err(AuthFailure::Expired);
-            }
-        }
+        let credential = self
+            .credential(&auth.access_key_id, token.as_deref(), now)
+            .await?;
         let cache_key = (
             auth.access_key_id.clone(),
             auth.date.clone(),
@@ -187,6 +153,90 @@ impl Authenticator {
         };
         verified.map_err(AuthFailure::Signature)?;
         Ok((credential.principal.clone(), region))
+    }
+}
+
+impl Authenticator {
+    /// The credential `access_key_id` (with its session token, for temporary credentials)
+    /// stands for, as SigV4 authentication resolves it: a stored key must exist, be active and
+    /// not belong to a session; a session token must open and not have expired; a break-glass
+    /// session works only while its incident is open. `now` is unix seconds.
+    async fn credential(
+        &self,
+        access_key_id: &str,
+        token: Option<&str>,
+        now: i64,
+    ) -> Result<std::sync::Arc<coffer_service::identity::Credential>, AuthFailure> {
+        let credential = match token {
+            // Temporary credentials: everything is in the sealed token.
+            Some(t) => std::sync::Arc::new(
+                self.identity
+                    .session_credential(access_key_id, t, now)
+                    .map_err(|r| match r {
+                        coffer_service::identity::SessionRefusal::Expired => AuthFailure::Expired,
+                        coffer_service::identity::SessionRefusal::Invalid => {
+                            AuthFailure::UnknownKey
+                        }
+                    })?,
+            ),
+            None => self
+                .identity
+                .lookup(access_key_id)
+                .await
+                .map_err(AuthFailure::from)?
+                .filter(|c| c.active && c.principal.session.is_none())
+                .ok_or(AuthFailure::UnknownKey)?,
+        };
+        // A break-glass session works only while its incident is open: a revocation or the end
+        // of the window stops it at once, whatever the token's own expiry says.
+        if let Some(incident) = credential
+            .principal
+            .session
+            .as_ref()
+            .and_then(|s| s.incident.as_deref())
+        {
+            let open = self
+                .identity
+                .incident_open(incident, now.saturating_mul(1000))
+                .await
+                .map_err(AuthFailure::from)?;
+            if !open {
+                return Err(AuthFailure::Expired);
+            }
+        }
+        Ok(credential)
+    }
+
+    /// The principal of a key pair presented whole (the web console's sign-in, and each of its
+    /// requests): resolved exactly as [`Authenticator::authenticate`] resolves a signature's
+    /// key, then the secret compared in constant time instead of a signature verified. In
+    /// `--dev` any key is its account's root, as for signed requests. `now` is unix seconds.
+    pub async fn verify_key_pair(
+        &self,
+        access_key_id: &str,
+        secret_access_key: &coffer_types::SecretBytes,
+        session_token: Option<&str>,
+        now: i64,
+    ) -> Result<Principal, AuthFailure> {
+        if access_key_id.is_empty() || access_key_id.len() > 128 {
+            return Err(AuthFailure::UnknownKey);
+        }
+        if self.dev {
+            return self
+                .identity
+                .dev_principal(
+                    access_key_id,
+                    &self.default_account,
+                    now.saturating_mul(1000),
+                )
+                .await
+                .map_err(AuthFailure::from);
+        }
+        let credential = self.credential(access_key_id, session_token, now).await?;
+        if credential.secret_access_key != *secret_access_key {
+            return Err(AuthFailure::UnknownKey);
+        }
+        Ok(credential.principal.clone())
     }
 }
 

@@ -11,11 +11,14 @@
 //! - [`throttle`]: request quotas per account and operation.
 //! - [`app`]: the router, callable without a socket; `/metrics` serves
 //!   [`coffer_service::metrics`].
+//! - [`console`]: the web console at `/console` (server-rendered, sessions, CSRF, every page's
+//!   data through the service layer as the signed-in principal).
 //! - [`run`]: bind, serve, shut down gracefully.
 
 pub mod alerts;
 pub mod auth;
 pub mod config;
+pub mod console;
 pub mod datadir;
 pub mod listener;
 pub mod protocol;
@@ -41,6 +44,8 @@ pub struct AppState {
     /// How long a client may take to send a request's body.
     pub body_timeout: std::time::Duration,
     pub throttle: throttle::Throttle,
+    /// The web console's signed-in sessions.
+    pub console: console::session::Sessions,
 }
 
 impl AppState {
@@ -79,6 +84,7 @@ pub fn app(state: Arc<AppState>) -> Router {
     Router::new()
         .route("/health", get(health))
         .route("/metrics", get(metrics))
+        .merge(console::routes())
         .fallback(protocol::handle)
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(
             wire_error::panic_response,
@@ -273,6 +279,7 @@ pub async fn run(
         max_body_bytes: cfg.max_body_bytes,
         body_timeout: cfg.limits.request_timeout(),
         throttle: throttle::Throttle::new(throttle::Quotas::new(&cfg.throttle, cfg.dev)?),
+        console: console::session::Sessions::new(),
     });
     let tls = tls_setup(&cfg)?;
     let listener = tokio::net::TcpListener::bind(cfg.listen)

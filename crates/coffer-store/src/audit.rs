@@ -3,7 +3,8 @@
 //!
 //! The chain is global to the store: appends take the chain head under a lock (SQLite's write
 //! lock; PostgreSQL's row lock on `audit_head`), so several nodes sharing a database still form a
-//! single, totally ordered chain.
+//! single, totally ordered chain. Each append is one row of an append-only log; LookupEvents'
+//! index is built behind it (`crate::audit_log`).
 
 use crate::Result;
 use crate::records::Millis;
@@ -16,7 +17,7 @@ pub struct AuditResource {
     pub name: String,
 }
 
-/// An event to append. Columns duplicate fields of `event_json` so lookups can use indexes;
+/// An event to append. Fields duplicate parts of `event_json` so lookups need not parse it;
 /// `coffer audit verify` checks they agree with it.
 #[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
 pub struct NewAuditEvent {
@@ -29,7 +30,7 @@ pub struct NewAuditEvent {
     pub read_only: bool,
     pub username: Option<String>,
     pub access_key_id: Option<String>,
-    /// Read from `audit_resources`, after the event row.
+    /// Not a column of the tables the trail used before its log (`audit_resources` held them).
     #[sqlx(skip)]
     pub resources: Vec<AuditResource>,
     /// The full CloudTrail record (JSON), already free of secret values.
@@ -88,6 +89,10 @@ pub trait AuditStore: Send + Sync {
     /// Append `events` at the head of the chain in one transaction (one fsync for the batch).
     /// Returns the sequence numbers given to them.
     async fn append_audit(&self, events: &[NewAuditEvent], link: &ChainLink) -> Result<Vec<i64>>;
+    /// Build LookupEvents' index over the records appended since the last run (a bounded number
+    /// of batches per call). Lookups are complete without it; it keeps them fast. Returns how
+    /// many records it indexed.
+    async fn index_audit(&self) -> Result<u64>;
     /// The last record's sequence number and hash.
     async fn audit_head(&self) -> Result<Option<(i64, Vec<u8>)>>;
     async fn put_audit_digest(&self, digest: &AuditDigest) -> Result<()>;

@@ -25,6 +25,7 @@
 //!   advisory lock; advisory-lock leadership for background jobs).
 
 pub mod audit;
+mod audit_log;
 mod audit_sql;
 pub mod breakglass;
 pub mod grants;

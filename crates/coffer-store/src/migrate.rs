@@ -53,7 +53,7 @@ pub async fn sqlite_to_postgres(
 ) -> Result<Copied> {
     let tables = tables_in_order(src).await?;
     // Tables the migrations seed (a single head row) are replaced, not appended to.
-    const SEEDED: &[&str] = &["audit_head"];
+    const SEEDED: &[&str] = &["audit_head", "audit_index_head"];
     for t in &tables {
         if !SEEDED.contains(&t.as_str()) && count_pg(dst, t).await? > 0 {
             return Err(err(format!(

@@ -102,6 +102,10 @@ pub struct SecretChange<'a> {
     pub stages: Option<&'a [(String, String)]>,
     /// Versions to remove (pruning past AWS's limit).
     pub prune: &'a [String],
+    /// After the change, remove the oldest versions without a label created at or before
+    /// `.1` while the secret has more than `.0` (AWS's version limit, applied by one query
+    /// rather than by reading every version).
+    pub prune_beyond: Option<(usize, Millis)>,
 }
 
 /// ListSecrets' `SortBy`.
@@ -185,6 +189,10 @@ pub trait SecretStore: Send + Sync {
         }
         Ok(versions)
     }
+    /// The versions that hold at least one label, oldest first, without their sealed values:
+    /// what a writer moving labels needs (a hot secret can hold thousands of unlabelled
+    /// versions younger than the 24 hours AWS keeps them).
+    async fn list_labelled_secret_versions(&self, arn: &str) -> Result<Vec<SecretVersionRecord>>;
     async fn get_secret_version(
         &self,
         arn: &str,

@@ -183,8 +183,13 @@ impl Auditor {
     }
 }
 
+/// LookupEvents' index is brought up to date this often while records are written (lookups
+/// read the unindexed tail of the log directly, so this bounds their work, not what they see).
+const INDEX_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
+
 async fn writer(store: Store, mut rx: mpsc::Receiver<Pending>) {
     let mut batch: Vec<Pending> = Vec::with_capacity(BATCH);
+    let indexer = Indexer::new(store.clone());
     while rx.recv_many(&mut batch, BATCH).await > 0 {
         let events: Vec<NewAuditEvent> = batch.iter().map(|(e, _)| e.clone()).collect();
         let started = std::time::Instant::now();
@@ -212,6 +217,55 @@ async fn writer(store: Store, mut rx: mpsc::Receiver<Pending>) {
         for (_, done) in batch.drain(..) {
             let _ = done.send(result.clone().map(|_| ()));
         }
+        indexer.kick();
+    }
+}
+
+/// Runs `index_audit` behind the writer: at most one run at a time, at most one start per
+/// [`INDEX_EVERY`], never in the way of an append.
+struct Indexer {
+    store: Store,
+    running: Arc<std::sync::atomic::AtomicBool>,
+    last: std::sync::Mutex<std::time::Instant>,
+}
+
+impl Indexer {
+    fn new(store: Store) -> Self {
+        Self {
+            store,
+            running: Arc::default(),
+            last: std::sync::Mutex::new(std::time::Instant::now()),
+        }
+    }
+
+    fn kick(&self) {
+        use std::sync::atomic::Ordering;
+        let Ok(mut last) = self.last.lock() else {
+            return;
+        };
+        if last.elapsed() < INDEX_EVERY || self.running.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        *last = std::time::Instant::now();
+        let (store, running) = (self.store.clone(), self.running.clone());
+        tokio::spawn(async move {
+            if let Err(e) = index_all(&store).await {
+                tracing::warn!(error = %e, "audit index not brought up to date; lookups read the log");
+            }
+            running.store(false, Ordering::Release);
+        });
+    }
+}
+
+/// Index everything appended so far.
+pub async fn index_all(store: &Store) -> Result<u64, coffer_store::StoreError> {
+    let mut total = 0;
+    loop {
+        let n = store.index_audit().await?;
+        total += n;
+        if n == 0 {
+            return Ok(total);
+        }
     }
 }
 
@@ -224,6 +278,7 @@ impl Auditor {
     /// Housekeeping: sign a digest, then apply retention — prune through the newest digest older
     /// than the retention period, which stays as the anchor the rest of the chain verifies from.
     pub async fn housekeeping(&self, now: i64) -> Result<u64, coffer_store::StoreError> {
+        index_all(&self.store).await?;
         self.sign_digest().await?;
         let Some(keep) = self.retention_ms else {
             return Ok(0);

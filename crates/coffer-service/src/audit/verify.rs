@@ -192,7 +192,7 @@ mod tests {
     fn sqlx_free_delete(path: &std::path::Path) -> bool {
         std::process::Command::new("sqlite3")
             .arg(path)
-            .arg("DELETE FROM audit_events WHERE seq = 6; UPDATE audit_head SET seq = 5;")
+            .arg("DELETE FROM audit_log WHERE first_seq = 6; UPDATE audit_head SET seq = 5;")
             .status()
             .is_ok_and(|s| s.success())
     }

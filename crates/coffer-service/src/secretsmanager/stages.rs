@@ -16,9 +16,9 @@ const PENDING: &str = "AWSPENDING";
 /// At most this many labels per version.
 const MAX_LABELS_PER_VERSION: usize = 20;
 /// Past this many versions, the oldest unlabelled ones are removed...
-const MAX_VERSIONS: usize = 100;
+pub(crate) const MAX_VERSIONS: usize = 100;
 /// ...but never one younger than this.
-const PRUNE_MIN_AGE_MS: i64 = DAY_MS;
+pub(crate) const PRUNE_MIN_AGE_MS: i64 = DAY_MS;
 /// Optimistic writes retried this often against concurrent writers before giving up.
 pub(crate) const WRITE_ATTEMPTS: usize = 16;
 
@@ -68,32 +68,6 @@ pub(crate) fn check_label_counts(map: &Labels) -> Result<(), E> {
         )));
     }
     Ok(())
-}
-
-/// Versions to remove after a write leaves `total` versions: the oldest without labels, never
-/// one created in the last 24 hours.
-pub(crate) fn prune(
-    versions: &[SecretVersionRecord],
-    map: &Labels,
-    total: usize,
-    now: i64,
-) -> Vec<String> {
-    let mut excess = total.saturating_sub(MAX_VERSIONS);
-    let mut out = Vec::new();
-    let mut candidates: Vec<&SecretVersionRecord> = versions
-        .iter()
-        .filter(|v| !map.values().any(|id| *id == v.version_id))
-        .filter(|v| v.created_at <= now - PRUNE_MIN_AGE_MS)
-        .collect();
-    candidates.sort_by_key(|v| v.created_at);
-    for v in candidates {
-        if excess == 0 {
-            break;
-        }
-        out.push(v.version_id.clone());
-        excess -= 1;
-    }
-    out
 }
 
 pub(crate) fn pairs(map: &Labels) -> Vec<(String, String)> {
@@ -180,6 +154,7 @@ impl SecretsManager {
             new_version: None,
             stages: None,
             prune: &[],
+            prune_beyond: None,
         })
         .await
     }
@@ -279,6 +254,7 @@ pub async fn update_secret_version_stage(
                 new_version: None,
                 stages: Some(&stages),
                 prune: &[],
+                prune_beyond: None,
             })
             .await?
         {
@@ -341,25 +317,5 @@ mod tests {
         assert!(check_label_counts(&map).is_ok());
         attach(&mut map, "v", &["one-more".to_owned()]);
         assert!(matches!(check_label_counts(&map), Err(E::LimitExceeded(_))));
-    }
-
-    #[test]
-    fn pruning_spares_labelled_and_young_versions() {
-        let now = 1_000 * DAY_MS;
-        let old = now - 2 * DAY_MS;
-        let mut versions: Vec<SecretVersionRecord> = (0..100)
-            .map(|i| version(&format!("old{i:03}"), old + i, &[]))
-            .collect();
-        versions[0].stages = vec!["keep".to_owned()];
-        versions.push(version("young", now - 1_000, &[]));
-        let map = labels_of(&versions);
-        // 101 stored + 1 new = 102: two go, the oldest unlabelled ones.
-        assert_eq!(prune(&versions, &map, 102, now), ["old001", "old002"]);
-        assert!(prune(&versions, &map, 100, now).is_empty());
-        // Young versions are never pruned, even past the limit.
-        let young: Vec<SecretVersionRecord> = (0..150)
-            .map(|i| version(&format!("y{i}"), now - i, &[]))
-            .collect();
-        assert!(prune(&young, &Labels::new(), 151, now).is_empty());
     }
 }

@@ -4,8 +4,8 @@
 
 use super::lookup::{day_of, require_live};
 use super::stages::{
-    CURRENT, WRITE_ATTEMPTS, attach, check_label_counts, contended, labels_of, labels_on, pairs,
-    prune,
+    CURRENT, MAX_VERSIONS, PRUNE_MIN_AGE_MS, WRITE_ATTEMPTS, attach, check_label_counts, contended,
+    labels_of, labels_on, pairs,
 };
 use super::{SecretValue, SecretsManager, SecretsManagerError as E};
 use crate::RequestContext;
@@ -108,15 +108,20 @@ impl SecretsManager {
                     secret,
                 });
             }
-            let versions = self.store.list_secret_version_labels(&secret.arn).await?;
+            // Only the labelled versions: labels move among them and the new one; versions
+            // past AWS's limit are pruned by the store in the same transaction.
+            let versions = self
+                .store
+                .list_labelled_secret_versions(&secret.arn)
+                .await?;
             let mut map = labels_of(&versions);
             attach(&mut map, version_id, labels);
-            // The first version of a secret is always current.
+            // The first version of a secret is always current (a secret with versions always
+            // has one holding AWSCURRENT).
             if versions.is_empty() {
                 attach(&mut map, version_id, &[CURRENT.to_owned()]);
             }
             check_label_counts(&map)?;
-            let pruned = prune(&versions, &map, versions.len() + 1, ctx.now);
             update(&mut secret);
             secret.last_changed_at = ctx.now;
             let record = self
@@ -128,7 +133,8 @@ impl SecretsManager {
                     secret: &secret,
                     new_version: Some(&record),
                     stages: Some(&stages),
-                    prune: &pruned,
+                    prune: &[],
+                    prune_beyond: Some((MAX_VERSIONS, ctx.now - PRUNE_MIN_AGE_MS)),
                 })
                 .await?
             {

@@ -145,10 +145,12 @@ impl PostgresStore {
             .connect_with(options.clone())
             .await
             .map_err(backend)?;
-        Ok(Self {
+        let store = Self {
             pool,
             leases: lead::Leases::new(options, &schema),
-        })
+        };
+        store.convert_legacy_audit().await?;
+        Ok(store)
     }
 
     /// Where audit records are appended: the one pool (every commit is durable).

@@ -128,6 +128,43 @@ macro_rules! secret_store_impl {
             impl $store {
                 /// A secret's versions with `columns` of `sm_versions v`, and their labels,
                 /// oldest first.
+                /// The oldest unlabelled versions created at or before `created_before`, while
+                /// more than `keep` remain; nothing (one index probe) while none is that old.
+                async fn prune_beyond(
+                    tx: &mut Tx<'_>,
+                    arn: &str,
+                    keep: usize,
+                    created_before: Millis,
+                ) -> Result<()> {
+                    let oldest: Option<Millis> = sqlx::query_scalar(
+                        "SELECT MIN(created_at) FROM sm_versions WHERE secret_arn = $1",
+                    )
+                    .bind(arn)
+                    .fetch_one(&mut **tx)
+                    .await
+                    .map_err(backend)?;
+                    if oldest.is_none_or(|t| t > created_before) {
+                        return Ok(());
+                    }
+                    sqlx::query(
+                        "DELETE FROM sm_versions WHERE secret_arn = $1 AND version_id IN (
+                           SELECT v.version_id FROM sm_versions v
+                            WHERE v.secret_arn = $1 AND v.created_at <= $2
+                              AND NOT EXISTS (SELECT 1 FROM sm_stages l
+                                               WHERE l.secret_arn = v.secret_arn AND l.version_id = v.version_id)
+                            ORDER BY v.created_at, v.version_id
+                            LIMIT (SELECT CASE WHEN COUNT(*) > $3 THEN COUNT(*) - $3 ELSE 0 END
+                                     FROM sm_versions WHERE secret_arn = $1))",
+                    )
+                    .bind(arn)
+                    .bind(created_before)
+                    .bind(i64::try_from(keep).unwrap_or(i64::MAX))
+                    .execute(&mut **tx)
+                    .await
+                    .map_err(backend)?;
+                    Ok(())
+                }
+
                 async fn versions_of(
                     &self,
                     arn: &str,
@@ -251,6 +288,24 @@ macro_rules! secret_store_impl {
                     self.versions_of(arn, &label_columns::<$store>()).await
                 }
 
+                async fn list_labelled_secret_versions(
+                    &self,
+                    arn: &str,
+                ) -> Result<Vec<SecretVersionRecord>> {
+                    let sql = version_sql::<$store>(
+                        &label_columns::<$store>(),
+                        "FROM sm_versions v WHERE v.secret_arn = $1 AND EXISTS
+                           (SELECT 1 FROM sm_stages l WHERE l.secret_arn = v.secret_arn AND l.version_id = v.version_id)
+                         ORDER BY v.created_at, v.version_id",
+                    );
+                    // Audited: built from constant fragments only.
+                    sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                        .bind(arn)
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(backend)
+                }
+
                 async fn get_secret_version(
                     &self,
                     arn: &str,
@@ -315,6 +370,9 @@ macro_rules! secret_store_impl {
                         for (stage, version_id) in stages {
                             insert_stage(&mut tx, &s.arn, stage, version_id).await?;
                         }
+                    }
+                    if let Some((keep, created_before)) = change.prune_beyond {
+                        Self::prune_beyond(&mut tx, &s.arn, keep, created_before).await?;
                     }
                     for version_id in change.prune {
                         sqlx::query(

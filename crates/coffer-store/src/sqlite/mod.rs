@@ -138,11 +138,13 @@ impl SqliteStore {
             .connect_with(options.synchronous(SqliteSynchronous::Full))
             .await
             .map_err(backend)?;
-        Ok(Self {
+        let store = Self {
             pool,
             durable,
             cache: Arc::default(),
-        })
+        };
+        store.convert_legacy_audit().await?;
+        Ok(store)
     }
 
     pub(crate) fn durable(&self) -> &SqlitePool {

@@ -28,54 +28,20 @@ fn link(prev: &[u8], seq: i64, json: &[u8]) -> Vec<u8> {
     v
 }
 
-pub async fn contract(s: &Store) {
-    assert_eq!(s.audit_head().await.unwrap(), None);
-    let first = [
-        event(1, "111111111111", "GetSecretValue", "app/db"),
-        event(2, "111111111111", "PutSecretValue", "app/db"),
-        event(3, "222222222222", "GetSecretValue", "other"),
-    ];
-    assert_eq!(s.append_audit(&first, &link).await.unwrap(), [1, 2, 3]);
-    assert_eq!(
-        s.append_audit(&[event(4, "111111111111", "DeleteSecret", "x")], &link)
-            .await
-            .unwrap(),
-        [4]
-    );
-    // A duplicate event id is refused and appends nothing.
-    assert!(
-        s.append_audit(&[event(5, "1", "A", "a"), event(4, "1", "B", "b")], &link)
-            .await
-            .is_err()
-    );
-    let (seq, hash) = s.audit_head().await.unwrap().unwrap();
-    assert_eq!(seq, 4);
-    let all = s.scan_audit(0, 10).await.unwrap();
-    assert_eq!(all.len(), 4);
-    assert_eq!(all[0].prev_hash, vec![0u8; 32]);
-    for w in all.windows(2) {
-        assert_eq!(w[1].prev_hash, w[0].hash, "links thread through");
-        assert_eq!(
-            w[1].hash,
-            link(&w[0].hash, w[1].seq, w[1].event.event_json.as_bytes())
-        );
+// Lookups: one account, newest first, one attribute, time range, cursor.
+fn q(attribute: Option<&AuditAttribute>, before: Option<i64>) -> AuditQuery<'_> {
+    AuditQuery {
+        account_id: "111111111111",
+        start: None,
+        end: None,
+        attribute,
+        before_seq: before,
+        limit: 10,
     }
-    assert_eq!(all[3].hash, hash);
-    assert_eq!(all[0].event, first[0]);
-    assert_eq!(s.scan_audit(2, 1).await.unwrap()[0].seq, 3);
+}
 
-    // Lookups: one account, newest first, one attribute, time range, cursor.
-    fn q(attribute: Option<&AuditAttribute>, before: Option<i64>) -> AuditQuery<'_> {
-        AuditQuery {
-            account_id: "111111111111",
-            start: None,
-            end: None,
-            attribute,
-            before_seq: before,
-            limit: 10,
-        }
-    }
-    let seqs = |v: Vec<AuditRecord>| v.iter().map(|r| r.seq).collect::<Vec<_>>();
+/// The lookups of records 1 to 4, newest first.
+async fn lookups(s: &Store, seqs: &impl Fn(Vec<AuditRecord>) -> Vec<i64>) {
     assert_eq!(
         seqs(s.lookup_audit(&q(None, None)).await.unwrap()),
         [4, 2, 1]
@@ -110,9 +76,70 @@ pub async fn contract(s: &Store) {
     ranged.start = Some(1_002);
     ranged.end = Some(1_003);
     assert_eq!(seqs(s.lookup_audit(&ranged).await.unwrap()), [2]);
+}
 
+pub async fn contract(s: &Store) {
+    assert_eq!(s.audit_head().await.unwrap(), None);
+    let first = [
+        event(1, "111111111111", "GetSecretValue", "app/db"),
+        event(2, "111111111111", "PutSecretValue", "app/db"),
+        event(3, "222222222222", "GetSecretValue", "other"),
+    ];
+    assert_eq!(s.append_audit(&first, &link).await.unwrap(), [1, 2, 3]);
+    assert_eq!(
+        s.append_audit(&[event(4, "111111111111", "DeleteSecret", "x")], &link)
+            .await
+            .unwrap(),
+        [4]
+    );
+    let (seq, hash) = s.audit_head().await.unwrap().unwrap();
+    assert_eq!(seq, 4);
+    let all = s.scan_audit(0, 10).await.unwrap();
+    assert_eq!(all.len(), 4);
+    assert_eq!(all[0].prev_hash, vec![0u8; 32]);
+    for w in all.windows(2) {
+        assert_eq!(w[1].prev_hash, w[0].hash, "links thread through");
+        assert_eq!(
+            w[1].hash,
+            link(&w[0].hash, w[1].seq, w[1].event.event_json.as_bytes())
+        );
+    }
+    assert_eq!(all[3].hash, hash);
+    assert_eq!(all[0].event, first[0]);
+    assert_eq!(s.scan_audit(2, 1).await.unwrap()[0].seq, 3);
+
+    let seqs = |v: Vec<AuditRecord>| v.iter().map(|r| r.seq).collect::<Vec<_>>();
+    // Lookups answer the same before the index is built (from the log's tail), after, and with
+    // part of the trail indexed and part not.
+    lookups(s, &seqs).await;
+    assert_eq!(s.index_audit().await.unwrap(), 4);
+    assert_eq!(s.index_audit().await.unwrap(), 0, "nothing left to index");
+    lookups(s, &seqs).await;
+    let more = [event(5, "111111111111", "GetSecretValue", "app/db")];
+    assert_eq!(s.append_audit(&more, &link).await.unwrap(), [5]);
+    assert_eq!(
+        seqs(s.lookup_audit(&q(None, None)).await.unwrap()),
+        [5, 4, 2, 1],
+        "the unindexed tail comes first, then the index"
+    );
+    let mut page = q(None, None);
+    page.limit = 2;
+    assert_eq!(seqs(s.lookup_audit(&page).await.unwrap()), [5, 4]);
+    assert_eq!(s.index_audit().await.unwrap(), 1);
+    assert_eq!(
+        seqs(s.lookup_audit(&q(None, None)).await.unwrap()),
+        [5, 4, 2, 1]
+    );
+    assert_eq!(seqs(s.lookup_audit(&page).await.unwrap()), [5, 4]);
+    let id = AuditAttribute::EventId("e2".into());
+    assert_eq!(
+        seqs(s.lookup_audit(&q(Some(&id), None)).await.unwrap()),
+        [2]
+    );
+    let (seq, hash) = s.audit_head().await.unwrap().unwrap();
+    assert_eq!(seq, 5);
     let d = AuditDigest {
-        seq: 4,
+        seq: 5,
         hash: hash.clone(),
         time: 5,
         signature: vec![7; 32],
@@ -131,18 +158,24 @@ pub async fn contract(s: &Store) {
     assert_eq!(s.last_audit_digest().await.unwrap(), Some(d));
 
     // Retention removes whole digest periods; the anchor digest stays.
+    // Records 1 to 3 were one append: the cut goes through it.
     assert_eq!(s.prune_audit(2).await.unwrap(), 2);
-    assert_eq!(s.scan_audit(0, 10).await.unwrap()[0].seq, 3);
+    let kept = s.scan_audit(0, 10).await.unwrap();
+    assert_eq!(seqs(kept.clone()), [3, 4, 5]);
+    assert_eq!(kept[0].prev_hash, all[1].hash, "the kept part still links");
+    assert_eq!(kept[0].event, first[2]);
     assert_eq!(s.list_audit_digests().await.unwrap().len(), 2);
-    assert!(
-        s.lookup_audit(&q(Some(&by_name), None))
-            .await
-            .unwrap()
-            .is_empty()
+    let by_name = AuditAttribute::ResourceName("app/db".into());
+    assert_eq!(
+        seqs(s.lookup_audit(&q(Some(&by_name), None)).await.unwrap()),
+        [5]
     );
     assert_eq!(
         s.audit_head().await.unwrap().unwrap().0,
-        4,
+        5,
         "the head is untouched"
     );
+    assert_eq!(s.prune_audit(4).await.unwrap(), 2);
+    assert_eq!(seqs(s.scan_audit(0, 10).await.unwrap()), [5]);
+    assert_eq!(seqs(s.lookup_audit(&q(None, None)).await.unwrap()), [5]);
 }

@@ -104,6 +104,7 @@ pub async fn contract(s: &Store) {
         new_version: Some(&v2),
         stages: Some(&map),
         prune: &[],
+        prune_beyond: None,
     })
     .await
     .unwrap();
@@ -114,6 +115,7 @@ pub async fn contract(s: &Store) {
             new_version: None,
             stages: None,
             prune: &[],
+            prune_beyond: None,
         })
         .await,
         Err(StoreError::Conflict)
@@ -147,6 +149,7 @@ pub async fn contract(s: &Store) {
             new_version: Some(&version("v3", &[])),
             stages: Some(&bad),
             prune: &[],
+            prune_beyond: None,
         })
         .await
         .is_err()
@@ -168,6 +171,7 @@ pub async fn contract(s: &Store) {
         new_version: None,
         stages: Some(&map),
         prune: &["v1".to_string()],
+        prune_beyond: None,
     })
     .await
     .unwrap();
@@ -205,6 +209,7 @@ pub async fn contract(s: &Store) {
         new_version: None,
         stages: None,
         prune: &[],
+        prune_beyond: None,
     })
     .await
     .unwrap();
@@ -301,6 +306,7 @@ pub async fn replication_due(s: &Store) {
         new_version: None,
         stages: None,
         prune: &[],
+        prune_beyond: None,
     })
     .await
     .unwrap();
@@ -309,4 +315,72 @@ pub async fn replication_due(s: &Store) {
     assert_eq!(got.replication_due_at, None);
     assert_eq!(got.primary_region.as_deref(), Some("eu-west-1"));
     assert_eq!(got.replication, a.replication);
+}
+
+/// PutSecretValue's write path: only labelled versions are listed, and `prune_beyond` removes
+/// the oldest unlabelled versions old enough to go while the secret holds more than the limit.
+pub async fn labelled_versions_and_pruning(s: &Store) {
+    let mut secret = secret("prune/me", 1);
+    s.create_secret(&secret, None).await.unwrap();
+    let arn = secret.arn.clone();
+    let mut write = |id: String, created_at: Millis, map: Vec<(String, String)>, beyond| {
+        let mut v = version(&id, &[]);
+        v.created_at = created_at;
+        let change = secret.clone();
+        secret.row_version += 1;
+        async move {
+            s.update_secret(SecretChange {
+                secret: &change,
+                new_version: Some(&v),
+                stages: Some(&map),
+                prune: &[],
+                prune_beyond: beyond,
+            })
+            .await
+            .unwrap();
+        }
+    };
+    // Six old versions (created at 100..105), "old0" keeping a custom label, then two young.
+    for i in 0..6 {
+        let mut map = vec![("AWSCURRENT".to_owned(), format!("old{i}"))];
+        if i > 0 {
+            map.push(("keep".to_owned(), "old0".to_owned()));
+            map.push(("AWSPREVIOUS".to_owned(), format!("old{}", i - 1)));
+        }
+        write(format!("old{i}"), 100 + i, map, None).await;
+    }
+    let labelled = |s: &'static str| s.to_owned();
+    let map = |current: &str, previous: &str| {
+        vec![
+            (labelled("AWSCURRENT"), current.to_owned()),
+            (labelled("AWSPREVIOUS"), previous.to_owned()),
+            (labelled("keep"), "old0".to_owned()),
+        ]
+    };
+    let ids = |v: Vec<SecretVersionRecord>| v.into_iter().map(|v| v.version_id).collect::<Vec<_>>();
+    assert_eq!(
+        ids(s.list_labelled_secret_versions(&arn).await.unwrap()),
+        ["old0", "old4", "old5"]
+    );
+    // Nothing is old enough (created at or before 50): nothing goes, whatever the count.
+    write("young0".into(), 1_000, map("young0", "old5"), Some((2, 50))).await;
+    assert_eq!(s.list_secret_versions(&arn).await.unwrap().len(), 7);
+    // Keep 5 of 8: of the versions created at or before 200 that hold no label once this change
+    // moved AWSPREVIOUS, the three oldest go (old1, old2, old3); never old0 (labelled), nor the
+    // young ones.
+    write(
+        "young1".into(),
+        1_001,
+        map("young1", "young0"),
+        Some((5, 200)),
+    )
+    .await;
+    assert_eq!(
+        ids(s.list_secret_versions(&arn).await.unwrap()),
+        ["old0", "old4", "old5", "young0", "young1"]
+    );
+    assert_eq!(
+        ids(s.list_labelled_secret_versions(&arn).await.unwrap()),
+        ["old0", "young0", "young1"]
+    );
 }

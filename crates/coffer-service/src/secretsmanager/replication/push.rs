@@ -279,6 +279,7 @@ impl SecretsManager {
                     new_version: Some(&record),
                     stages: None,
                     prune: &[],
+                    prune_beyond: None,
                 })
                 .await
                 .or_else(|e| match e {
@@ -309,6 +310,7 @@ impl SecretsManager {
                 new_version: None,
                 stages: Some(&stages),
                 prune: &prune,
+                prune_beyond: None,
             })
             .await
         {
@@ -356,6 +358,7 @@ impl SecretsManager {
                 new_version: None,
                 stages: None,
                 prune: &[],
+                prune_beyond: None,
             })
             .await
         {

@@ -1,0 +1,353 @@
+//! The audit trail's on-disk shape, as pure functions: a group commit's records become one row
+//! of `audit_log` (one sequential append, no per-record index entries), and LookupEvents' index
+//! is built behind it as posting lists (`audit_postings`), many batches at a time.
+//!
+//! - `records`: one JSON line per record (its place in the chain, the fields lookups filter on,
+//!   its hash, and the CloudTrail record as a JSON string, byte for byte what was hashed).
+//! - `keys`: the batch's lookup keys, `{"KEY": [seq, ...]}`: what the indexer merges, read
+//!   without decoding the records. A key is one LookupEvents attribute value in one account
+//!   ([`key_for`]); `a|ACCOUNT` lists every record of the account.
+//! - A posting row holds, for one key, the sequence numbers of an indexing run's batches that
+//!   carry it, delta-encoded ([`encode_seqs`]).
+//!
+//! Every field here is a copy of the record's own JSON or derived from it: the chain covers the
+//! JSON, and `coffer audit verify` checks the copies agree with it.
+
+use crate::audit::{AuditAttribute, AuditRecord, AuditResource, NewAuditEvent};
+use crate::{Result, StoreError};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(format!("audit log {what} does not decode: {e}"))
+}
+
+/// One record as a line of its batch. Short names: they repeat on every record.
+#[derive(Serialize, Deserialize)]
+struct Line<S> {
+    seq: i64,
+    id: S,
+    time: i64,
+    account: S,
+    source: S,
+    name: S,
+    ro: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    user: Option<S>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    key: Option<S>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    res: Vec<(S, S)>,
+    /// The chain hash, hex.
+    hash: S,
+    /// The CloudTrail record, the exact bytes the hash covers.
+    event: S,
+}
+
+/// A batch as it is written: one `audit_log` row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct EncodedBatch {
+    pub first_seq: i64,
+    pub last_seq: i64,
+    pub min_time: i64,
+    pub max_time: i64,
+    pub keys: String,
+    pub records: String,
+}
+
+/// The lookup key of `attribute` in `account` (`None` for an event id, which is found by its
+/// time instead: event ids are UUIDv7).
+pub(crate) fn key_for(account: &str, attribute: Option<&AuditAttribute>) -> Option<String> {
+    Some(match attribute {
+        None => format!("a|{account}"),
+        Some(AuditAttribute::EventId(_)) => return None,
+        Some(AuditAttribute::EventName(v)) => format!("n|{account}|{v}"),
+        Some(AuditAttribute::ReadOnly(v)) => format!("o|{account}|{v}"),
+        Some(AuditAttribute::Username(v)) => format!("u|{account}|{v}"),
+        Some(AuditAttribute::ResourceType(v)) => format!("t|{account}|{v}"),
+        Some(AuditAttribute::ResourceName(v)) => format!("r|{account}|{v}"),
+        Some(AuditAttribute::EventSource(v)) => format!("s|{account}|{v}"),
+        Some(AuditAttribute::AccessKeyId(v)) => format!("k|{account}|{v}"),
+    })
+}
+
+/// Every key a record is found under.
+fn keys_of(e: &NewAuditEvent) -> Vec<String> {
+    let account = e.account_id.as_str();
+    let mut attributes = vec![
+        AuditAttribute::EventName(e.event_name.clone()),
+        AuditAttribute::ReadOnly(e.read_only),
+        AuditAttribute::EventSource(e.event_source.clone()),
+    ];
+    attributes.extend(e.username.clone().map(AuditAttribute::Username));
+    attributes.extend(e.access_key_id.clone().map(AuditAttribute::AccessKeyId));
+    for r in &e.resources {
+        attributes.push(AuditAttribute::ResourceType(r.resource_type.clone()));
+        attributes.push(AuditAttribute::ResourceName(r.name.clone()));
+    }
+    let mut keys: Vec<String> = std::iter::once(None)
+        .chain(attributes.iter().map(Some))
+        .filter_map(|a| key_for(account, a))
+        .collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
+/// Encode `events`, numbered from `first_seq`, with their chain hashes.
+pub(crate) fn encode_batch(
+    events: &[NewAuditEvent],
+    first_seq: i64,
+    hashes: &[Vec<u8>],
+) -> Result<EncodedBatch> {
+    let mut records = String::with_capacity(events.iter().map(|e| e.event_json.len() + 400).sum());
+    let mut keys: BTreeMap<String, Vec<i64>> = BTreeMap::new();
+    let (mut min_time, mut max_time) = (i64::MAX, i64::MIN);
+    let mut seq = first_seq;
+    for (e, hash) in events.iter().zip(hashes) {
+        let hash = hex::encode(hash);
+        let line = Line {
+            seq,
+            id: e.event_id.as_str(),
+            time: e.event_time,
+            account: e.account_id.as_str(),
+            source: e.event_source.as_str(),
+            name: e.event_name.as_str(),
+            ro: e.read_only,
+            user: e.username.as_deref(),
+            key: e.access_key_id.as_deref(),
+            res: e
+                .resources
+                .iter()
+                .map(|r| (r.resource_type.as_str(), r.name.as_str()))
+                .collect(),
+            hash: hash.as_str(),
+            event: e.event_json.as_str(),
+        };
+        if seq > first_seq {
+            records.push('\n');
+        }
+        records.push_str(&serde_json::to_string(&line).map_err(|e| corrupt("record", e))?);
+        for k in keys_of(e) {
+            keys.entry(k).or_default().push(seq);
+        }
+        min_time = min_time.min(e.event_time);
+        max_time = max_time.max(e.event_time);
+        seq += 1;
+    }
+    Ok(EncodedBatch {
+        first_seq,
+        last_seq: seq - 1,
+        min_time,
+        max_time,
+        keys: serde_json::to_string(&keys).map_err(|e| corrupt("keys", e))?,
+        records,
+    })
+}
+
+/// Decode a batch's records; the first follows `prev_hash`, each next one the record before.
+pub(crate) fn decode_batch(prev_hash: Vec<u8>, records: &str) -> Result<Vec<AuditRecord>> {
+    let mut out: Vec<AuditRecord> = Vec::new();
+    let mut prev = prev_hash;
+    for line in serde_json::Deserializer::from_str(records).into_iter::<Line<String>>() {
+        let l = line.map_err(|e| corrupt("record", e))?;
+        let hash = hex::decode(&l.hash).map_err(|e| corrupt("hash", e))?;
+        let prev_hash = std::mem::replace(&mut prev, hash.clone());
+        out.push(AuditRecord {
+            seq: l.seq,
+            event: NewAuditEvent {
+                event_id: l.id,
+                event_time: l.time,
+                account_id: l.account,
+                event_source: l.source,
+                event_name: l.name,
+                read_only: l.ro,
+                username: l.user,
+                access_key_id: l.key,
+                resources: l
+                    .res
+                    .into_iter()
+                    .map(|(resource_type, name)| AuditResource {
+                        resource_type,
+                        name,
+                    })
+                    .collect(),
+                event_json: l.event,
+            },
+            prev_hash,
+            hash,
+        });
+    }
+    Ok(out)
+}
+
+/// Re-encode decoded records (what retention keeps of a batch it cuts).
+pub(crate) fn reencode(records: &[AuditRecord]) -> Result<EncodedBatch> {
+    let first = records.first().map_or(0, |r| r.seq);
+    let events: Vec<NewAuditEvent> = records.iter().map(|r| r.event.clone()).collect();
+    let hashes: Vec<Vec<u8>> = records.iter().map(|r| r.hash.clone()).collect();
+    encode_batch(&events, first, &hashes)
+}
+
+/// A batch's `keys`, decoded.
+pub(crate) fn decode_keys(keys: &str) -> Result<BTreeMap<String, Vec<i64>>> {
+    serde_json::from_str(keys).map_err(|e| corrupt("keys", e))
+}
+
+/// The sequence numbers of `key` in a batch's `keys`, newest first.
+pub(crate) fn seqs_in_keys(keys: &str, key: &str) -> Result<Vec<i64>> {
+    let mut seqs = decode_keys(keys)?.remove(key).unwrap_or_default();
+    seqs.reverse();
+    Ok(seqs)
+}
+
+/// Ascending sequence numbers as text: the first, then the differences (`"1204,1,1,3"`).
+pub(crate) fn encode_seqs(seqs: &[i64]) -> String {
+    let mut out = String::with_capacity(seqs.len() * 3);
+    let mut prev = 0;
+    for (i, s) in seqs.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&(s - prev).to_string());
+        prev = *s;
+    }
+    out
+}
+
+/// [`encode_seqs`] undone, newest first.
+pub(crate) fn decode_seqs(text: &str) -> Result<Vec<i64>> {
+    let mut prev = 0i64;
+    let mut out = Vec::new();
+    for part in text.split(',').filter(|p| !p.is_empty()) {
+        prev += part.parse::<i64>().map_err(|e| corrupt("posting", e))?;
+        out.push(prev);
+    }
+    out.reverse();
+    Ok(out)
+}
+
+/// A key's sequence numbers in an indexing run, and the time bounds of the batches holding them.
+pub(crate) type Posting = (Vec<i64>, i64, i64);
+
+/// One indexing run's postings: for each key, its sequence numbers over `batches` (each a
+/// batch's `(min_time, max_time, keys)`, oldest first).
+pub(crate) fn merge_postings(batches: &[(i64, i64, String)]) -> Result<BTreeMap<String, Posting>> {
+    let mut merged: BTreeMap<String, Posting> = BTreeMap::new();
+    for (min_time, max_time, keys) in batches {
+        for (key, seqs) in decode_keys(keys)? {
+            let entry = merged
+                .entry(key)
+                .or_insert_with(|| (Vec::new(), i64::MAX, i64::MIN));
+            entry.0.extend(seqs);
+            entry.1 = entry.1.min(*min_time);
+            entry.2 = entry.2.max(*max_time);
+        }
+    }
+    Ok(merged)
+}
+
+/// The Unix millisecond time of a UUIDv7 event id.
+pub(crate) fn uuid_v7_millis(id: &str) -> Option<i64> {
+    let bytes = id.as_bytes();
+    if bytes.len() != 36 || bytes.get(14) != Some(&b'7') {
+        return None;
+    }
+    let hex: String = id.get(..8)?.chars().chain(id.get(9..13)?.chars()).collect();
+    i64::from_str_radix(&hex, 16).ok()
+}
+
+/// Whether a record's time is within the query's bounds.
+pub(crate) fn in_time(time: i64, start: Option<i64>, end: Option<i64>) -> bool {
+    start.is_none_or(|s| time >= s) && end.is_none_or(|e| time <= e)
+}
+
+/// Whether anything in `[min, max]` can be within the query's bounds.
+pub(crate) fn overlaps(min: i64, max: i64, start: Option<i64>, end: Option<i64>) -> bool {
+    start.is_none_or(|s| max >= s) && end.is_none_or(|e| min <= e)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn event(n: i64, account: &str) -> NewAuditEvent {
+        NewAuditEvent {
+            event_id: format!("e{n}"),
+            event_time: 1_000 + n,
+            account_id: account.into(),
+            event_source: "kms.amazonaws.com".into(),
+            event_name: "Decrypt".into(),
+            read_only: true,
+            username: (n % 2 == 0).then(|| "root".to_owned()),
+            access_key_id: None,
+            resources: vec![AuditResource {
+                resource_type: "AWS::KMS::Key".into(),
+                name: format!("k|{n}\n\"x\""),
+            }],
+            event_json: format!("{{\"n\":{n},\"s\":\"line\\nbreak \\\"q\\\"\"}}"),
+        }
+    }
+
+    #[test]
+    fn a_batch_round_trips_with_its_chain() {
+        let events = [event(1, "111111111111"), event(2, "222222222222")];
+        let hashes = [vec![1u8; 32], vec![2u8; 32]];
+        let b = encode_batch(&events, 7, &hashes).unwrap();
+        assert_eq!(
+            (b.first_seq, b.last_seq, b.min_time, b.max_time),
+            (7, 8, 1_001, 1_002)
+        );
+        let records = decode_batch(vec![0; 32], &b.records).unwrap();
+        assert_eq!(records.len(), 2);
+        assert_eq!(records[0].event, events[0]);
+        assert_eq!(records[1].event, events[1]);
+        assert_eq!(records[0].prev_hash, vec![0; 32]);
+        assert_eq!(records[1].prev_hash, hashes[0]);
+        assert_eq!((records[0].seq, records[1].seq), (7, 8));
+        assert_eq!(reencode(&records[1..]).unwrap().first_seq, 8);
+    }
+
+    #[test]
+    fn keys_name_every_attribute_in_its_account() {
+        let b = encode_batch(&[event(1, "1"), event(2, "1")], 1, &[vec![1], vec![2]]).unwrap();
+        let keys = decode_keys(&b.keys).unwrap();
+        assert_eq!(keys["a|1"], [1, 2]);
+        assert_eq!(keys["u|1|root"], [2]);
+        assert_eq!(keys["o|1|true"], [1, 2]);
+        assert_eq!(keys["r|1|k|1\n\"x\""], [1]);
+        assert_eq!(seqs_in_keys(&b.keys, "n|1|Decrypt").unwrap(), [2, 1]);
+        assert!(seqs_in_keys(&b.keys, "n|2|Decrypt").unwrap().is_empty());
+        let user = AuditAttribute::Username("root".into());
+        assert_eq!(key_for("1", Some(&user)).as_deref(), Some("u|1|root"));
+    }
+
+    #[test]
+    fn postings_merge_and_round_trip() {
+        let a = encode_batch(&[event(1, "1")], 1, &[vec![1]]).unwrap();
+        let b = encode_batch(&[event(2, "1"), event(3, "1")], 2, &[vec![2], vec![3]]).unwrap();
+        let merged = merge_postings(&[
+            (a.min_time, a.max_time, a.keys),
+            (b.min_time, b.max_time, b.keys),
+        ])
+        .unwrap();
+        let (seqs, min, max) = &merged["a|1"];
+        assert_eq!(
+            (seqs.as_slice(), *min, *max),
+            ([1, 2, 3].as_slice(), 1_001, 1_003)
+        );
+        let text = encode_seqs(&[5, 6, 9, 1_000_000]);
+        assert_eq!(text, "5,1,3,999991");
+        assert_eq!(decode_seqs(&text).unwrap(), [1_000_000, 9, 6, 5]);
+        assert!(decode_seqs("1,x").is_err());
+    }
+
+    #[test]
+    fn event_ids_tell_their_time() {
+        let id = "019aef3c-1b2a-7cde-8f00-0123456789ab";
+        assert_eq!(uuid_v7_millis(id), Some(0x019a_ef3c_1b2a));
+        assert_eq!(uuid_v7_millis("019aef3c-1b2a-4cde-8f00-0123456789ab"), None);
+        assert_eq!(uuid_v7_millis("e1"), None);
+    }
+}
