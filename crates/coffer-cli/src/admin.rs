@@ -1,4 +1,5 @@
-//! `coffer admin ...` (accounts: `create-account`, `list-accounts`; rotation functions):
+//! `coffer admin ...` (accounts: `create-account`, `list-accounts`; rotation functions;
+//! `rotate-master-key`):
 //! coffer's own administrative operations, sent to a running server as
 //! awsJson 1.1 calls with `X-Amz-Target: coffer.admin.<Operation>`, SigV4-signed for the service
 //! name `coffer` with the account administrator's key (the server refuses anyone else).
@@ -59,6 +60,16 @@ enum AdminCommand {
     DeleteRotationFunction {
         #[arg(long)]
         function_name: String,
+    },
+    /// Re-wrap every access key, every KMS key's material and every rotation function's key
+    /// under the server's new master key, then make it the deployment's key (root of the
+    /// default account only). Start every node with COFFER_MASTER_KEY (the new key) and
+    /// COFFER_PREVIOUS_MASTER_KEY (the old one) first; see docs/operations.md.
+    RotateMasterKey {
+        /// The new key (raw 32 bytes or base64): the call is refused unless it is the server's
+        /// current key.
+        #[arg(long)]
+        new_master_key_file: Option<std::path::PathBuf>,
     },
     /// A secret's rotation: the one in progress (step, attempts, last error, next attempt) and
     /// the recent history.
@@ -160,6 +171,17 @@ pub fn main(args: AdminArgs) -> anyhow::Result<bool> {
             "DeleteRotationFunction",
             json!({"FunctionName": function_name}),
         ),
+        AdminCommand::RotateMasterKey {
+            new_master_key_file,
+        } => {
+            let mut b = json!({});
+            if let Some(path) = new_master_key_file {
+                let key =
+                    coffer_crypto::MasterKey::from_bytes(crate::server::read_key_file(&path)?)?;
+                b["ExpectedKeyId"] = json!(key.key_id());
+            }
+            ("RotateMasterKey", b)
+        }
         AdminCommand::DescribeRotation { secret_id } => {
             ("DescribeRotation", json!({"SecretId": secret_id}))
         }

@@ -177,6 +177,11 @@ async fn tail(args: TailArgs) -> anyhow::Result<bool> {
 async fn verify(args: StoreArgs) -> anyhow::Result<bool> {
     let from_env = super::server::master_key_from_env()?;
     let master = coffer_server::datadir::existing_master_key(&args.data_dir, from_env)?;
+    // During a master-key rotation digests may be signed under either key.
+    let master = match super::server::previous_master_key(None)? {
+        Some(previous) => master.with_previous(coffer_crypto::MasterKey::from_bytes(previous)?),
+        None => master,
+    };
     let store = open(&args).await?;
     let report = coffer_service::audit::verify::verify(&store, &master)
         .await

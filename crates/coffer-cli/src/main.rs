@@ -7,6 +7,8 @@
 //! - `coffer breakglass ...`: break-glass access with a two-person rule (see [`breakglass`]).
 //! - `coffer bench`: a load generator (see [`bench`]).
 //! - `coffer migrate`: SQLite to PostgreSQL (see [`migrate`]).
+//! - `coffer backup`, `coffer restore`: online encrypted backups, offline restores (see
+//!   [`backup`]).
 //! - `coffer advise`: Secrets Manager or Parameter Store, costs and pitfalls (see [`advise`]).
 //! - `coffer csi-provider`: the Secrets Store CSI Driver provider plugin (see [`csi`]).
 //! - `coffer agent`, `coffer sync`, `coffer resolve`, `coffer run`: the client side (see
@@ -15,6 +17,7 @@
 mod admin;
 mod advise;
 mod audit;
+mod backup;
 mod bench;
 mod breakglass;
 mod client;
@@ -66,6 +69,10 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Copy a whole deployment from SQLite into PostgreSQL, and verify the copy.
     Migrate(migrate::MigrateArgs),
+    /// Back up a running server: a consistent snapshot, encrypted, written to --out.
+    Backup(backup::BackupArgs),
+    /// Restore a backup into an empty store (offline), verifying counts and the audit chain.
+    Restore(backup::RestoreArgs),
     /// Advise on the inventory: Secrets Manager or Parameter Store, AWS costs, pitfalls.
     Advise(advise::AdviseArgs),
     /// Serve the Secrets Store CSI Driver's provider API on a unix socket (Kubernetes).
@@ -94,6 +101,8 @@ fn main() -> std::process::ExitCode {
         Command::Run(args) => client::run_main(args),
         Command::Bench(args) => bench::main(args),
         Command::Migrate(args) => migrate::main(args),
+        Command::Backup(args) => backup::backup_main(args),
+        Command::Restore(args) => backup::restore_main(args),
         Command::CsiProvider(args) => csi::main(args),
         Command::Advise(args) => advise::main(args),
     };

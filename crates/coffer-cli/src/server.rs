@@ -16,6 +16,11 @@ pub struct ServerArgs {
     /// Data directory [default: ./coffer-data].
     #[arg(long, env = "COFFER_DATA_DIR")]
     data_dir: Option<PathBuf>,
+    /// During a master-key rotation: the key being replaced (raw 32 bytes or base64), so values
+    /// it sealed keep opening until `coffer admin rotate-master-key` re-wraps them. Or
+    /// COFFER_PREVIOUS_MASTER_KEY (base64).
+    #[arg(long)]
+    previous_master_key_file: Option<PathBuf>,
     /// TOML configuration file.
     #[arg(long, env = "COFFER_CONFIG")]
     config: Option<PathBuf>,
@@ -152,6 +157,44 @@ pub(crate) fn master_key_from_env() -> anyhow::Result<Option<SecretBytes>> {
         .transpose()
 }
 
+/// A master key file: the raw 32 bytes (as `DATA_DIR/master.key`), or their base64.
+pub(crate) fn read_key_file(path: &std::path::Path) -> anyhow::Result<SecretBytes> {
+    let bytes = SecretBytes::new(
+        std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?,
+    );
+    if bytes.len() == 32 {
+        return Ok(bytes);
+    }
+    let text = std::str::from_utf8(bytes.expose())
+        .unwrap_or_default()
+        .trim();
+    match base64::engine::general_purpose::STANDARD.decode(text) {
+        Ok(raw) if raw.len() == 32 => Ok(SecretBytes::new(raw)),
+        _ => anyhow::bail!(
+            "{} holds no master key: it must be 32 raw bytes or their base64",
+            path.display()
+        ),
+    }
+}
+
+/// The previous master key during a rotation: `--previous-master-key-file`, else
+/// `COFFER_PREVIOUS_MASTER_KEY` (base64).
+pub(crate) fn previous_master_key(
+    file: Option<&std::path::Path>,
+) -> anyhow::Result<Option<SecretBytes>> {
+    if let Some(path) = file {
+        return read_key_file(path).map(Some);
+    }
+    env_secret("COFFER_PREVIOUS_MASTER_KEY")
+        .map(|b64| {
+            base64::engine::general_purpose::STANDARD
+                .decode(b64.expose())
+                .map(SecretBytes::new)
+                .context("COFFER_PREVIOUS_MASTER_KEY must be base64 (of exactly 32 bytes)")
+        })
+        .transpose()
+}
+
 pub(crate) fn env_secret(name: &str) -> Option<SecretBytes> {
     std::env::var_os(name).map(|v| SecretBytes::new(v.into_encoded_bytes()))
 }
@@ -233,6 +276,7 @@ pub fn main(args: ServerArgs) -> anyhow::Result<()> {
         account_id,
         root_key,
         master_key,
+        previous_master_key: previous_master_key(args.previous_master_key_file.as_deref())?,
         master_passphrase: match std::env::var_os("COFFER_MASTER_PASSPHRASE_FILE") {
             Some(path) => Some(SecretBytes::new(
                 std::fs::read(&path)
@@ -291,7 +335,7 @@ pub(crate) fn init_logging(format: Option<&str>, level: Option<&str>) -> anyhow:
 
 /// Files the server creates are private to its user, whatever the caller's umask.
 #[allow(unsafe_code)]
-fn restrict_umask() {
+pub(crate) fn restrict_umask() {
     #[cfg(unix)]
     // SAFETY: umask only swaps the process file-creation mask; called before any thread starts.
     unsafe {

@@ -1,6 +1,7 @@
 //! Envelope encryption for coffer, as pure functions over byte slices (no I/O, no clock).
 //!
 //! - [`aead`]: AES-256-GCM seal/open with random 96-bit nonces; the building block of everything.
+//! - [`backup`]: the backup file's chunked AES-256-GCM format (master-key or passphrase key).
 //! - [`asymmetric`]: KMS's RSA, ECC and HMAC keys: signatures, RSA-OAEP, ECDH, MACs.
 //! - [`master`]: the 256-bit master key, which wraps KMS key material and stored access keys and
 //!   never touches a secret value directly.
@@ -13,6 +14,7 @@
 
 pub mod aead;
 pub mod asymmetric;
+pub mod backup;
 pub mod blob;
 pub mod chain;
 pub mod master;

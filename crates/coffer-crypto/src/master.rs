@@ -10,7 +10,21 @@ use std::fmt;
 const CHECK_AAD: &[u8] = b"coffer master key check v1";
 const CHECK_PLAINTEXT: &[u8] = b"coffer";
 
-pub struct MasterKey(SecretBytes);
+/// The master key in force, and during a master-key rotation the one it replaces
+/// (`COFFER_PREVIOUS_MASTER_KEY`): [`MasterKey::unwrap`] opens values sealed by either, until
+/// `coffer admin rotate-master-key` has re-wrapped everything under the new key.
+pub struct MasterKey(SecretBytes, Option<Box<MasterKey>>);
+
+/// Which key a stored check value names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckMatch {
+    /// The key in force: nothing to do.
+    Current,
+    /// The previous key: a rotation is under way (or not started).
+    Previous,
+    /// Neither.
+    Neither,
+}
 
 /// PBKDF2 rounds for passphrase-derived master keys (OWASP's 2023 figure for HMAC-SHA256).
 pub const PASSPHRASE_ITERATIONS: u32 = 600_000;
@@ -19,14 +33,39 @@ pub const MIN_PASSPHRASE_LEN: usize = 16;
 
 impl MasterKey {
     pub fn generate() -> Result<Self, CryptoError> {
-        Ok(Self(crate::random::secret_bytes(KEY_LEN)?))
+        Ok(Self(crate::random::secret_bytes(KEY_LEN)?, None))
     }
 
     pub fn from_bytes(bytes: SecretBytes) -> Result<Self, CryptoError> {
         if bytes.len() != KEY_LEN {
             return Err(CryptoError::Internal("master key must be exactly 32 bytes"));
         }
-        Ok(Self(bytes))
+        Ok(Self(bytes, None))
+    }
+
+    /// This key, also opening values sealed by `previous` (the key it replaces in a rotation).
+    /// Only one generation is kept: `previous`'s own previous key is dropped.
+    pub fn with_previous(self, previous: MasterKey) -> Self {
+        Self(self.0, Some(Box::new(Self(previous.0, None))))
+    }
+
+    /// The key this one replaces, while a rotation is under way.
+    pub fn previous(&self) -> Option<&MasterKey> {
+        self.1.as_deref()
+    }
+
+    /// A short public name of the key (16 hex digits of a derived value), to tell keys apart in
+    /// messages and to check that a server holds the key an operator means, without revealing it.
+    pub fn key_id(&self) -> String {
+        self.derive("key-id").expose()[..8]
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    /// Whether `wrapped` opens under the key in force (not the previous one).
+    pub fn opens_with_current(&self, wrapped: &[u8], purpose: &str) -> bool {
+        aead::open(self.0.expose(), wrapped, purpose.as_bytes()).is_ok()
     }
 
     /// The raw key, to write to the key file on first start.
@@ -41,8 +80,15 @@ impl MasterKey {
         aead::seal(self.0.expose(), plaintext, purpose.as_bytes())
     }
 
+    /// Open a value sealed by this key or, during a rotation, by the previous one.
     pub fn unwrap(&self, wrapped: &[u8], purpose: &str) -> Result<SecretBytes, CryptoError> {
-        aead::open(self.0.expose(), wrapped, purpose.as_bytes())
+        match aead::open(self.0.expose(), wrapped, purpose.as_bytes()) {
+            Ok(p) => Ok(p),
+            Err(e) => match &self.1 {
+                Some(previous) => previous.unwrap(wrapped, purpose),
+                None => Err(e),
+            },
+        }
     }
 
     /// A value to store beside the data: [`MasterKey::verify_check`] succeeds only with this key.
@@ -77,8 +123,20 @@ impl MasterKey {
         aead::seal(self.0.expose(), CHECK_PLAINTEXT, CHECK_AAD)
     }
 
+    /// Whether `check` was made by this key (the key in force only).
     pub fn verify_check(&self, check: &[u8]) -> bool {
         aead::open(self.0.expose(), check, CHECK_AAD).is_ok_and(|p| p.expose() == CHECK_PLAINTEXT)
+    }
+
+    /// Which of this key and its previous one made `check`.
+    pub fn check_match(&self, check: &[u8]) -> CheckMatch {
+        if self.verify_check(check) {
+            CheckMatch::Current
+        } else if self.1.as_ref().is_some_and(|p| p.verify_check(check)) {
+            CheckMatch::Previous
+        } else {
+            CheckMatch::Neither
+        }
     }
 }
 
@@ -120,6 +178,26 @@ mod tests {
         assert_eq!(a.expose(), again.expose());
         assert_ne!(a.expose(), salted.expose());
         assert!(MasterKey::from_passphrase(b"short", b"salt").is_err());
+    }
+
+    #[test]
+    fn previous_key_opens_until_rotated() {
+        let old = MasterKey::generate().unwrap();
+        let sealed = old.wrap(b"material", "p").unwrap();
+        let check = old.check_value().unwrap();
+        let old_again = MasterKey::from_bytes(SecretBytes::from(old.expose().to_vec())).unwrap();
+        let new = MasterKey::generate().unwrap().with_previous(old_again);
+        assert_eq!(new.unwrap(&sealed, "p").unwrap().expose(), b"material");
+        assert!(!new.opens_with_current(&sealed, "p"));
+        assert_eq!(new.check_match(&check), CheckMatch::Previous);
+        let fresh = new.wrap(b"material", "p").unwrap();
+        assert!(new.opens_with_current(&fresh, "p"));
+        assert!(old.unwrap(&fresh, "p").is_err());
+        assert_eq!(
+            old.check_match(&new.check_value().unwrap()),
+            CheckMatch::Neither
+        );
+        assert_ne!(old.key_id(), new.key_id());
     }
 
     #[test]

@@ -17,6 +17,9 @@ pub struct ServerConfig {
     pub root_key: Option<(String, SecretBytes)>,
     /// Master key given by the environment instead of the key file.
     pub master_key: Option<SecretBytes>,
+    /// During a master-key rotation, the key being replaced: values it sealed still open until
+    /// `coffer admin rotate-master-key` has re-wrapped them (`COFFER_PREVIOUS_MASTER_KEY`).
+    pub previous_master_key: Option<SecretBytes>,
     /// Derive the master key from this passphrase (PBKDF2, salt stored with the data) instead of
     /// the key file; `master_key` wins if both are given.
     pub master_passphrase: Option<SecretBytes>,

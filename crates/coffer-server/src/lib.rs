@@ -201,11 +201,25 @@ pub async fn run(
         }
         (None, None) => anyhow::bail!("no master key"),
     };
+    let master = match &cfg.previous_master_key {
+        None => master,
+        Some(previous) => {
+            let previous = coffer_crypto::MasterKey::from_bytes(previous.clone())
+                .context("the previous master key must be exactly 32 bytes")?;
+            anyhow::ensure!(
+                previous.key_id() != master.key_id(),
+                "the previous master key is the master key itself: give the key being replaced"
+            );
+            tracing::info!(key_id = %master.key_id(), previous_key_id = %previous.key_id(), "master key with a previous key (rotation)");
+            master.with_previous(previous)
+        }
+    };
     // AWS's RDS rotation templates built in, and rotation functions reached over HTTP.
     let rotation = coffer_rotation::Host::new().map_err(anyhow::Error::msg)?;
     let services = Services::new(store.clone(), Arc::new(master))
         .with_rotation_functions(Arc::new(rotation))
-        .with_default_account(cfg.account_id.clone());
+        .with_default_account(cfg.account_id.clone())
+        .with_backup_dir(cfg.data_dir.join("backups"));
     let mut services = match &cfg.replica_peers {
         Some(p) => services.with_replica_peers(p.0.clone()),
         None => services,

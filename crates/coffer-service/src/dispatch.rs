@@ -193,6 +193,13 @@ services! {
         signing_name: "coffer", audit_as: Service::Iam, documents: false, unsigned: &[],
         before: authorize,
     }
+    /// Backups and master-key rotation, on the same prefix. Audited as IAM events, without
+    /// documents (a passphrase key travels in CreateBackup).
+    Maintenance => maintenance: admin::maintenance::Maintenance {
+        wire: Wire::Json { target_prefix: admin::TARGET_PREFIX },
+        signing_name: "coffer", audit_as: Service::Iam, documents: false, unsigned: &[],
+        before: authorize,
+    }
     /// Break-glass requests, approvals and credentials, on the same prefix. Audited as IAM
     /// events with their documents, which name the incident (GetBreakGlassCredentials is a
     /// read: its answer, which holds a secret key, is never recorded); every call of a

@@ -68,7 +68,7 @@ pub enum SessionRefusal {
 #[derive(Debug, thiserror::Error)]
 pub enum IdentityError {
     #[error(
-        "the master key does not match the store (it was initialised with another key): start with the original master key (DATA_DIR/master.key or COFFER_MASTER_KEY; every node sharing a PostgreSQL store needs the same one)"
+        "the master key does not match the store (it was initialised with, or rotated to, another key): start with the deployment's current master key (DATA_DIR/master.key or COFFER_MASTER_KEY; every node sharing a PostgreSQL store needs the same one). After `coffer admin rotate-master-key` that is the new key; the old one is refused"
     )]
     WrongMasterKey,
     #[error(
@@ -167,8 +167,15 @@ impl Identity {
     ) -> Result<Option<NewAccessKey>, IdentityError> {
         let check = self.master.check_value()?;
         let stored = self.store.init_master_key_check(&check).await?;
-        if !self.master.verify_check(&stored) {
-            return Err(IdentityError::WrongMasterKey);
+        match self.master.check_match(&stored) {
+            coffer_crypto::master::CheckMatch::Current => {}
+            coffer_crypto::master::CheckMatch::Previous => tracing::warn!(
+                key_id = %self.master.key_id(),
+                "master-key rotation under way: values sealed by the previous key still open; once every node runs with both keys, run `coffer admin rotate-master-key`"
+            ),
+            coffer_crypto::master::CheckMatch::Neither => {
+                return Err(IdentityError::WrongMasterKey);
+            }
         }
         let created = self.store.ensure_account(account.as_str(), now).await?;
         if let Some((id, secret)) = root_key {
@@ -360,8 +367,13 @@ impl Identity {
         else {
             return Err(SessionRefusal::Invalid);
         };
-        let key = self.master.derive(SESSION_TOKEN_PURPOSE);
-        let json = coffer_crypto::open(key.expose(), sealed, SESSION_TOKEN_AAD)
+        // During a master-key rotation, tokens issued under the previous key stay valid.
+        let open = |m: &MasterKey| {
+            let key = m.derive(SESSION_TOKEN_PURPOSE);
+            coffer_crypto::open(key.expose(), sealed, SESSION_TOKEN_AAD)
+        };
+        let json = open(&self.master)
+            .or_else(|e| self.master.previous().map_or(Err(e), open))
             .map_err(|_| SessionRefusal::Invalid)?;
         let c: SessionClaims =
             serde_json::from_slice(json.expose()).map_err(|_| SessionRefusal::Invalid)?;

@@ -67,6 +67,7 @@ pub struct Services {
     pub audit: audit::Auditor,
     pub admin: admin::Admin,
     pub accounts: admin::accounts::Accounts,
+    pub maintenance: admin::maintenance::Maintenance,
     pub breakglass: admin::breakglass::BreakGlass,
 }
 
@@ -106,7 +107,15 @@ impl Services {
     /// The deployment's default account, whose root administers accounts
     /// (`coffer.admin.CreateAccount`); without one, nobody does.
     pub fn with_default_account(mut self, account: coffer_types::AccountId) -> Self {
-        self.accounts = admin::accounts::Accounts::new(self.identity.clone(), Some(account));
+        self.accounts =
+            admin::accounts::Accounts::new(self.identity.clone(), Some(account.clone()));
+        self.maintenance = self.maintenance.with_default_account(account);
+        self
+    }
+
+    /// Where `coffer.admin.CreateBackup` writes backups (`DATA_DIR/backups`).
+    pub fn with_backup_dir(mut self, dir: std::path::PathBuf) -> Self {
+        self.maintenance = self.maintenance.with_backup_dir(dir);
         self
     }
 
@@ -118,6 +127,7 @@ impl Services {
         Self {
             accounts: admin::accounts::Accounts::new(identity.clone(), None),
             admin: admin::Admin::new(store.clone(), master.clone(), secretsmanager.clone()),
+            maintenance: admin::maintenance::Maintenance::new(store.clone(), master.clone()),
             audit: audit::Auditor::new(store.clone(), &master),
             breakglass: admin::breakglass::BreakGlass::new(
                 store.clone(),

@@ -16,6 +16,8 @@
 //!   the rotation functions reached over HTTP.
 //! - [`audit`]: [`AuditStore`], the hash-chained audit trail and its lookups.
 //! - [`migrate`]: copying a whole SQLite deployment into PostgreSQL.
+//! - [`snapshot`]: whole-store copies table by table, whatever the tables (backup, restore,
+//!   migrate); [`maintenance`]: what master-key rotation and backups need of a running store.
 //! - `repo`: every domain's implementation, written once for both backends, and the `Dialect`
 //!   each backend supplies (its cache hooks, SQL spellings, label lists, row locks).
 //! - [`sqlite`]: the embedded default (WAL, `synchronous=FULL`, migrations at open).
@@ -28,6 +30,7 @@ mod audit_sql;
 pub mod breakglass;
 pub mod grants;
 pub mod iam;
+pub mod maintenance;
 pub mod migrate;
 pub mod parameters;
 pub mod postgres;
@@ -35,6 +38,8 @@ pub mod records;
 mod repo;
 pub mod rotation;
 pub mod secrets;
+pub mod snapshot;
+mod snapshot_import;
 pub mod sqlite;
 pub mod traits;
 
@@ -45,6 +50,7 @@ pub use iam::{
     IamEntityRecord, IamKind, IamStore, ManagedPolicyRecord, OidcProviderRecord,
     PolicyVersionRecord,
 };
+pub use maintenance::{MaintenanceStore, SealedKind, SealedRow};
 pub use parameters::*;
 pub use records::*;
 pub use rotation::*;

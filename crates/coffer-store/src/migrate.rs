@@ -10,82 +10,26 @@ use crate::postgres::PostgresStore;
 use crate::sqlite::SqliteStore;
 use crate::{Result, StoreError};
 use sqlx::{Column, Row};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 fn err(e: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(e.to_string())
 }
 
-/// Rows per INSERT batch.
-const BATCH: usize = 500;
+pub use crate::snapshot::Copied;
+use crate::snapshot::{BATCH, sqlite_values};
+use crate::snapshot_import::{insert_pg, pg_column_types};
 
-/// What was copied: rows per table, checked equal on both sides.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Copied {
-    pub tables: BTreeMap<String, u64>,
-}
-
-/// The source's tables, parents before children.
+/// The source's tables, parents before children ([`crate::snapshot::sqlite_tables`]).
 async fn tables_in_order(src: &SqliteStore) -> Result<Vec<String>> {
-    let names: Vec<String> = sqlx::query(
-        "SELECT name FROM sqlite_master WHERE type = 'table'
-           AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_sqlx_%' ORDER BY name",
-    )
-    .fetch_all(&src.pool)
-    .await
-    .map_err(err)?
-    .iter()
-    .map(|r| r.try_get::<String, _>("name"))
-    .collect::<std::result::Result<_, _>>()
-    .map_err(err)?;
-    let mut parents: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
-    for t in &names {
-        // Audited: `t` is a table name read from sqlite_master just above.
-        let fks = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT \"table\" AS parent FROM pragma_foreign_key_list('{t}')"
-        )))
-        .fetch_all(&src.pool)
-        .await
-        .map_err(err)?;
-        let set = fks
-            .iter()
-            .filter_map(|r| r.try_get::<String, _>("parent").ok())
-            .filter(|p| p != t)
-            .collect();
-        parents.insert(t.clone(), set);
-    }
-    let mut order: Vec<String> = Vec::new();
-    while order.len() < names.len() {
-        let before = order.len();
-        for t in &names {
-            if !order.contains(t)
-                && parents[t]
-                    .iter()
-                    .all(|p| order.contains(p) || !names.contains(p))
-            {
-                order.push(t.clone());
-            }
-        }
-        if order.len() == before {
-            return Err(err("foreign keys form a cycle"));
-        }
-    }
-    Ok(order)
+    let mut conn = src.pool.acquire().await.map_err(err)?;
+    crate::snapshot::sqlite_tables(&mut conn).await
 }
 
 /// The target's column types for `table` (PostgreSQL `data_type`).
 async fn target_columns(dst: &PostgresStore, table: &str) -> Result<BTreeMap<String, String>> {
-    let rows = sqlx::query(
-        "SELECT column_name::text AS c, data_type::text AS t FROM information_schema.columns
-         WHERE table_schema = current_schema() AND table_name = $1",
-    )
-    .bind(table)
-    .fetch_all(&dst.pool)
-    .await
-    .map_err(err)?;
-    rows.iter()
-        .map(|r| Ok((r.try_get("c").map_err(err)?, r.try_get("t").map_err(err)?)))
-        .collect()
+    let mut conn = dst.pool.acquire().await.map_err(err)?;
+    pg_column_types(&mut conn, table).await
 }
 
 async fn count_pg(dst: &PostgresStore, table: &str) -> Result<i64> {
@@ -148,53 +92,11 @@ pub async fn sqlite_to_postgres(
             }
         }
         for chunk in rows.chunks(BATCH) {
-            let mut sql = format!(
-                "INSERT INTO \"{t}\" ({}) VALUES ",
-                columns
-                    .iter()
-                    .map(|c| format!("\"{c}\""))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            );
-            let mut n = 0;
-            for (i, _) in chunk.iter().enumerate() {
-                if i > 0 {
-                    sql.push_str(", ");
-                }
-                sql.push('(');
-                for j in 0..columns.len() {
-                    n += 1;
-                    if j > 0 {
-                        sql.push_str(", ");
-                    }
-                    sql.push_str(&format!("${n}"));
-                }
-                sql.push(')');
-            }
-            // Audited: table and column names come from the catalogues; values are bound.
-            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for row in chunk {
-                for (j, c) in columns.iter().enumerate() {
-                    q = match types[c].as_str() {
-                        "boolean" => q.bind(
-                            row.try_get::<Option<i64>, _>(j)
-                                .map_err(err)?
-                                .map(|v| v != 0),
-                        ),
-                        "bigint" | "integer" | "smallint" => {
-                            q.bind(row.try_get::<Option<i64>, _>(j).map_err(err)?)
-                        }
-                        "bytea" => q.bind(row.try_get::<Option<Vec<u8>>, _>(j).map_err(err)?),
-                        "double precision" | "real" | "numeric" => {
-                            q.bind(row.try_get::<Option<f64>, _>(j).map_err(err)?)
-                        }
-                        _ => q.bind(row.try_get::<Option<String>, _>(j).map_err(err)?),
-                    };
-                }
-            }
-            q.execute(&mut *tx)
-                .await
-                .map_err(|e| err(format!("copying {t}: {e}")))?;
+            let values = chunk
+                .iter()
+                .map(sqlite_values)
+                .collect::<Result<Vec<_>>>()?;
+            insert_pg(&mut tx, t, &columns, &types, &values).await?;
             total += chunk.len() as u64;
             progress(t, total);
         }

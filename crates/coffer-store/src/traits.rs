@@ -158,6 +158,7 @@ pub trait Backend:
     + crate::RotationStore
     + crate::AuditStore
     + crate::IamStore
+    + crate::MaintenanceStore
 {
 }
 impl<T> Backend for T where
@@ -171,5 +172,6 @@ impl<T> Backend for T where
         + crate::RotationStore
         + crate::AuditStore
         + crate::IamStore
+        + crate::MaintenanceStore
 {
 }

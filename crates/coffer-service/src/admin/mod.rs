@@ -21,10 +21,15 @@
 //!   `coffer:ApproveBreakGlass`).
 //! - [`accounts::Accounts`]: `CreateAccount` and `ListAccounts`, callable only by the root of the
 //!   deployment's default account.
+//! - [`maintenance::Maintenance`]: online backups (`CreateBackup`, `DescribeBackup`,
+//!   `GetBackupChunk`, `DeleteBackup`) and master-key rotation (`RotateMasterKey`, see
+//!   [`rekey`]), callable only by the root of the deployment's default account.
 
 pub mod accounts;
 pub mod breakglass;
 mod drill;
+pub mod maintenance;
+pub mod rekey;
 
 use crate::RequestContext;
 use crate::error::ServiceError;

@@ -69,9 +69,12 @@ impl std::fmt::Debug for Auditor {
     }
 }
 
+/// What the digest signing key is derived for (`MasterKey::derive`).
+pub const DIGEST_PURPOSE: &str = "audit-digest";
+
 /// The key digests are signed with.
 pub fn digest_key(master: &MasterKey) -> SecretBytes {
-    master.derive("audit-digest")
+    master.derive(DIGEST_PURPOSE)
 }
 
 fn link(prev: &[u8], seq: i64, record: &[u8]) -> Vec<u8> {

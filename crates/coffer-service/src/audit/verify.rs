@@ -1,7 +1,7 @@
 //! Offline verification of the whole trail (`coffer audit verify`): every link, every record's
 //! indexed columns against its JSON, and every digest's signature and position in the chain.
 
-use super::digest_key;
+use super::DIGEST_PURPOSE;
 use coffer_crypto::MasterKey;
 use coffer_crypto::chain::{GENESIS, link, verify_digest};
 use coffer_store::{AuditRecord, Store};
@@ -33,7 +33,8 @@ fn columns_agree(r: &AuditRecord) -> Result<(), String> {
 
 /// Walk the chain from the first record.
 pub async fn verify(store: &Store, master: &MasterKey) -> Result<Report, coffer_store::StoreError> {
-    let key = digest_key(master);
+    // Digests signed under a master key since rotated verify with its retired digest key.
+    let keys = crate::admin::rekey::derived_keys(store, master, DIGEST_PURPOSE).await?;
     let digests: BTreeMap<i64, coffer_store::AuditDigest> = store
         .list_audit_digests()
         .await?
@@ -46,7 +47,10 @@ pub async fn verify(store: &Store, master: &MasterKey) -> Result<Report, coffer_
         problem: None,
     };
     for d in digests.values() {
-        if !verify_digest(key.expose(), d.seq, &d.hash, d.time, &d.signature) {
+        let signed = keys.iter().any(|(key, until)| {
+            d.seq <= *until && verify_digest(key.expose(), d.seq, &d.hash, d.time, &d.signature)
+        });
+        if !signed {
             report.problem = Some(format!("digest at record {} has a bad signature", d.seq));
             return Ok(report);
         }

@@ -166,10 +166,11 @@ fn open_token(
     Ok((SecretBytes::new(bytes[10..].to_vec()), algorithm))
 }
 
+const FINGERPRINT_PURPOSE: &str = "kms-import-fingerprint";
+
 /// The fingerprint that ties a key to its imported material: HMAC-SHA-256 under a key derived
 /// from the master key, over the key ARN and the material.
-fn fingerprint(kms: &Kms, arn: &str, material: &SecretBytes) -> Vec<u8> {
-    let secret = kms.master.derive("kms-import-fingerprint");
+fn fingerprint(secret: &SecretBytes, arn: &str, material: &SecretBytes) -> Vec<u8> {
     let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret.expose());
     let mut ctx = aws_lc_rs::hmac::Context::with_key(&key);
     ctx.update(arn.as_bytes());
@@ -252,10 +253,25 @@ pub async fn import_key_material(
             )));
         }
         let arn = arn_of(&key);
-        let print = fingerprint(kms, &arn, &material);
-        if key.material_fingerprint.as_ref().is_some_and(|known| {
-            aws_lc_rs::constant_time::verify_slices_are_equal(known, &print).is_err()
-        }) {
+        let print = fingerprint(&kms.master.derive(FINGERPRINT_PURPOSE), &arn, &material);
+        // A fingerprint made under a master key since rotated is checked with its retired key.
+        let same = match &key.material_fingerprint {
+            None => true,
+            Some(known) => {
+                crate::admin::rekey::derived_keys(&kms.store, &kms.master, FINGERPRINT_PURPOSE)
+                    .await
+                    .map_err(KmsError::from)?
+                    .iter()
+                    .any(|(k, _)| {
+                        aws_lc_rs::constant_time::verify_slices_are_equal(
+                            known,
+                            &fingerprint(k, &arn, &material),
+                        )
+                        .is_ok()
+                    })
+            }
+        };
+        if !same {
             return Err(KmsError::IncorrectKeyMaterial(
                 "The key material doesn't match the key material that was previously imported into this key.".to_owned(),
             ));

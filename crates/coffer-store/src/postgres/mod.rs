@@ -275,6 +275,7 @@ impl<'r> Decode<'r, Postgres> for IntList {
 
 crate::repo::iam::iam_store_impl!(super::PostgresStore, sqlx::postgres::PgRow);
 crate::repo::meta::meta_impl!(PostgresStore);
+crate::repo::maintenance::maintenance_store_impl!(PostgresStore);
 crate::repo::identity::identity_store_impl!(PostgresStore);
 crate::repo::kms::kms_store_impl!(PostgresStore);
 crate::repo::grants::grant_store_impl!(PostgresStore);

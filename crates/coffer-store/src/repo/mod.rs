@@ -23,6 +23,7 @@ pub(crate) mod grants;
 pub(crate) mod iam;
 pub(crate) mod identity;
 pub(crate) mod kms;
+pub(crate) mod maintenance;
 pub(crate) mod meta;
 pub(crate) mod parameter_settings;
 pub(crate) mod parameters;

@@ -299,6 +299,7 @@ impl<'r> Decode<'r, Sqlite> for IntList {
 
 crate::repo::iam::iam_store_impl!(super::SqliteStore, sqlx::sqlite::SqliteRow);
 crate::repo::meta::meta_impl!(SqliteStore);
+crate::repo::maintenance::maintenance_store_impl!(SqliteStore);
 crate::repo::identity::identity_store_impl!(SqliteStore);
 crate::repo::kms::kms_store_impl!(SqliteStore);
 crate::repo::grants::grant_store_impl!(SqliteStore);

@@ -9,6 +9,7 @@ mod breakglass;
 mod foundation;
 mod grants;
 mod iam;
+mod maintenance;
 mod parameters;
 mod pg;
 mod rotation;
@@ -60,6 +61,8 @@ behaviours! {
     rotation => crate::rotation::contract,
     audit => crate::audit::contract,
     iam => crate::iam::contract,
+    maintenance_meta_and_sealed => crate::maintenance::meta_and_sealed,
+    maintenance_snapshot_round_trip => crate::maintenance::snapshot_round_trip,
 }
 
 /// Run `test` on a fresh SQLite store in a temporary directory.
