@@ -65,7 +65,7 @@ def world(tmp_path_factory):
     jwks.write_text(json.dumps({"keys": [key.jwk]}))
     server = CofferServer(tmp / "server", env={"COFFER_OIDC_JWKS": f"{ISSUER}={jwks}"}).start()
     iam, sm, ssm = server.client("iam"), server.client("secretsmanager"), server.client("ssm")
-    provider = iam.create_open_id_connect_provider(Url=ISSUER, ClientIDList=["sts.amazonaws.com"], ThumbprintList=["a" * 40])[
+    provider = iam.create_open_id_connect_provider(Url=ISSUER, ClientIDList=["sts.amazonaws.com", "pods.eks.amazonaws.com"], ThumbprintList=["a" * 40])[
         "OpenIDConnectProviderArn"
     ]
 
@@ -126,9 +126,17 @@ def world(tmp_path_factory):
     server.kill()
 
 
-def _token(key: KeyPair, sa: str) -> str:
+def _token(key: KeyPair, sa: str, aud: str = "sts.amazonaws.com") -> str:
     now = int(time.time())
-    return key.token({"iss": ISSUER, "sub": f"system:serviceaccount:{NAMESPACE}:{sa}", "aud": "sts.amazonaws.com", "iat": now, "exp": now + 600})
+    return key.token({"iss": ISSUER, "sub": f"system:serviceaccount:{NAMESPACE}:{sa}", "aud": aud, "iat": now, "exp": now + 600})
+
+
+def _tokens(**by_audience: str) -> str:
+    """The driver's serviceAccount.tokens attribute: {AUDIENCE: {"token", "expirationTimestamp"}}."""
+    return json.dumps({aud: {"token": t, "expirationTimestamp": "2099-01-01T00:00:00Z"} for aud, t in by_audience.items()})
+
+
+TOKENS = "csi.storage.k8s.io/serviceAccount.tokens"
 
 
 def _mount(world, sa: str = "api", objects: str = SEED_OBJECTS, current=(), **extra):
@@ -203,6 +211,29 @@ def test_a_service_account_without_access_reads_nothing(world):
     with pytest.raises(grpc.RpcError) as e:
         _mount(world, sa="unmapped")
     assert e.value.code() == grpc.StatusCode.PERMISSION_DENIED and "no IAM role" in e.value.details()
+
+
+def test_use_pod_identity_exchanges_the_pod_identity_token(world):
+    """`usePodIdentity: "true"` (EKS Pod Identity): the pod's token for the audience
+    pods.eks.amazonaws.com is the one exchanged for the mapped role, not the STS audience's."""
+    key = world["key"]
+    # The sts.amazonaws.com token here belongs to another service account: using it would fail.
+    tokens = _tokens(**{"sts.amazonaws.com": _token(key, "worker"), "pods.eks.amazonaws.com": _token(key, "api", aud="pods.eks.amazonaws.com")})
+    out = _mount(world, usePodIdentity="true", **{TOKENS: tokens})
+    files = {f.path: f.contents for f in out.files}
+    assert files["db-username"] == b"payments" and "feature-flags" in files
+    # Without usePodIdentity the same attributes use the STS audience's token, which is refused.
+    with pytest.raises(grpc.RpcError):
+        _mount(world, **{TOKENS: tokens})
+    with pytest.raises(grpc.RpcError) as e:
+        _mount(world, usePodIdentity="false", **{TOKENS: tokens})
+    # Pod Identity with no token for its audience (two others): refused, naming the audience.
+    with pytest.raises(grpc.RpcError) as e:
+        _mount(world, usePodIdentity="true", **{TOKENS: _tokens(a=_token(key, "api"), b=_token(key, "api"))})
+    assert e.value.code() == grpc.StatusCode.UNAUTHENTICATED and "pods.eks.amazonaws.com" in e.value.details()
+    with pytest.raises(grpc.RpcError) as e:
+        _mount(world, usePodIdentity="maybe")
+    assert e.value.code() == grpc.StatusCode.INVALID_ARGUMENT and "usePodIdentity" in e.value.details()
 
 
 def test_bad_requests_are_refused_clearly(world):
