@@ -155,7 +155,7 @@ def _tokens(**by_audience: str) -> str:
 TOKENS = "csi.storage.k8s.io/serviceAccount.tokens"
 
 
-def _mount(world, sa: str = "api", objects: str = SEED_OBJECTS, current=(), stub=None, **extra):
+def _mount(world, sa: str = "api", objects: str = SEED_OBJECTS, current=(), stub=None, token_of: str | None = None, **extra):
     pb2 = world["pb2"]
     attributes = {
         "objects": objects,
@@ -165,7 +165,7 @@ def _mount(world, sa: str = "api", objects: str = SEED_OBJECTS, current=(), stub
         "csi.storage.k8s.io/pod.namespace": NAMESPACE,
         "csi.storage.k8s.io/serviceAccount.name": sa,
         "csi.storage.k8s.io/serviceAccount.tokens": json.dumps(
-            {"sts.amazonaws.com": {"token": _token(world["key"], sa), "expirationTimestamp": "2099-01-01T00:00:00Z"}}
+            {"sts.amazonaws.com": {"token": _token(world["key"], token_of or sa), "expirationTimestamp": "2099-01-01T00:00:00Z"}}
         ),
         **extra,
     }
@@ -227,6 +227,12 @@ def test_a_service_account_without_access_reads_nothing(world):
     with pytest.raises(grpc.RpcError) as e:
         _mount(world, sa="unmapped")
     assert e.value.code() == grpc.StatusCode.PERMISSION_DENIED and "no IAM role" in e.value.details()
+    # The pod says it runs as payments/api (whose role may read everything) but its token is
+    # payments/worker's: the api role's trust policy refuses the exchange, nothing is read.
+    with pytest.raises(grpc.RpcError) as e:
+        _mount(world, sa="api", token_of="worker")
+    assert e.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    assert "PaymentsApi" in e.value.details() and "AccessDenied" in e.value.details()
 
 
 def test_use_pod_identity_exchanges_the_pod_identity_token(world):
