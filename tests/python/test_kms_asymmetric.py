@@ -124,6 +124,48 @@ def test_usage_and_state_are_enforced(kms) -> None:
     assert _code(lambda: kms.sign(KeyId=signing, Message=b"x", SigningAlgorithm="ECDSA_SHA_256")) == "KMSInvalidStateException"
 
 
+def _error(call) -> tuple[str, str]:
+    with pytest.raises(ClientError) as e:
+        call()
+    return error_code(e.value), e.value.response["Error"]["Message"]
+
+
+def test_disabled_and_pending_deletion_keys_refuse_every_operation(kms) -> None:
+    """AWS's key-state table (developerguide/key-state.html): a disabled key refuses with
+    DisabledException "<key ARN> is disabled.", a key pending deletion with
+    KMSInvalidStateException "<key ARN> is pending deletion." — for the operations of
+    asymmetric, HMAC and key-agreement keys too, and GenerateDataKeyPair's symmetric key."""
+    signing = _key(kms, "ECC_NIST_P256", "SIGN_VERIFY")
+    hmac = _key(kms, "HMAC_256", "GENERATE_VERIFY_MAC")
+    agreement = _key(kms, "ECC_NIST_P256", "KEY_AGREEMENT")
+    symmetric = kms.create_key()["KeyMetadata"]["KeyId"]
+    peer = kms.get_public_key(KeyId=_key(kms, "ECC_NIST_P256", "KEY_AGREEMENT"))["PublicKey"]
+    signature = kms.sign(KeyId=signing, Message=b"m", SigningAlgorithm="ECDSA_SHA_256")["Signature"]
+    mac = kms.generate_mac(KeyId=hmac, Message=b"m", MacAlgorithm="HMAC_SHA_256")["Mac"]
+    calls = {
+        "Sign": (signing, lambda: kms.sign(KeyId=signing, Message=b"m", SigningAlgorithm="ECDSA_SHA_256")),
+        "Verify": (signing, lambda: kms.verify(KeyId=signing, Message=b"m", Signature=signature, SigningAlgorithm="ECDSA_SHA_256")),
+        "GenerateMac": (hmac, lambda: kms.generate_mac(KeyId=hmac, Message=b"m", MacAlgorithm="HMAC_SHA_256")),
+        "VerifyMac": (hmac, lambda: kms.verify_mac(KeyId=hmac, Message=b"m", Mac=mac, MacAlgorithm="HMAC_SHA_256")),
+        "DeriveSharedSecret": (agreement, lambda: kms.derive_shared_secret(KeyId=agreement, KeyAgreementAlgorithm="ECDH", PublicKey=peer)),
+        "GenerateDataKeyPair": (symmetric, lambda: kms.generate_data_key_pair(KeyId=symmetric, KeyPairSpec="ECC_NIST_P256")),
+        "GenerateDataKeyPairWithoutPlaintext": (
+            symmetric,
+            lambda: kms.generate_data_key_pair_without_plaintext(KeyId=symmetric, KeyPairSpec="RSA_2048"),
+        ),
+    }
+    arns = {k: kms.describe_key(KeyId=k)["KeyMetadata"]["Arn"] for k in (signing, hmac, agreement, symmetric)}
+    for k in arns:
+        kms.disable_key(KeyId=k)
+    for op, (key, call) in calls.items():
+        assert _error(call) == ("DisabledException", f"{arns[key]} is disabled."), op
+    for k in arns:
+        kms.enable_key(KeyId=k)
+        kms.schedule_key_deletion(KeyId=k, PendingWindowInDays=7)
+    for op, (key, call) in calls.items():
+        assert _error(call) == ("KMSInvalidStateException", f"{arns[key]} is pending deletion."), op
+
+
 def test_rsa_encryption_both_ways_with_openssl(kms, tmp_path: Path) -> None:
     key = _key(kms, "RSA_2048", "ENCRYPT_DECRYPT")
     pem = _public_pem(kms, key, tmp_path)
