@@ -294,3 +294,20 @@ def test_health_subcommand_over_plain_http(fresh_server):
     down = _health("--url", url, "--timeout", "2")
     assert down.returncode == 1 and url in down.stderr
     assert _health("--url", "ftp://127.0.0.1/health").returncode != 0
+
+
+def test_coffer_resolve_over_tls_with_aws_ca_bundle(self_signed, tmp_path):
+    """`coffer resolve` against a TLS server: it trusts the self-signed CA only through
+    AWS_CA_BUNDLE, and then resolves secret and parameter references over https."""
+    from client_harness import client_env, coffer
+
+    name = unique("tls/resolve")
+    boto(self_signed, "secretsmanager", str(self_signed.ca)).create_secret(Name=name, SecretString=json.dumps({"password": "over-tls-4e2b"}))
+    boto(self_signed, "ssm", str(self_signed.ca)).put_parameter(Name=f"/{name}", Value="param-over-tls", Type="String")
+    template = f"pw={{{{resolve:secretsmanager:{name}:SecretString:password}}}} p={{{{resolve:ssm:/{name}}}}}\n".encode()
+    ok = coffer(["resolve"], client_env(self_signed, tmp_path / "h", AWS_CA_BUNDLE=str(self_signed.ca)), input=template)
+    assert ok.returncode == 0, ok.stderr.decode()
+    assert ok.stdout == b"pw=over-tls-4e2b p=param-over-tls\n"
+    # Without the CA bundle the server's certificate is not trusted, and nothing is resolved.
+    bad = coffer(["resolve"], client_env(self_signed, tmp_path / "h2"), input=template)
+    assert bad.returncode != 0 and b"over-tls-4e2b" not in bad.stdout
