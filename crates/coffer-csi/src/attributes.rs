@@ -167,7 +167,8 @@ mod tests {
 
     #[test]
     fn pod_identity_takes_the_pod_identity_token() {
-        let tokens = r#"{"sts.amazonaws.com":{"token":"irsa"},"pods.eks.amazonaws.com":{"token":"pod"}}"#;
+        let tokens =
+            r#"{"sts.amazonaws.com":{"token":"irsa"},"pods.eks.amazonaws.com":{"token":"pod"}}"#;
         let s = parse(&attrs(&[(TOKENS, tokens), ("usePodIdentity", "true")]), "")
             .expect("the attributes parse");
         assert!(s.use_pod_identity);
