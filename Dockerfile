@@ -29,11 +29,11 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
 # ---- runtime -------------------------------------------------------------------------------
 FROM debian:${DEBIAN_RELEASE}-slim
 # ca-certificates: the roots coffer trusts when it calls out (rotation functions, OIDC
-# discovery and JWKS, the alert webhook, replication peers). curl: the HEALTHCHECK below, over
-# https (coffer has no health subcommand, and the slim image has no HTTP client).
+# discovery and JWKS, the alert webhook, replication peers). Nothing else: the HEALTHCHECK
+# below is `coffer health`, not an HTTP client of the image's.
 # The binary links nothing but glibc, libgcc_s and libm, which the base image has.
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates curl \
+ && apt-get install -y --no-install-recommends ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 coffer \
  && useradd --system --uid 10001 --gid coffer --home-dir /var/lib/coffer --shell /usr/sbin/nologin coffer \
@@ -48,11 +48,13 @@ VOLUME ["/var/lib/coffer"]
 EXPOSE 4566
 ENV COFFER_LOG_FORMAT=json
 
-# The probe does not verify the certificate (as a Kubernetes HTTPS probe does not): it asks
-# whether the server answers, not who it is. With --insecure-http the second form answers.
+# `coffer health` asks GET /health over https and verifies the certificate with the data
+# directory's self-signed CA (tls/ca.pem), or AWS_CA_BUNDLE if set: with your own certificate
+# (--tls-cert), set AWS_CA_BUNDLE to its CA and give it the name 127.0.0.1. With --insecure-http
+# the second form answers.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=10s --retries=3 \
-    CMD curl -fsSk -o /dev/null https://127.0.0.1:4566/health \
-     || curl -fsS -o /dev/null http://127.0.0.1:4566/health \
+    CMD coffer health --url https://127.0.0.1:4566/health --data-dir /var/lib/coffer \
+     || coffer health --url http://127.0.0.1:4566/health \
      || exit 1
 
 # A non-loopback listen address needs TLS: the default is coffer's own CA, made in

@@ -353,7 +353,13 @@ def test_dockerfile():
     assert re.search(r'^VOLUME \["/var/lib/coffer"\]$', text, re.M)
     (user,) = re.findall(r"^USER (\S+)$", text, re.M)
     assert user.split(":")[0] not in ("0", "root")
-    assert re.search(r"^HEALTHCHECK .*\n(.*\\\n)*.*https://127\.0\.0\.1:4566/health", text, re.M)
+    # The health check is coffer's own subcommand over https (then http for --insecure-http):
+    # the runtime image has no curl, or any other HTTP client.
+    assert re.search(r"^HEALTHCHECK .*\n(.*\\\n)*.*CMD coffer health --url https://127\.0\.0\.1:4566/health --data-dir /var/lib/coffer", text, re.M)
+    assert "curl" not in text and "wget" not in text
+    health = _help("health")
+    assert health is not None, "coffer health --help failed"
+    assert {"--url", "--ca-bundle", "--data-dir"} <= set(re.findall(r"--[a-z][a-z-]+", health))
     assert "cargo build --release --locked --bin coffer" in text
     assert re.search(r"^FROM debian:\$\{DEBIAN_RELEASE\}-slim$", text, re.M) and "ca-certificates" in text
     # What the binary links: nothing the slim base image lacks.

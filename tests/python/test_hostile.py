@@ -38,6 +38,8 @@ from coffer_harness import CofferServer, make_client, make_session
 from hostile_http import Answer, Connection, build, sign, vm_rss_kib
 
 SEED = int(os.environ.get("COFFER_HOSTILE_SEED", "1717"))
+# Issue 17 asks for at least 20,000 mutated requests: COFFER_HOSTILE_REQUESTS may raise the
+# count, and a lower one fails the test rather than passing a smaller run.
 TOTAL = int(os.environ.get("COFFER_HOSTILE_REQUESTS", "20000"))
 WORKERS = 4
 SOCKET_TIMEOUT = 20.0
@@ -810,7 +812,7 @@ def test_hostile_client_cannot_break_the_server(tmp_path: Path):
         print(f"statuses {dict(sorted(statuses.items()))}; connections opened {sum(w.conn.opened for w in workers)}")
         print(f"RSS {rss_before // 1024} MiB before, {rss_peak // 1024} MiB peak, {rss_after // 1024} MiB after")
 
-        assert sent >= 20_000 or TOTAL < 20_000, sent
+        assert sent >= 20_000, f"only {sent} requests sent (COFFER_HOSTILE_REQUESTS={TOTAL}); issue 17 needs 20,000"
         assert server.running, f"coffer died\n{server.log_text()[-4000:]}"
         assert not failures, f"{len(failures)} failures, first ones:\n" + "\n".join(failures[:15])
         assert not slow, f"{len(slow)} answers slower than {SLOW} s:\n" + "\n".join(slow[:10])

@@ -124,6 +124,91 @@ def test_usage_and_state_are_enforced(kms) -> None:
     assert _code(lambda: kms.sign(KeyId=signing, Message=b"x", SigningAlgorithm="ECDSA_SHA_256")) == "KMSInvalidStateException"
 
 
+def _error(call) -> tuple[str, str]:
+    with pytest.raises(ClientError) as e:
+        call()
+    return error_code(e.value), e.value.response["Error"]["Message"]
+
+
+def test_disabled_and_pending_deletion_keys_refuse_every_operation(kms) -> None:
+    """AWS's key-state table (developerguide/key-state.html): a disabled key refuses with
+    DisabledException "<key ARN> is disabled.", a key pending deletion with
+    KMSInvalidStateException "<key ARN> is pending deletion." — for the operations of
+    asymmetric, HMAC and key-agreement keys too, and GenerateDataKeyPair's symmetric key."""
+    signing = _key(kms, "ECC_NIST_P256", "SIGN_VERIFY")
+    hmac = _key(kms, "HMAC_256", "GENERATE_VERIFY_MAC")
+    agreement = _key(kms, "ECC_NIST_P256", "KEY_AGREEMENT")
+    symmetric = kms.create_key()["KeyMetadata"]["KeyId"]
+    peer = kms.get_public_key(KeyId=_key(kms, "ECC_NIST_P256", "KEY_AGREEMENT"))["PublicKey"]
+    signature = kms.sign(KeyId=signing, Message=b"m", SigningAlgorithm="ECDSA_SHA_256")["Signature"]
+    mac = kms.generate_mac(KeyId=hmac, Message=b"m", MacAlgorithm="HMAC_SHA_256")["Mac"]
+    calls = {
+        "Sign": (signing, lambda: kms.sign(KeyId=signing, Message=b"m", SigningAlgorithm="ECDSA_SHA_256")),
+        "Verify": (signing, lambda: kms.verify(KeyId=signing, Message=b"m", Signature=signature, SigningAlgorithm="ECDSA_SHA_256")),
+        "GenerateMac": (hmac, lambda: kms.generate_mac(KeyId=hmac, Message=b"m", MacAlgorithm="HMAC_SHA_256")),
+        "VerifyMac": (hmac, lambda: kms.verify_mac(KeyId=hmac, Message=b"m", Mac=mac, MacAlgorithm="HMAC_SHA_256")),
+        "DeriveSharedSecret": (agreement, lambda: kms.derive_shared_secret(KeyId=agreement, KeyAgreementAlgorithm="ECDH", PublicKey=peer)),
+        "GenerateDataKeyPair": (symmetric, lambda: kms.generate_data_key_pair(KeyId=symmetric, KeyPairSpec="ECC_NIST_P256")),
+        "GenerateDataKeyPairWithoutPlaintext": (
+            symmetric,
+            lambda: kms.generate_data_key_pair_without_plaintext(KeyId=symmetric, KeyPairSpec="RSA_2048"),
+        ),
+    }
+    arns = {k: kms.describe_key(KeyId=k)["KeyMetadata"]["Arn"] for k in (signing, hmac, agreement, symmetric)}
+    for k in arns:
+        kms.disable_key(KeyId=k)
+    for op, (key, call) in calls.items():
+        assert _error(call) == ("DisabledException", f"{arns[key]} is disabled."), op
+    for k in arns:
+        kms.enable_key(KeyId=k)
+        kms.schedule_key_deletion(KeyId=k, PendingWindowInDays=7)
+    for op, (key, call) in calls.items():
+        assert _error(call) == ("KMSInvalidStateException", f"{arns[key]} is pending deletion."), op
+
+
+def test_usage_and_algorithm_messages_are_aws_words(kms) -> None:
+    """The InvalidKeyUsageException and ValidationException texts AWS sends for a key used
+    against its usage, its key spec or its algorithms (as recorded against AWS by LocalStack's
+    validated KMS tests and local-kms): "<key ARN> key usage is USAGE which is not valid for
+    Operation.", "<key ARN> key KeySpec is SPEC which is not valid for Operation.", "Algorithm
+    ALG is incompatible with key spec SPEC.", "Algorithm ALG and key spec SPEC cannot encrypt data
+    larger than N bytes."."""
+    arn = lambda k: kms.describe_key(KeyId=k)["KeyMetadata"]["Arn"]  # noqa: E731
+    signing = _key(kms, "ECC_NIST_P256", "SIGN_VERIFY")
+    symmetric = kms.create_key()["KeyMetadata"]["KeyId"]
+    rsa = _key(kms, "RSA_2048", "ENCRYPT_DECRYPT")
+    hmac = _key(kms, "HMAC_256", "GENERATE_VERIFY_MAC")
+    peer = kms.get_public_key(KeyId=_key(kms, "ECC_NIST_P256", "KEY_AGREEMENT"))["PublicKey"]
+    usage = "InvalidKeyUsageException"
+    cases = [
+        (lambda: kms.encrypt(KeyId=signing, Plaintext=b"x"), usage, f"{arn(signing)} key usage is SIGN_VERIFY which is not valid for Encrypt."),
+        (lambda: kms.generate_data_key(KeyId=signing, KeySpec="AES_256"), usage, f"{arn(signing)} key usage is SIGN_VERIFY which is not valid for GenerateDataKey."),
+        (lambda: kms.sign(KeyId=symmetric, Message=b"x", SigningAlgorithm="ECDSA_SHA_256"), usage, f"{arn(symmetric)} key usage is ENCRYPT_DECRYPT which is not valid for Sign."),
+        (lambda: kms.generate_mac(KeyId=signing, Message=b"x", MacAlgorithm="HMAC_SHA_256"), usage, f"{arn(signing)} key usage is SIGN_VERIFY which is not valid for GenerateMac."),
+        (
+            lambda: kms.derive_shared_secret(KeyId=signing, KeyAgreementAlgorithm="ECDH", PublicKey=peer),
+            usage,
+            f"{arn(signing)} key usage is SIGN_VERIFY which is not valid for DeriveSharedSecret.",
+        ),
+        (lambda: kms.generate_data_key(KeyId=rsa, KeySpec="AES_256"), usage, f"{arn(rsa)} key KeySpec is RSA_2048 which is not valid for GenerateDataKey."),
+        (lambda: kms.sign(KeyId=signing, Message=b"x", SigningAlgorithm="RSASSA_PSS_SHA_256"), usage, "Algorithm RSASSA_PSS_SHA_256 is incompatible with key spec ECC_NIST_P256."),
+        (lambda: kms.generate_mac(KeyId=hmac, Message=b"x", MacAlgorithm="HMAC_SHA_384"), usage, "Algorithm HMAC_SHA_384 is incompatible with key spec HMAC_256."),
+        (lambda: kms.encrypt(KeyId=rsa, Plaintext=b"x"), usage, "Algorithm SYMMETRIC_DEFAULT is incompatible with key spec RSA_2048."),
+        (
+            lambda: kms.encrypt(KeyId=symmetric, Plaintext=b"x", EncryptionAlgorithm="RSAES_OAEP_SHA_256"),
+            usage,
+            "Algorithm RSAES_OAEP_SHA_256 is incompatible with key spec SYMMETRIC_DEFAULT.",
+        ),
+        (
+            lambda: kms.encrypt(KeyId=rsa, Plaintext=b"x" * 191, EncryptionAlgorithm="RSAES_OAEP_SHA_256"),
+            "ValidationException",
+            "Algorithm RSAES_OAEP_SHA_256 and key spec RSA_2048 cannot encrypt data larger than 190 bytes.",
+        ),
+    ]
+    for i, (call, code, message) in enumerate(cases):
+        assert _error(call) == (code, message), i
+
+
 def test_rsa_encryption_both_ways_with_openssl(kms, tmp_path: Path) -> None:
     key = _key(kms, "RSA_2048", "ENCRYPT_DECRYPT")
     pem = _public_pem(kms, key, tmp_path)

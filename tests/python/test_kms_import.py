@@ -5,6 +5,7 @@ re-import of the same material.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import time
@@ -12,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from helpers import assert_nowhere, leak_forms
 from test_kms_asymmetric import _code, _openssl
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl wraps the key material")
@@ -151,3 +153,59 @@ def test_hmac_material_imports_and_macs_as_python_computes(kms, tmp_path: Path) 
     # 16 bytes is below what an HMAC_256 key takes.
     other = kms.create_key(Origin="EXTERNAL", KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC")["KeyMetadata"]["KeyId"]
     assert _code(lambda: _import(kms, other, os.urandom(16), tmp_path)) == "IncorrectKeyMaterialException"
+
+
+def _lookup_events_text(server) -> bytes:
+    """Every event LookupEvents returns (the CloudTrailEvent documents included), as bytes."""
+    trail = server.client("cloudtrail")
+    out, token = [], None
+    while True:
+        page = trail.lookup_events(MaxResults=50, **({"NextToken": token} if token else {}))
+        out.extend(page["Events"])
+        token = page.get("NextToken")
+        if not token:
+            return json.dumps(out, default=str).encode()
+
+
+def test_private_key_material_is_nowhere_after_use(server, kms, tmp_path: Path) -> None:
+    """Imported private keys (PKCS#8 DER) and HMAC key bytes, the AES key that wrapped them, and a
+    data key pair's private key: after they were imported and used, none of them is in the data
+    directory, the server log or the audit trail that LookupEvents returns — raw, base64 at
+    every alignment, hex, UTF-16 or JSON-escaped."""
+    secrets: dict[str, bytes] = {}
+    # An EC and an RSA private key, imported the hybrid way, then used to sign.
+    for spec, gen in (("ECC_NIST_P384", ["-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-384"]), ("RSA_2048", ["-algorithm", "RSA", "-pkeyopt", "rsa_keygen_bits:2048"])):
+        key = kms.create_key(Origin="EXTERNAL", KeySpec=spec, KeyUsage="SIGN_VERIFY")["KeyMetadata"]["KeyId"]
+        pem = tmp_path / f"{spec}.pem"
+        _openssl("genpkey", *gen, "-out", str(pem))
+        der = _openssl("pkcs8", "-topk8", "-nocrypt", "-in", str(pem), "-outform", "DER")
+        (tmp_path / f"{spec}.der").write_bytes(der)
+        aes = os.urandom(32)
+        params = kms.get_parameters_for_import(KeyId=key, WrappingAlgorithm="RSA_AES_KEY_WRAP_SHA_256", WrappingKeySpec="RSA_3072")
+        wrapped = _openssl("enc", "-id-aes256-wrap-pad", "-K", aes.hex(), "-iv", "A65959A6", "-in", str(tmp_path / f"{spec}.der"))
+        kms.import_key_material(
+            KeyId=key, ImportToken=params["ImportToken"], EncryptedKeyMaterial=_oaep(_wrapping_pem(params, tmp_path), aes) + wrapped,
+            ExpirationModel="KEY_MATERIAL_DOES_NOT_EXPIRE",
+        )
+        alg = "ECDSA_SHA_384" if spec.startswith("ECC") else "RSASSA_PSS_SHA_256"
+        sig = kms.sign(KeyId=key, Message=b"leak check", SigningAlgorithm=alg)["Signature"]
+        assert kms.verify(KeyId=key, Message=b"leak check", Signature=sig, SigningAlgorithm=alg)["SignatureValid"]
+        secrets[f"{spec} PKCS#8 private key"] = der
+        secrets[f"{spec} wrapping AES key"] = aes
+    # HMAC key bytes, imported and used.
+    hmac_key = kms.create_key(Origin="EXTERNAL", KeySpec="HMAC_512", KeyUsage="GENERATE_VERIFY_MAC")["KeyMetadata"]["KeyId"]
+    material = os.urandom(64)
+    _import(kms, hmac_key, material, tmp_path)
+    mac = kms.generate_mac(KeyId=hmac_key, Message=b"leak check", MacAlgorithm="HMAC_SHA_512")["Mac"]
+    assert kms.verify_mac(KeyId=hmac_key, Message=b"leak check", Mac=mac, MacAlgorithm="HMAC_SHA_512")["MacValid"]
+    secrets["HMAC key"] = material
+    # A data key pair's private key, which only the caller may ever see.
+    pair = kms.generate_data_key_pair(KeyId=kms.create_key()["KeyMetadata"]["KeyId"], KeyPairSpec="ECC_NIST_P256")
+    secrets["data key pair private key"] = pair["PrivateKeyPlaintext"]
+
+    trail = _lookup_events_text(server)
+    assert b"ImportKeyMaterial" in trail and b"GenerateMac" in trail and b"GenerateDataKeyPair" in trail, "the calls are audited"
+    for what, secret in secrets.items():
+        assert_nowhere(secret, server, what)
+        for form, needle in leak_forms(secret).items():
+            assert needle not in trail, f"{what} ({form}) in LookupEvents"

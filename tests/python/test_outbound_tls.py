@@ -22,8 +22,9 @@ import botocore.config
 import botocore.exceptions
 import pytest
 
-from coffer_harness import CofferServer, error_code
+from coffer_harness import ACCESS_KEY, SECRET_KEY, CofferServer, _clean_env, coffer_binary, error_code
 from test_access_control import KeyPair
+from test_limits import _metrics, _value
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="the openssl CLI makes the test CA")
 
@@ -46,9 +47,11 @@ def _private_ca(d: Path) -> tuple[Path, Path, Path]:
 class _HttpsServer:
     """Serves fixed documents over https, and records POSTed bodies."""
 
-    def __init__(self, cert: Path, key: Path, documents: dict[str, bytes]) -> None:
+    def __init__(self, cert: Path, key: Path, documents: dict[str, bytes], on_post=None) -> None:
         self.documents = documents
         self.posted: list[tuple[str, bytes]] = []
+        self.post_headers: list[dict[str, str]] = []
+        self.on_post = on_post
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -63,7 +66,9 @@ class _HttpsServer:
             def do_POST(self):  # noqa: N802
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
                 outer.posted.append((self.path, body))
-                self.send_response(200)
+                outer.post_headers.append({k.lower(): v for k, v in self.headers.items()})
+                status = outer.on_post(body) if outer.on_post else 200
+                self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
@@ -186,3 +191,93 @@ event_names = ["GetSecretValue"]
     finally:
         server.stop()
         hook.close()
+
+
+def _register_function(server: CofferServer, name: str, url: str) -> dict:
+    env = dict(_clean_env(), AWS_ACCESS_KEY_ID=ACCESS_KEY, AWS_SECRET_ACCESS_KEY=SECRET_KEY, AWS_REGION="us-east-1")
+    out = subprocess.run(
+        [str(coffer_binary()), "admin", "create-rotation-function", "--function-name", name, "--url", url, "--timeout-seconds", "20", "--endpoint-url", server.endpoint],
+        env=env, capture_output=True, text=True, timeout=60,
+    )
+    assert out.returncode == 0, out.stderr
+    return json.loads(out.stdout)
+
+
+class _LambdaLike:
+    """A rotation function in the shape of a Lambda rotation handler: createSecret puts the new
+    value as AWSPENDING, finishSecret moves AWSCURRENT to it; it calls coffer with its own client."""
+
+    NEW = {"password": "rotated-over-https-9c1d"}
+
+    def __init__(self, sm) -> None:
+        self.sm = sm
+        self.steps: list[str] = []
+
+    def __call__(self, body: bytes) -> int:
+        event = json.loads(body)
+        sid, token, step = event["SecretId"], event["ClientRequestToken"], event["Step"]
+        self.steps.append(step)
+        if step == "createSecret":
+            try:
+                self.sm.get_secret_value(SecretId=sid, VersionId=token, VersionStage="AWSPENDING")
+            except botocore.exceptions.ClientError:
+                self.sm.put_secret_value(SecretId=sid, ClientRequestToken=token, SecretString=json.dumps(self.NEW), VersionStages=["AWSPENDING"])
+        elif step == "finishSecret":
+            stages = self.sm.describe_secret(SecretId=sid)["VersionIdsToStages"]
+            current = next(v for v, s in stages.items() if "AWSCURRENT" in s)
+            if current != token:
+                self.sm.update_secret_version_stage(SecretId=sid, VersionStage="AWSCURRENT", MoveToVersionId=token, RemoveFromVersionId=current)
+        return 200
+
+
+def _rotate(sm, name: str, function: str):
+    try:
+        sm.rotate_secret(SecretId=name, RotationLambdaARN=f"arn:aws:lambda:us-east-1:000000000000:function:{function}", RotateImmediately=True)
+    except botocore.exceptions.ClientError as e:  # a failed first run may be reported at once
+        return e
+    return None
+
+
+def test_http_rotation_function_over_https(tmp_path: Path) -> None:
+    """A rotation function registered with an https URL is called over TLS, verified with the
+    system roots plus AWS_CA_BUNDLE: with the CA it rotates the secret (each step signed); without
+    it coffer does not trust the function's certificate and nothing reaches the function."""
+    ca, cert, key = _private_ca(tmp_path)
+    # Without the CA: the certificate is not trusted, the function is never reached.
+    untrusting = CofferServer(tmp_path / "untrusting").start()
+    lone = _HttpsServer(cert, key, {})
+    try:
+        sm = untrusting.client("secretsmanager")
+        _register_function(untrusting, "HttpsRotator", f"https://127.0.0.1:{lone.port}/rotate")
+        before = sm.create_secret(Name="app/https-rotated", SecretString=json.dumps({"password": "before"}))["VersionId"]
+        _rotate(sm, "app/https-rotated", "HttpsRotator")
+        deadline = time.monotonic() + 15
+        while _value(_metrics(untrusting), "coffer_rotations_total", outcome="failed") < 1:
+            assert time.monotonic() < deadline, "the rotation did not fail"
+            time.sleep(0.3)
+        assert lone.posted == [], "an untrusted function was sent the rotation event"
+        assert sm.get_secret_value(SecretId="app/https-rotated")["VersionId"] == before
+    finally:
+        untrusting.stop()
+        lone.close()
+    # With AWS_CA_BUNDLE naming the CA: every step over https, and the secret rotated.
+    server = CofferServer(tmp_path / "trusting", env={"AWS_CA_BUNDLE": str(ca)}).start()
+    function = _LambdaLike(server.client("secretsmanager"))
+    https = _HttpsServer(cert, key, {}, on_post=function)
+    try:
+        sm = server.client("secretsmanager")
+        out = _register_function(server, "HttpsRotator", f"https://127.0.0.1:{https.port}/rotate")
+        assert out["FunctionArn"].endswith(":function:HttpsRotator") and out["SigningKey"]
+        sm.create_secret(Name="app/https-rotated", SecretString=json.dumps({"password": "before"}))
+        _rotate(sm, "app/https-rotated", "HttpsRotator")
+        deadline = time.monotonic() + 20
+        while json.loads(sm.get_secret_value(SecretId="app/https-rotated")["SecretString"]) != _LambdaLike.NEW:
+            assert time.monotonic() < deadline, f"the rotation did not complete (steps {function.steps})"
+            time.sleep(0.3)
+        assert function.steps == ["createSecret", "setSecret", "testSecret", "finishSecret"]
+        assert {p for p, _ in https.posted} == {"/rotate"}
+        assert all(h.get("x-coffer-signature", "").startswith("t=") and h.get("x-coffer-function") == "HttpsRotator" for h in https.post_headers)
+        assert _value(_metrics(server), "coffer_rotations_total", outcome="completed") >= 1
+    finally:
+        server.stop()
+        https.close()

@@ -14,6 +14,7 @@ import pytest
 from coffer_harness import error_code
 from helpers import json_call
 from test_access_control import client, create_account
+from test_limits import _metrics, _value
 
 A = "000000000000"
 B = "222222222222"
@@ -122,9 +123,12 @@ def test_no_cross_account_write_encrypts_under_the_callers_key(server, other):
     assert version_keys(sm, arn)[v4] == [key_a2]
     assert sm.get_secret_value(SecretId=arn)["SecretString"] == '{"password":"v4"}'
 
+    completed = _value(_metrics(server), "coffer_rotations_total", outcome="completed")
     rotated = other["sm"].rotate_secret(
         SecretId=arn, RotationLambdaARN=f"arn:aws:lambda:us-east-1:{A}:function:CofferRandomPasswordRotation"
     )["VersionId"]
+    # The rotation run is counted by its outcome in /metrics.
+    assert _value(_metrics(server), "coffer_rotations_total", outcome="completed") == completed + 1
     assert version_keys(sm, arn)[rotated] == [key_a2]
     assert sm.get_secret_value(SecretId=arn)["VersionId"] == rotated
     assert json.loads(sm.get_secret_value(SecretId=arn)["SecretString"])["password"] != "v4"

@@ -258,3 +258,56 @@ def test_coffer_clients_trust_aws_ca_bundle(self_signed):
     assert "000000000000" in ok.stdout
     bad = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=30)
     assert bad.returncode != 0
+
+
+def _health(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run([str(coffer_binary()), "health", *args], env=env or _clean_env(), capture_output=True, text=True, timeout=30)
+
+
+def test_health_subcommand_over_tls(self_signed, tmp_path):
+    """`coffer health` (the image's HEALTHCHECK): 0 when /health answers 200 over a verified https
+    connection — the data directory's self-signed CA, --ca-bundle or AWS_CA_BUNDLE — else 1."""
+    url = f"https://127.0.0.1:{self_signed.port}/health"
+    ok = _health("--url", url, "--data-dir", str(self_signed.data_dir))
+    assert ok.returncode == 0, ok.stderr
+    assert "healthy" in ok.stdout
+    assert _health("--url", url, "--ca-bundle", str(self_signed.ca)).returncode == 0
+    assert _health("--url", url, env=dict(_clean_env(), AWS_CA_BUNDLE=str(self_signed.ca))).returncode == 0
+    # COFFER_DATA_DIR, as the server reads it.
+    assert _health("--url", url, env=dict(_clean_env(), COFFER_DATA_DIR=str(self_signed.data_dir))).returncode == 0
+    # No CA that signed the certificate: the certificate is not trusted.
+    empty = tmp_path / "empty-data"
+    empty.mkdir()
+    bad = _health("--url", url, "--data-dir", str(empty))
+    assert bad.returncode == 1 and url in bad.stderr
+    # Plain http to the TLS port does not answer 200.
+    assert _health("--url", f"http://127.0.0.1:{self_signed.port}/health").returncode == 1
+
+
+def test_health_subcommand_over_plain_http(fresh_server):
+    url = f"http://127.0.0.1:{fresh_server.port}/health"
+    ok = _health("--url", url)
+    assert ok.returncode == 0, ok.stderr
+    # Not 200 (an unknown path), nobody listening, not a URL: 1, 1, and a usage failure.
+    assert _health("--url", f"http://127.0.0.1:{fresh_server.port}/no-such-page").returncode == 1
+    fresh_server.kill()
+    down = _health("--url", url, "--timeout", "2")
+    assert down.returncode == 1 and url in down.stderr
+    assert _health("--url", "ftp://127.0.0.1/health").returncode != 0
+
+
+def test_coffer_resolve_over_tls_with_aws_ca_bundle(self_signed, tmp_path):
+    """`coffer resolve` against a TLS server: it trusts the self-signed CA only through
+    AWS_CA_BUNDLE, and then resolves secret and parameter references over https."""
+    from client_harness import client_env, coffer
+
+    name = unique("tls/resolve")
+    boto(self_signed, "secretsmanager", str(self_signed.ca)).create_secret(Name=name, SecretString=json.dumps({"password": "over-tls-4e2b"}))
+    boto(self_signed, "ssm", str(self_signed.ca)).put_parameter(Name=f"/{name}", Value="param-over-tls", Type="String")
+    template = f"pw={{{{resolve:secretsmanager:{name}:SecretString:password}}}} p={{{{resolve:ssm:/{name}}}}}\n".encode()
+    ok = coffer(["resolve"], client_env(self_signed, tmp_path / "h", AWS_CA_BUNDLE=str(self_signed.ca)), input=template)
+    assert ok.returncode == 0, ok.stderr.decode()
+    assert ok.stdout == b"pw=over-tls-4e2b p=param-over-tls\n"
+    # Without the CA bundle the server's certificate is not trusted, and nothing is resolved.
+    bad = coffer(["resolve"], client_env(self_signed, tmp_path / "h2"), input=template)
+    assert bad.returncode != 0 and b"over-tls-4e2b" not in bad.stdout

@@ -16,6 +16,10 @@ pub struct CsiArgs {
     /// Kubernetes API.
     #[arg(long, env = "COFFER_CSI_SERVICE_ACCOUNT_ROLES")]
     service_account_roles: Option<PathBuf>,
+    /// The provider's service-account directory (its `token` and the cluster's `ca.crt`), used
+    /// with KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT to read the annotation.
+    #[arg(long, env = "COFFER_KUBERNETES_SERVICE_ACCOUNT_DIR", default_value = coffer_csi::roles::IN_CLUSTER_DIR)]
+    kubernetes_service_account_dir: PathBuf,
     /// Log format: text or json.
     #[arg(long, env = "COFFER_LOG_FORMAT")]
     log_format: Option<String>,
@@ -32,6 +36,7 @@ pub fn main(args: CsiArgs) -> anyhow::Result<u8> {
             socket: args.socket,
             endpoint_url: args.endpoint_url,
             service_account_roles: args.service_account_roles,
+            service_account_dir: args.kubernetes_service_account_dir,
         },
         shutdown_signal(),
     ))?;

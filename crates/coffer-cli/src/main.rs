@@ -11,6 +11,7 @@
 //!   [`backup`]).
 //! - `coffer advise`: Secrets Manager or Parameter Store, costs and pitfalls (see [`advise`]).
 //! - `coffer csi-provider`: the Secrets Store CSI Driver provider plugin (see [`csi`]).
+//! - `coffer health`: a server's `/health`, as an exit status (see [`health`]).
 //! - `coffer agent`, `coffer sync`, `coffer resolve`, `coffer run`: the client side (see
 //!   [`client`]), for coffer or AWS alike.
 
@@ -22,6 +23,7 @@ mod bench;
 mod breakglass;
 mod client;
 mod csi;
+mod health;
 mod migrate;
 mod peers;
 mod server;
@@ -77,6 +79,8 @@ enum Command {
     Advise(advise::AdviseArgs),
     /// Serve the Secrets Store CSI Driver's provider API on a unix socket (Kubernetes).
     CsiProvider(csi::CsiArgs),
+    /// Ask a server's GET /health: exit 0 if it answers 200 (the container health check).
+    Health(health::HealthArgs),
 }
 
 /// A command's verdict as an exit status.
@@ -105,6 +109,7 @@ fn main() -> std::process::ExitCode {
         Command::Restore(args) => backup::restore_main(args),
         Command::CsiProvider(args) => csi::main(args),
         Command::Advise(args) => advise::main(args),
+        Command::Health(args) => health::main(args),
     };
     match result {
         Ok(code) => std::process::ExitCode::from(code),

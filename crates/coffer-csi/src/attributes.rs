@@ -15,7 +15,12 @@ pub struct MountSpec {
     pub namespace: String,
     pub service_account: String,
     pub pod: String,
-    /// The pod's service-account token (its `sts.amazonaws.com` audience, else the only one).
+    /// `usePodIdentity: "true"`: the pod authenticates the EKS Pod Identity way, with its token
+    /// for the `pods.eks.amazonaws.com` audience.
+    pub use_pod_identity: bool,
+    /// The pod's service-account token: the audience its authentication asks for
+    /// (`sts.amazonaws.com` for IRSA, `pods.eks.amazonaws.com` with `usePodIdentity`), else the
+    /// only one.
     pub token: Option<String>,
     /// The file mode for every file.
     pub mode: i32,
@@ -33,7 +38,9 @@ const POD_NAMESPACE: &str = "csi.storage.k8s.io/pod.namespace";
 const SERVICE_ACCOUNT: &str = "csi.storage.k8s.io/serviceAccount.name";
 const TOKENS: &str = "csi.storage.k8s.io/serviceAccount.tokens";
 /// The audience the AWS provider asks the driver for (`tokenRequests` of the CSIDriver).
-const STS_AUDIENCE: &str = "sts.amazonaws.com";
+pub const STS_AUDIENCE: &str = "sts.amazonaws.com";
+/// The audience of an EKS Pod Identity token (the AWS provider's `podIdentityAudience`).
+pub const POD_IDENTITY_AUDIENCE: &str = "pods.eks.amazonaws.com";
 
 fn invalid(msg: impl Into<String>) -> Status {
     Status::invalid_argument(msg.into())
@@ -53,6 +60,15 @@ pub fn parse(attributes: &str, permission: &str) -> Result<MountSpec, Status> {
     let objects = objects::parse(&text, get("pathTranslation").as_deref())
         .map_err(|e| invalid(format!("objects: {e}")))?;
     let mode = parse_mode(permission)?;
+    let use_pod_identity = get("usePodIdentity")
+        .map(|v| parse_bool(&v))
+        .transpose()?
+        .unwrap_or(false);
+    let audience = if use_pod_identity {
+        POD_IDENTITY_AUDIENCE
+    } else {
+        STS_AUDIENCE
+    };
     Ok(MountSpec {
         objects,
         region: get("region"),
@@ -62,9 +78,24 @@ pub fn parse(attributes: &str, permission: &str) -> Result<MountSpec, Status> {
         service_account: get(SERVICE_ACCOUNT)
             .ok_or_else(|| invalid("no service account in the mount attributes"))?,
         pod: get(POD_NAME).unwrap_or_default(),
-        token: get(TOKENS).map(|t| token_of(&t)).transpose()?.flatten(),
+        use_pod_identity,
+        token: get(TOKENS)
+            .map(|t| token_of(&t, audience))
+            .transpose()?
+            .flatten(),
         mode,
     })
+}
+
+/// A boolean parameter as the AWS provider reads it (Go's `strconv.ParseBool`).
+fn parse_bool(value: &str) -> Result<bool, Status> {
+    match value {
+        "1" | "t" | "T" | "true" | "TRUE" | "True" => Ok(true),
+        "0" | "f" | "F" | "false" | "FALSE" | "False" => Ok(false),
+        _ => Err(invalid(format!(
+            "usePodIdentity {value:?} is not a boolean: use \"true\" or \"false\""
+        ))),
+    }
 }
 
 /// The permission is a JSON number (decimal, e.g. `420` for 0644); empty means 0644.
@@ -85,9 +116,9 @@ fn parse_mode(permission: &str) -> Result<i32, Status> {
     i32::try_from(mode).map_err(|_| invalid("the file permission is out of range"))
 }
 
-/// `{"AUDIENCE": {"token": "...", "expirationTimestamp": "..."}}`: the STS audience's token,
-/// else the only one.
-fn token_of(tokens: &str) -> Result<Option<String>, Status> {
+/// `{"AUDIENCE": {"token": "...", "expirationTimestamp": "..."}}`: `audience`'s token, else the
+/// only one.
+fn token_of(tokens: &str, audience: &str) -> Result<Option<String>, Status> {
     #[derive(serde::Deserialize)]
     struct Token {
         token: String,
@@ -95,7 +126,7 @@ fn token_of(tokens: &str) -> Result<Option<String>, Status> {
     let map: BTreeMap<String, Token> = serde_json::from_str(tokens)
         .map_err(|_| invalid("the service-account tokens attribute is not the driver's JSON"))?;
     let mut map = map;
-    if let Some(t) = map.remove(STS_AUDIENCE) {
+    if let Some(t) = map.remove(audience) {
         return Ok(Some(t.token));
     }
     let only = map.len() == 1;
@@ -132,6 +163,21 @@ mod tests {
             ("payments", "api")
         );
         assert_eq!(s.objects.objects.len(), 1);
+    }
+
+    #[test]
+    fn pod_identity_takes_the_pod_identity_token() {
+        let tokens =
+            r#"{"sts.amazonaws.com":{"token":"irsa"},"pods.eks.amazonaws.com":{"token":"pod"}}"#;
+        let s = parse(&attrs(&[(TOKENS, tokens), ("usePodIdentity", "true")]), "")
+            .expect("the attributes parse");
+        assert!(s.use_pod_identity);
+        assert_eq!(s.token.as_deref(), Some("pod"));
+        let s = parse(&attrs(&[(TOKENS, tokens), ("usePodIdentity", "false")]), "")
+            .expect("the attributes parse");
+        assert!(!s.use_pod_identity);
+        assert_eq!(s.token.as_deref(), Some("irsa"));
+        assert!(parse(&attrs(&[("usePodIdentity", "yes")]), "").is_err());
     }
 
     #[test]

@@ -37,6 +37,9 @@ pub struct Options {
     pub socket: PathBuf,
     pub endpoint_url: String,
     pub service_account_roles: Option<PathBuf>,
+    /// The provider's own service-account directory (`token`, `ca.crt`) for the Kubernetes
+    /// API; [`roles::IN_CLUSTER_DIR`] in a cluster.
+    pub service_account_dir: PathBuf,
 }
 
 struct Provider {
@@ -106,7 +109,10 @@ pub async fn serve(
 ) -> anyhow::Result<()> {
     let env = coffer_client::env::Env::process();
     let provider = Provider {
-        roles: roles::Roles::new(opts.service_account_roles.as_deref())?,
+        roles: roles::Roles::new(
+            opts.service_account_roles.as_deref(),
+            &opts.service_account_dir,
+        )?,
         mounter: mount::Mounter {
             endpoint: opts.endpoint_url.trim_end_matches('/').to_owned(),
             http: coffer_client::http::HttpClient::new(&env, "coffer-csi-provider")

@@ -1,5 +1,6 @@
 //! One Mount: the pod's token exchanged for its role's credentials (AssumeRoleWithWebIdentity,
-//! as IRSA does), every object read with them, and the files returned to the driver — all of
+//! as IRSA does; with `usePodIdentity` the token is the pod's `pods.eks.amazonaws.com` one, exchanged
+//! the same way), every object read with them, and the files returned to the driver — all of
 //! them or none. With a `failoverRegion`, a mount that fails in the primary Region is tried
 //! again there (replicated secrets).
 
@@ -72,9 +73,14 @@ impl Mounter {
                 )
             })?;
         let token = spec.token.as_deref().ok_or_else(|| {
-            Status::unauthenticated(
-                "the driver sent no service-account token: give the CSIDriver tokenRequests with audience sts.amazonaws.com",
-            )
+            let audience = if spec.use_pod_identity {
+                crate::attributes::POD_IDENTITY_AUDIENCE
+            } else {
+                crate::attributes::STS_AUDIENCE
+            };
+            Status::unauthenticated(format!(
+                "the driver sent no service-account token: give the CSIDriver tokenRequests with audience {audience}"
+            ))
         })?;
         match self.mount_in(spec, role, token, &region).await {
             Ok(r) => Ok(r),

@@ -2,6 +2,10 @@
 //! `--service-account-roles` file (`{"NAMESPACE/SERVICEACCOUNT": "arn:aws:iam::...:role/..."}`),
 //! else — running in a cluster — the service account's `eks.amazonaws.com/role-arn` annotation,
 //! read from the Kubernetes API with the provider's own service-account token.
+//!
+//! The API is `https://$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT` (what the kubelet sets
+//! in every pod), trusted with `ca.crt` of the service-account directory, which also holds the
+//! `token`: by default the in-cluster mount, [`IN_CLUSTER_DIR`], else `--kubernetes-service-account-dir`.
 
 use coffer_client::env::Env;
 use coffer_client::http::HttpClient;
@@ -10,7 +14,8 @@ use std::path::{Path, PathBuf};
 use tonic::Status;
 
 const ROLE_ANNOTATION: &str = "eks.amazonaws.com/role-arn";
-const IN_CLUSTER_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
+/// Where Kubernetes mounts a pod's service-account token and the cluster CA.
+pub const IN_CLUSTER_DIR: &str = "/var/run/secrets/kubernetes.io/serviceaccount";
 
 impl std::fmt::Debug for Roles {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -33,8 +38,9 @@ struct Cluster {
 }
 
 impl Roles {
-    /// Read the mapping file, if any, and find the Kubernetes API if running in a cluster.
-    pub fn new(file: Option<&Path>) -> anyhow::Result<Self> {
+    /// Read the mapping file, if any, and find the Kubernetes API if running in a cluster:
+    /// `KUBERNETES_SERVICE_HOST`/`_PORT` set and a `token` in `sa_dir`.
+    pub fn new(file: Option<&Path>, sa_dir: &Path) -> anyhow::Result<Self> {
         let map = match file {
             None => BTreeMap::new(),
             Some(f) => {
@@ -53,23 +59,14 @@ impl Roles {
             std::env::var("KUBERNETES_SERVICE_HOST"),
             std::env::var("KUBERNETES_SERVICE_PORT"),
         ) {
-            (Ok(host), Ok(port)) if Path::new(IN_CLUSTER_DIR).join("token").exists() => {
-                let ca = Path::new(IN_CLUSTER_DIR).join("ca.crt");
-                let env = Env::from_pairs([("AWS_CA_BUNDLE", ca.to_str().unwrap_or_default())]);
-                let host = if host.contains(':') {
-                    format!("[{host}]")
-                } else {
-                    host
-                };
-                Some(Cluster {
-                    api: format!("https://{host}:{port}"),
-                    token_file: Path::new(IN_CLUSTER_DIR).join("token"),
-                    http: HttpClient::new(&env, "coffer-csi-provider")
-                        .map_err(|e| anyhow::anyhow!("Kubernetes API client: {e}"))?,
-                })
+            (Ok(host), Ok(port)) if sa_dir.join("token").exists() => {
+                Some(Cluster::new(&host, &port, sa_dir)?)
             }
             _ => None,
         };
+        if let Some(c) = &cluster {
+            tracing::info!(api = %c.api, dir = %sa_dir.display(), "service-account roles from the Kubernetes API");
+        }
         Ok(Self { map, cluster })
     }
 
@@ -91,6 +88,28 @@ impl Roles {
 }
 
 impl Cluster {
+    fn new(host: &str, port: &str, sa_dir: &Path) -> anyhow::Result<Self> {
+        let ca = sa_dir.join("ca.crt");
+        let ca = ca
+            .to_str()
+            .ok_or_else(|| anyhow::anyhow!("{} is not UTF-8", ca.display()))?;
+        let env = Env::from_pairs([("AWS_CA_BUNDLE", ca)]);
+        let host = if host.contains(':') && !host.starts_with('[') {
+            format!("[{host}]")
+        } else {
+            host.to_owned()
+        };
+        let port: u16 = port
+            .parse()
+            .map_err(|_| anyhow::anyhow!("KUBERNETES_SERVICE_PORT {port:?} is not a port"))?;
+        Ok(Cluster {
+            api: format!("https://{host}:{port}"),
+            token_file: sa_dir.join("token"),
+            http: HttpClient::new(&env, "coffer-csi-provider")
+                .map_err(|e| anyhow::anyhow!("Kubernetes API client: {e}"))?,
+        })
+    }
+
     async fn annotation(&self, namespace: &str, sa: &str) -> Result<Option<String>, Status> {
         let token = std::fs::read_to_string(&self.token_file)
             .map_err(|e| Status::internal(format!("cannot read the provider's token: {e}")))?;

@@ -36,7 +36,7 @@ async fn usable(
     require_usage(&key, usage, operation)?;
     let spec = Spec::parse(&key.key_spec).ok_or_else(|| {
         KmsError::InvalidKeyUsage(format!(
-            "{} key spec is {} which is not valid for {operation}.",
+            "{} key KeySpec is {} which is not valid for {operation}.",
             arn_of(&key),
             key.key_spec
         ))

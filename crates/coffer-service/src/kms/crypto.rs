@@ -30,9 +30,8 @@ fn algorithm_for(alg: Option<&str>, key: &KeyRecord) -> Result<&'static str, Kms
         .find(|a| *a == wanted)
         .ok_or_else(|| {
             KmsError::InvalidKeyUsage(format!(
-                "The encryption algorithm {wanted} is not compatible with the key spec {} of {}.",
-                key.key_spec,
-                arn_of(key)
+                "Algorithm {wanted} is incompatible with key spec {}.",
+                key.key_spec
             ))
         })
 }
@@ -48,7 +47,7 @@ pub(crate) fn require_symmetric_encryption(
         Ok(())
     } else {
         Err(KmsError::InvalidKeyUsage(format!(
-            "{} key spec is {} which is not valid for {operation}.",
+            "{} key KeySpec is {} which is not valid for {operation}.",
             arn_of(key),
             key.key_spec
         )))
