@@ -832,7 +832,9 @@ def test_hostile_client_cannot_break_the_server(tmp_path: Path):
 
         log = server.log_text()
         assert "panicked" not in log, re.findall(r".*panicked.*", log)[:5]
-        assert elapsed < 120, f"the hostile test took {elapsed:.0f} s"
+        # A hang guard, not a speed target (each answer is held to SLOW above): the run took
+        # 57 s on an idle 2-core machine and 154 s beside a release build.
+        assert elapsed < 600, f"the hostile test took {elapsed:.0f} s"
     finally:
         server.kill()
         import shutil

@@ -303,9 +303,10 @@ macro_rules! audit_store_impl {
                 if events.is_empty() {
                     return Ok(Vec::new());
                 }
-                // The durable pool: this commit is what makes the records, and every write
-                // committed before them, survive power loss (see `SqliteStore`).
-                let mut tx = self.durable().begin().await.map_err(backend)?;
+                // Committed, then synced (`sync_wal`, below): what makes the records, and every
+                // write committed before them, survive power loss (see `SqliteStore`).
+                let gate = self.write_gate().await;
+                let mut tx = self.audit_pool().begin().await.map_err(backend)?;
                 // Writing the head row first takes its lock (SQLite's write lock; PostgreSQL's
                 // row lock) before it is read: appenders on every node form one, totally
                 // ordered chain.
@@ -329,10 +330,13 @@ macro_rules! audit_store_impl {
                     .await
                     .map_err(backend)?;
                 tx.commit().await.map_err(backend)?;
+                drop(gate);
+                self.sync_wal().await?;
                 Ok((batch.first_seq..=batch.last_seq).collect())
             }
 
             async fn index_audit(&self) -> Result<u64> {
+                let _gate = self.write_gate().await;
                 let mut tx = self.pool.begin().await.map_err(backend)?;
                 // Lock the watermark first (SQLite's write lock; PostgreSQL's row lock).
                 let wm = sqlx::query("UPDATE audit_index_head SET seq = seq WHERE id = 1 RETURNING seq")

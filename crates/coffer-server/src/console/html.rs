@@ -236,6 +236,18 @@ pub fn show(v: Option<&serde_json::Value>) -> String {
     }
 }
 
+/// The items of a JSON array (labels, stages) as text, comma separated; empty for anything else.
+pub fn joined(v: &serde_json::Value) -> String {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .map(|s| show(Some(s)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default()
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {

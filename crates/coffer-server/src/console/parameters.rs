@@ -3,7 +3,7 @@
 //! decryption) and a write (PutParameter).
 
 use super::call::{self, SSM};
-use super::html::{self, Html, Section, date, show};
+use super::html::{self, Html, Section, date, joined, show};
 use super::secrets::{Banner, Revealed};
 use super::{SignedIn, query_pairs, redirect, signed_in, signed_in_post};
 use crate::AppState;
@@ -272,15 +272,7 @@ async fn render_detail(
                 .raw("<tbody>");
             for v in versions.iter().rev() {
                 let version = show(v.get("Version"));
-                let labels = v["Labels"]
-                    .as_array()
-                    .map(|a| {
-                        a.iter()
-                            .map(|s| show(Some(s)))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    })
-                    .unwrap_or_default();
+                let labels = joined(&v["Labels"]);
                 let policies = v["Policies"]
                     .as_array()
                     .map(|a| {

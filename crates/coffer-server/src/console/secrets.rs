@@ -3,7 +3,7 @@
 //! writes: a new value (PutSecretValue) and a new secret (CreateSecret).
 
 use super::call::{self, Refusal, SECRETS};
-use super::html::{self, Html, Section, date, show};
+use super::html::{self, Html, Section, date, joined, show};
 use super::{SignedIn, query_pairs, redirect, signed_in, signed_in_post};
 use crate::AppState;
 use axum::body::Body;
@@ -396,15 +396,7 @@ async fn render_detail(
                 .raw("<tbody>");
             for v in v["Versions"].as_array().cloned().unwrap_or_default() {
                 let vid = show(v.get("VersionId"));
-                let stages = v["VersionStages"]
-                    .as_array()
-                    .map(|a| {
-                        a.iter()
-                            .map(|s| show(Some(s)))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    })
-                    .unwrap_or_default();
+                let stages = joined(&v["VersionStages"]);
                 b.raw("<tr>")
                     .el("<td class=\"mono\">", &vid, "</td>")
                     .el("<td class=\"labels\">", &stages, "</td>")
@@ -527,15 +519,7 @@ pub async fn reveal(State(state): State<Arc<AppState>>, req: Request<Body>) -> R
                 (_, Some(Value::String(b))) => format!("(binary, base64) {b}"),
                 _ => String::new(),
             };
-            let stages = out["VersionStages"]
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .map(|s| show(Some(s)))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                })
-                .unwrap_or_default();
+            let stages = joined(&out["VersionStages"]);
             let revealed = Revealed {
                 version: show(out.get("VersionId")),
                 stages: format!("({stages})"),

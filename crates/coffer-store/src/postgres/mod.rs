@@ -158,6 +158,23 @@ impl PostgresStore {
         &self.pool
     }
 
+    /// Nothing to hold: PostgreSQL locks rows, and writers on other nodes could not see it.
+    #[allow(clippy::unused_async)]
+    pub(crate) async fn write_gate(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        None
+    }
+
+    /// Where audit batches are committed (durable when committed).
+    pub(crate) fn audit_pool(&self) -> &PgPool {
+        &self.pool
+    }
+
+    /// Nothing to do: PostgreSQL's commits are durable (`synchronous_commit` on).
+    #[allow(clippy::unused_async)]
+    pub(crate) async fn sync_wal(&self) -> Result<()> {
+        Ok(())
+    }
+
     /// Close every connection, giving up any leadership held.
     pub async fn close(&self) {
         self.leases.release_all().await;

@@ -440,6 +440,7 @@ macro_rules! parameter_store_impl {
                 async fn put_parameter(&self, w: ParameterWrite<'_>) -> Result<WriteOutcome> {
                     let p = w.parameter;
                     let key = parameter_key(&p.name);
+                    let _gate = self.write_gate().await;
                     let mut tx = self.pool.begin().await.map_err(backend)?;
                     // The tier the parameter was in before this write (None when creating).
                     let old_tier = if w.create {
@@ -508,6 +509,7 @@ macro_rules! parameter_store_impl {
                 }
 
                 async fn change_parameter_labels(&self, c: LabelChange<'_>) -> Result<()> {
+                    let _gate = self.write_gate().await;
                     let mut tx = self.pool.begin().await.map_err(backend)?;
                     // Compare-and-set first: on PostgreSQL it takes the parameter's row lock,
                     // under which the label rows change.

@@ -20,6 +20,14 @@ pub(crate) fn version_sql<D: Dialect>(columns: &str, tail: &str) -> String {
     format!("SELECT {columns}, {stages} AS stages {tail}")
 }
 
+/// The versions of secret `$1` holding a label: driven by the labels (a primary-key probe each),
+/// never by a scan of the secret's versions, however many unlabelled ones it holds (a hot
+/// secret keeps every version of the last 24 hours).
+pub(crate) const LABELLED_VERSIONS: &str =
+    "FROM sm_versions v WHERE (v.secret_arn, v.version_id) IN
+       (SELECT l.secret_arn, l.version_id FROM sm_stages l WHERE l.secret_arn = $1)
+     ORDER BY v.created_at, v.version_id";
+
 /// The columns of a version without its sealed value (data key and ciphertext left empty).
 pub(crate) fn label_columns<D: Dialect>() -> String {
     let empty = D::EMPTY_BLOB;
@@ -34,7 +42,7 @@ macro_rules! secret_store_impl {
         mod secrets {
             use super::{$store, backend};
             use crate::records::{Millis, tags_to_json};
-            use crate::repo::secrets::{label_columns, version_sql};
+            use crate::repo::secrets::{LABELLED_VERSIONS, label_columns, version_sql};
             use crate::repo::{Dialect, limit};
             use crate::secrets::*;
             use crate::sqlite::cache::Lookup;
@@ -191,6 +199,7 @@ macro_rules! secret_store_impl {
                     s: &SecretRecord,
                     v: Option<&SecretVersionRecord>,
                 ) -> Result<()> {
+                    let _gate = self.write_gate().await;
                     let mut tx = self.pool.begin().await.map_err(backend)?;
                     sqlx::query(
                         "INSERT INTO sm_secrets (arn, account_id, region, name, description,
@@ -294,9 +303,7 @@ macro_rules! secret_store_impl {
                 ) -> Result<Vec<SecretVersionRecord>> {
                     let sql = version_sql::<$store>(
                         &label_columns::<$store>(),
-                        "FROM sm_versions v WHERE v.secret_arn = $1 AND EXISTS
-                           (SELECT 1 FROM sm_stages l WHERE l.secret_arn = v.secret_arn AND l.version_id = v.version_id)
-                         ORDER BY v.created_at, v.version_id",
+                        LABELLED_VERSIONS,
                     );
                     // Audited: built from constant fragments only.
                     sqlx::query_as(sqlx::AssertSqlSafe(sql))
@@ -354,6 +361,7 @@ macro_rules! secret_store_impl {
 
                 async fn update_secret(&self, change: SecretChange<'_>) -> Result<()> {
                     let s = change.secret;
+                    let _gate = self.write_gate().await;
                     let mut tx = self.pool.begin().await.map_err(backend)?;
                     if !update_meta(&mut tx, s).await? {
                         return Err(StoreError::Conflict);
@@ -393,6 +401,7 @@ macro_rules! secret_store_impl {
                     version_id: &str,
                     day: Millis,
                 ) -> Result<()> {
+                    let _gate = self.write_gate().await;
                     let mut tx = self.pool.begin().await.map_err(backend)?;
                     sqlx::query(
                         "UPDATE sm_secrets SET last_accessed_at = $1

@@ -1,11 +1,13 @@
 //! The embedded SQLite backend: one file in the data directory, WAL journal, foreign keys on.
 //!
 //! Durability is group-committed. Data writes commit with `synchronous=NORMAL`: their WAL frames
-//! are written but not fsynced. Audit records commit with `synchronous=FULL` on a pool of their
-//! own, and that fsync of the (one, append-only) WAL makes every frame before it durable too.
-//! Every request's response waits for its audit record, written after its data, so whatever a
-//! client was told survives power loss, at the price of one fsync per audit batch rather than
-//! one per write. Writes that no request acknowledges and that something outside coffer depends
+//! are written but not fsynced. Audit batches commit the same way, then the audit writer
+//! fsyncs the WAL file itself ([`SqliteStore::sync_wal`]) before any request of the batch is
+//! answered: that fsync makes the batch and every frame before it durable. Every request's
+//! response waits for its audit record, written after its data, so whatever a client was told
+//! survives power loss, at the price of one fsync per audit batch rather than one per write —
+//! and, because the fsync happens after the commit has released SQLite's write lock rather than
+//! inside it (`synchronous=FULL`), data writes never queue behind an fsync. Writes that no request acknowledges and that something outside coffer depends
 //! on call [`MetaStore::sync`] first (a rotation before it changes a database password).
 //! <https://www.sqlite.org/pragma.html#pragma_synchronous>, <https://www.sqlite.org/wal.html>
 //!
@@ -38,6 +40,12 @@ pub struct SqliteStore {
     durable: SqlitePool,
     /// Hot reads, exact because this process is the file's only writer ([`cache`]).
     cache: Arc<cache::ReadCache>,
+    /// The database file; its write-ahead log is this path with `-wal` appended.
+    path: Arc<std::path::PathBuf>,
+    /// Taken by the busiest write transactions (secret writes, audit appends and indexing) so
+    /// they queue here, in order, instead of in SQLite's busy handler, which polls with sleeps
+    /// of up to 100 ms ([`SqliteStore::write_gate`]).
+    gate: Arc<tokio::sync::Mutex<()>>,
 }
 
 /// When SQLite last failed with a full disk or an I/O error (unix ms; 0: never).
@@ -142,13 +150,62 @@ impl SqliteStore {
             pool,
             durable,
             cache: Arc::default(),
+            path: Arc::new(path.to_owned()),
+            gate: Arc::default(),
         };
         store.convert_legacy_audit().await?;
         Ok(store)
     }
 
+    /// Where audit batches are committed: the data pool (`synchronous=NORMAL`); the audit
+    /// writer makes them durable with [`Self::sync_wal`] once SQLite's write lock is released.
+    pub(crate) fn audit_pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// fsync the write-ahead log: every frame committed so far becomes durable. On an fd of our
+    /// own, outside SQLite's locks (an fsync flushes the file, whoever wrote it). Frames a
+    /// checkpoint already moved into the database file were synced there by SQLite
+    /// (`synchronous=NORMAL` syncs the WAL before and the database after each checkpoint); if
+    /// the log is gone (every connection closed), the database file is synced instead.
+    pub(crate) async fn sync_wal(&self) -> Result<()> {
+        let db = self.path.clone();
+        let synced = tokio::task::spawn_blocking(move || {
+            let mut wal = db.as_os_str().to_owned();
+            wal.push("-wal");
+            match std::fs::File::open(std::path::Path::new(&wal)) {
+                Ok(f) => f.sync_data(),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                    std::fs::File::open(db.as_path())?.sync_data()
+                }
+                Err(e) => Err(e),
+            }
+        })
+        .await
+        .map_err(|e| StoreError::Backend(format!("WAL sync task: {e}")))?;
+        synced.map_err(|e| {
+            if e.raw_os_error() == Some(28) {
+                StoreError::Unavailable(format!(
+                    "the disk holding the database is full; free space on it and writes resume ({e})"
+                ))
+            } else {
+                StoreError::Unavailable(format!(
+                    "I/O error syncing the database's write-ahead log: is its disk full or failing? ({e})"
+                ))
+            }
+        })
+    }
+
     pub(crate) fn durable(&self) -> &SqlitePool {
         &self.durable
+    }
+
+    /// Hold while running a write transaction: one at a time, first come first served. SQLite
+    /// has one writer; without this, concurrent writers collide on its lock and retry after
+    /// sleeping (1, 2, 5, ... 100 ms), which caps PutSecretValue over many secrets far below
+    /// what one writer at a time sustains.
+    pub(crate) async fn write_gate(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        Some(self.gate.lock().await)
     }
 
     /// Close every connection, checkpointing the WAL.

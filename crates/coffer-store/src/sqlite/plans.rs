@@ -50,3 +50,24 @@ async fn listings_use_indexes() {
         assert!(!d.starts_with("SCAN") && !d.contains("TEMP B-TREE"), "{d}");
     }
 }
+
+/// PutSecretValue reads the labelled versions of a secret by its labels, not by scanning all
+/// its versions.
+#[tokio::test]
+async fn labelled_versions_are_probed_by_label() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("plan.db"))
+        .await
+        .unwrap();
+    let sql = crate::repo::secrets::version_sql::<SqliteStore>(
+        &crate::repo::secrets::label_columns::<SqliteStore>(),
+        crate::repo::secrets::LABELLED_VERSIONS,
+    );
+    let plan = plan(&store, &sql).await;
+    assert!(
+        plan.iter()
+            .any(|d| d.starts_with("SEARCH v USING INDEX") && d.contains("version_id=?")),
+        "{plan:?}"
+    );
+    assert!(plan.iter().all(|d| !d.starts_with("SCAN")), "{plan:?}");
+}
