@@ -55,9 +55,26 @@ pub(crate) struct EncodedBatch {
     pub records: String,
 }
 
+/// Longest attribute value a lookup key holds, in bytes: longer than any name or id AWS accepts
+/// (2,048 characters), so no real value is cut, while the rubbish of a hostile request (a
+/// megabyte "SecretId") does not make a megabyte key in every batch and posting.
+const KEY_VALUE_MAX: usize = 4_096;
+
 /// The lookup key of `attribute` in `account` (`None` for an event id, which is found by its
 /// time instead: event ids are UUIDv7).
 pub(crate) fn key_for(account: &str, attribute: Option<&AuditAttribute>) -> Option<String> {
+    let mut key = key_untrimmed(account, attribute)?;
+    if key.len() > KEY_VALUE_MAX {
+        let mut end = KEY_VALUE_MAX;
+        while !key.is_char_boundary(end) {
+            end -= 1;
+        }
+        key.truncate(end);
+    }
+    Some(key)
+}
+
+fn key_untrimmed(account: &str, attribute: Option<&AuditAttribute>) -> Option<String> {
     Some(match attribute {
         None => format!("a|{account}"),
         Some(AuditAttribute::EventId(_)) => return None,

@@ -15,7 +15,7 @@
 /// Batches read per page when scanning the log.
 pub(crate) const SCAN_PAGE: i64 = 16;
 /// At most this many batches per indexing run.
-pub(crate) const INDEX_RUN: i64 = 2_000;
+pub(crate) const INDEX_RUN: i64 = 256;
 /// A lookup by event id reads the batches whose earliest record is within this much of the
 /// id's time (a record's time is its request's arrival; its id is made as it is answered).
 pub(crate) const EVENT_ID_SLACK_MS: i64 = 15 * 60 * 1_000;

@@ -27,6 +27,8 @@ use tokio::sync::{mpsc, oneshot};
 const BATCH: usize = 512;
 /// Records queued for the writer; beyond this, requests wait for room.
 const QUEUE: usize = 16_384;
+/// At most this many bytes of records per append.
+const BATCH_BYTES: usize = 4 << 20;
 
 /// Why a record could not be made durable.
 #[derive(Debug, Clone, thiserror::Error)]
@@ -191,7 +193,29 @@ async fn writer(store: Store, mut rx: mpsc::Receiver<Pending>) {
     let mut batch: Vec<Pending> = Vec::with_capacity(BATCH);
     let indexer = Indexer::new(store.clone());
     while rx.recv_many(&mut batch, BATCH).await > 0 {
-        let events: Vec<NewAuditEvent> = batch.iter().map(|(e, _)| e.clone()).collect();
+        // Appended in parts of at most BATCH_BYTES of records: a batch is encoded whole in
+        // memory, and hostile requests can make records of a megabyte each.
+        while !batch.is_empty() {
+            let mut bytes = 0;
+            let take = batch
+                .iter()
+                .take_while(|(e, _)| {
+                    bytes += e.event_json.len();
+                    bytes <= BATCH_BYTES
+                })
+                .count()
+                .max(1);
+            let rest = batch.split_off(take);
+            append_part(&store, std::mem::replace(&mut batch, rest)).await;
+        }
+        indexer.kick();
+    }
+}
+
+/// Append `part` and answer each of its requests.
+async fn append_part(store: &Store, part: Vec<Pending>) {
+    {
+        let (events, waiting): (Vec<NewAuditEvent>, Vec<_>) = part.into_iter().unzip();
         let started = std::time::Instant::now();
         let result = store
             .append_audit(&events, &link)
@@ -214,10 +238,9 @@ async fn writer(store: Store, mut rx: mpsc::Receiver<Pending>) {
             metrics.audit_failures.inc();
             tracing::error!(error = %e.detail, records = events.len(), "audit append failed; failing the requests");
         }
-        for (_, done) in batch.drain(..) {
+        for done in waiting {
             let _ = done.send(result.clone().map(|_| ()));
         }
-        indexer.kick();
     }
 }
 
