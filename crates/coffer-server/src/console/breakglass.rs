@@ -93,14 +93,7 @@ pub async fn page(State(state): State<Arc<AppState>>, req: Request<Body>) -> Res
                     .await
                     {
                         Err(r) => {
-                            b.raw("<tr>")
-                                .el("<td class=\"mono\">", &id, "</td>")
-                                .el(
-                                    "<td colspan=\"7\">",
-                                    &format!("{}: {}", r.code, r.message),
-                                    "</td>",
-                                )
-                                .raw("</tr>");
+                            b.refused_row(&id, "<td colspan=\"7\">", &r);
                         }
                         Ok(rep) => {
                             let reads = rep["Reads"]

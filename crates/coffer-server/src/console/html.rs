@@ -10,20 +10,10 @@ pub struct Html {
     buf: String,
 }
 
-/// Escape text for element content and quoted attribute values.
+/// Escape text for element content and quoted attribute values: the XML escaping the query
+/// protocol uses (`&apos;` is an HTML5 character reference too).
 pub fn escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
+    crate::protocol::query::xml_escape(s)
 }
 
 /// `k=v&...` with every value percent-encoded, for links.
@@ -57,6 +47,20 @@ impl Html {
     /// `<tag>text</tag>`, text escaped.
     pub fn el(&mut self, open: &'static str, text: &str, close: &'static str) -> &mut Self {
         self.raw(open).text(text).raw(close)
+    }
+
+    /// A table row for an item whose call was refused: its id, then the AWS error across the
+    /// rest of the row (`cell` opens that cell, with its `colspan`).
+    pub fn refused_row(
+        &mut self,
+        id: &str,
+        cell: &'static str,
+        r: &super::call::Refusal,
+    ) -> &mut Self {
+        self.raw("<tr>")
+            .el("<td class=\"mono\">", id, "</td>")
+            .el(cell, &format!("{}: {}", r.code, r.message), "</td>")
+            .raw("</tr>")
     }
 
     /// `<a href="/console/PATH?QUERY">text</a>`.

@@ -99,14 +99,7 @@ pub async fn list(State(state): State<Arc<AppState>>, req: Request<Body>) -> Res
         let m = match described {
             Ok(d) => d["KeyMetadata"].clone(),
             Err(r) => {
-                b.raw("<tr>")
-                    .el("<td class=\"mono\">", &id, "</td>")
-                    .el(
-                        "<td colspan=\"9\">",
-                        &format!("{}: {}", r.code, r.message),
-                        "</td>",
-                    )
-                    .raw("</tr>");
+                b.refused_row(&id, "<td colspan=\"9\">", &r);
                 continue;
             }
         };
