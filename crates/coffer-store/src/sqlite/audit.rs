@@ -1,8 +1,79 @@
 //! The audit trail on SQLite (the shared implementation in `audit_sql`).
 
+use super::appender::Append;
 use super::{SqliteStore, backend};
 
 crate::audit_sql::audit_store_impl!(SqliteStore, sqlx::sqlite::SqliteRow, "rowid");
+
+impl SqliteStore {
+    /// Hash and encode the batch from the head this process remembers, then hand it to the
+    /// appender thread (`sqlite::appender`), which commits it and fsyncs the write-ahead log.
+    /// A head that moved under us (another appender) fails the append as `Conflict`: the head is
+    /// read again and the batch hashed anew, once.
+    async fn append_batch(&self, events: &[NewAuditEvent], link: &ChainLink) -> Result<Vec<i64>> {
+        match self.append_from_head(events, link).await {
+            Err(StoreError::Conflict) => self.append_from_head(events, link).await,
+            other => other,
+        }
+    }
+
+    async fn append_from_head(
+        &self,
+        events: &[NewAuditEvent],
+        link: &ChainLink,
+    ) -> Result<Vec<i64>> {
+        if self.head.lock().map_or(true, |h| h.is_none()) {
+            let row = sqlx::query("SELECT seq, hash FROM audit_head WHERE id = 1")
+                .fetch_one(&self.pool)
+                .await
+                .map_err(backend)?;
+            let read = (get(&row, "seq")?, get(&row, "hash")?);
+            if let Ok(mut head) = self.head.lock() {
+                head.get_or_insert(read);
+            }
+        }
+        let (seqs, durable) = self.queue_append(events, link)?;
+        let result = durable.await;
+        if result.is_err()
+            && let Ok(mut head) = self.head.lock()
+        {
+            // What the head is now is unknown: the next append reads it.
+            *head = None;
+        }
+        result.map(|()| seqs)
+    }
+
+    /// Hash and encode the batch from the remembered head, queue it, and move the remembered
+    /// head past it — all under the head's lock, so batches queue in the chain's order and
+    /// the next batch is hashed while this one is still being written.
+    fn queue_append(
+        &self,
+        events: &[NewAuditEvent],
+        link: &ChainLink,
+    ) -> Result<(Vec<i64>, impl Future<Output = Result<()>> + use<>)> {
+        let mut head = self
+            .head
+            .lock()
+            .map_err(|_| StoreError::Backend("audit head lock poisoned".to_owned()))?;
+        let (prev_seq, prev_hash) = head.clone().ok_or(StoreError::Conflict)?;
+        let mut hashes: Vec<Vec<u8>> = Vec::with_capacity(events.len());
+        for (seq, e) in (prev_seq + 1..).zip(events) {
+            let prev = hashes.last().unwrap_or(&prev_hash);
+            hashes.push(link(prev, seq, e.event_json.as_bytes()));
+        }
+        let batch = audit_log::encode_batch(events, prev_seq + 1, &hashes)?;
+        let seqs = (batch.first_seq..=batch.last_seq).collect();
+        let head_hash = hashes.pop().unwrap_or_default();
+        *head = Some((batch.last_seq, head_hash.clone()));
+        let durable = self.appender.append(Append {
+            batch,
+            prev_seq,
+            prev_hash,
+            head_hash,
+        });
+        Ok((seqs, durable))
+    }
+}
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]

@@ -14,6 +14,7 @@
 //! The domain stores are `crate::repo`'s, instantiated at the end of this file over this
 //! backend's `repo::Dialect` (what differs: see its implementation here).
 
+mod appender;
 mod audit;
 pub(crate) mod cache;
 #[cfg(test)]
@@ -46,6 +47,10 @@ pub struct SqliteStore {
     /// they queue here, in order, instead of in SQLite's busy handler, which polls with sleeps
     /// of up to 100 ms ([`SqliteStore::write_gate`]).
     gate: Arc<tokio::sync::Mutex<()>>,
+    /// Audit appends: a thread with a connection of its own ([`appender`]).
+    appender: appender::Appender,
+    /// The audit chain's head as this process last appended it.
+    head: Arc<appender::HeadCache>,
 }
 
 /// When SQLite last failed with a full disk or an I/O error (unix ms; 0: never).
@@ -146,12 +151,17 @@ impl SqliteStore {
             .connect_with(options.synchronous(SqliteSynchronous::Full))
             .await
             .map_err(backend)?;
+        let gate = Arc::default();
+        let appender = appender::Appender::start(path, Arc::clone(&gate))
+            .map_err(|e| StoreError::Backend(format!("starting the audit appender: {e}")))?;
         let store = Self {
             pool,
             durable,
             cache: Arc::default(),
             path: Arc::new(path.to_owned()),
-            gate: Arc::default(),
+            gate,
+            appender,
+            head: Arc::default(),
         };
         store.convert_legacy_audit().await?;
         Ok(store)
@@ -170,30 +180,9 @@ impl SqliteStore {
     /// the log is gone (every connection closed), the database file is synced instead.
     pub(crate) async fn sync_wal(&self) -> Result<()> {
         let db = self.path.clone();
-        let synced = tokio::task::spawn_blocking(move || {
-            let mut wal = db.as_os_str().to_owned();
-            wal.push("-wal");
-            match std::fs::File::open(std::path::Path::new(&wal)) {
-                Ok(f) => f.sync_data(),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                    std::fs::File::open(db.as_path())?.sync_data()
-                }
-                Err(e) => Err(e),
-            }
-        })
-        .await
-        .map_err(|e| StoreError::Backend(format!("WAL sync task: {e}")))?;
-        synced.map_err(|e| {
-            if e.raw_os_error() == Some(28) {
-                StoreError::Unavailable(format!(
-                    "the disk holding the database is full; free space on it and writes resume ({e})"
-                ))
-            } else {
-                StoreError::Unavailable(format!(
-                    "I/O error syncing the database's write-ahead log: is its disk full or failing? ({e})"
-                ))
-            }
-        })
+        tokio::task::spawn_blocking(move || appender::sync_wal(&db))
+            .await
+            .map_err(|e| StoreError::Backend(format!("WAL sync task: {e}")))?
     }
 
     pub(crate) fn durable(&self) -> &SqlitePool {
