@@ -118,12 +118,23 @@ const DERIVED: &[&str] = &[
 #[derive(Debug)]
 pub(crate) struct Env<'a> {
     req: &'a Request,
-    derived: BTreeMap<String, Vec<String>>,
+    resource_account: &'a str,
+    /// Made on the first key read: most evaluations (statements without conditions or
+    /// variables) read none, and making them is a dozen allocations and a time formatting.
+    derived: std::cell::OnceCell<BTreeMap<String, Vec<String>>>,
 }
 
 impl<'a> Env<'a> {
     /// `resource_account` is the resource owner's account (`aws:ResourceAccount`).
-    pub(crate) fn new(req: &'a Request, resource_account: &str) -> Self {
+    pub(crate) fn new(req: &'a Request, resource_account: &'a str) -> Self {
+        Env {
+            req,
+            resource_account,
+            derived: std::cell::OnceCell::new(),
+        }
+    }
+
+    fn derive(req: &Request, resource_account: &str) -> BTreeMap<String, Vec<String>> {
         let p = &req.principal;
         let mut d: BTreeMap<String, Vec<String>> = BTreeMap::new();
         let mut put = |k: &str, v: String| {
@@ -176,7 +187,7 @@ impl<'a> Env<'a> {
                 vec![resource_account.to_owned()],
             );
         }
-        Env { req, derived: d }
+        d
     }
 
     pub(crate) fn request(&self) -> &'a Request {
@@ -187,7 +198,10 @@ impl<'a> Env<'a> {
     /// typed fields are never read from the hand-set context, even when the typed field is
     /// unset (a session without tags has no `aws:PrincipalTag/x`, whatever the context says).
     pub(crate) fn get(&self, key: &str) -> Option<&[String]> {
-        let values = match self.derived.get(key) {
+        let derived = self
+            .derived
+            .get_or_init(|| Self::derive(self.req, self.resource_account));
+        let values = match derived.get(key) {
             Some(v) => Some(v),
             None if DERIVED.contains(&key) || key.starts_with("aws:principaltag/") => None,
             None => self.req.context.get(key),
