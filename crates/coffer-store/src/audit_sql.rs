@@ -79,49 +79,6 @@ macro_rules! audit_store_impl {
         }
 
         impl $store {
-            /// Append through sqlx: lock the head, hash and write the batch, move the head, commit,
-            /// sync (PostgreSQL's commit is its sync).
-            #[allow(dead_code)] // SQLite appends on its own thread (`sqlite::appender`)
-            pub(crate) async fn append_batch_sqlx(
-                &self,
-                events: &[NewAuditEvent],
-                link: &ChainLink,
-            ) -> Result<Vec<i64>> {
-                if events.is_empty() {
-                    return Ok(Vec::new());
-                }
-                // Committed, then synced (`sync_wal`, below): what makes the records, and every
-                // write committed before them, survive power loss (see `SqliteStore`).
-                let gate = self.write_gate().await;
-                let mut tx = self.audit_pool().begin().await.map_err(backend)?;
-                // Writing the head row first takes its lock (SQLite's write lock; PostgreSQL's
-                // row lock) before it is read: appenders on every node form one, totally
-                // ordered chain.
-                let head = sqlx::query("UPDATE audit_head SET seq = seq WHERE id = 1 RETURNING seq, hash")
-                    .fetch_one(&mut *tx)
-                    .await
-                    .map_err(backend)?;
-                let head_seq: i64 = get(&head, "seq")?;
-                let head_hash: Vec<u8> = get(&head, "hash")?;
-                let mut hashes: Vec<Vec<u8>> = Vec::with_capacity(events.len());
-                for (seq, e) in (head_seq + 1..).zip(events) {
-                    let prev = hashes.last().unwrap_or(&head_hash);
-                    hashes.push(link(prev, seq, e.event_json.as_bytes()));
-                }
-                let batch = audit_log::encode_batch(events, head_seq + 1, &hashes)?;
-                Self::insert_batch(&mut tx, &batch, &head_hash).await?;
-                sqlx::query("UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1")
-                    .bind(batch.last_seq)
-                    .bind(hashes.last())
-                    .execute(&mut *tx)
-                    .await
-                    .map_err(backend)?;
-                tx.commit().await.map_err(backend)?;
-                drop(gate);
-                self.sync_wal().await?;
-                Ok((batch.first_seq..=batch.last_seq).collect())
-            }
-
             async fn list_audit_digests_where(&self, tail: &'static str) -> Result<Vec<AuditDigest>> {
                 let sql = format!("SELECT * FROM audit_digests {tail}");
                 // Audited: `tail` is one of two literals below.

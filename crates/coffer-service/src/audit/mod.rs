@@ -2,9 +2,10 @@
 //! durable before its response is sent.
 //!
 //! Requests hand their record to one writer task per node and wait. The writer appends everything
-//! that queued while the previous append was on its way to disk in one transaction — one fsync
-//! for the batch (group commit), with up to [`IN_FLIGHT`] appends under way — so waiting costs a
-//! request about one commit, not one commit per request. If
+//! that queued while the previous append was on disk in one transaction — one fsync for the batch
+//! (group commit) — so waiting costs a request about one commit, not one commit per request. (Two
+//! appends in flight, the next committing while the previous syncs, measured slower on 2 cores:
+//! smaller batches cost more CPU per request than the overlap saved.) If
 //! the append fails, every request in the batch fails with its service's internal error: nothing is
 //! answered unrecorded. Records extend one hash chain ([`coffer_crypto::chain`]); housekeeping
 //! (every 30 s, on the leading node) signs a digest of the head whenever it moved, with a key
@@ -190,46 +191,27 @@ impl Auditor {
 /// read the unindexed tail of the log directly, so this bounds their work, not what they see).
 const INDEX_EVERY: std::time::Duration = std::time::Duration::from_millis(250);
 
-/// Appends the writer keeps going at once. With 2, the next batch is queued (and, on SQLite,
-/// committed) while the previous one's fsync is on disk; measured on 2 cores that made batches
-/// smaller and cost more CPU per request than it saved in waiting (GetSecretValue 15.3-15.9k
-/// req/s against 16.3-18.4k with 1), so one append at a time it is, for now.
-const IN_FLIGHT: usize = 1;
-
 async fn writer(store: Store, mut rx: mpsc::Receiver<Pending>) {
-    use futures_util::StreamExt;
     let mut batch: Vec<Pending> = Vec::with_capacity(BATCH);
     let indexer = Indexer::new(store.clone());
-    let mut in_flight = futures_util::stream::FuturesOrdered::new();
-    loop {
-        tokio::select! {
-            // Polling the appends first starts a new one (it queues its batch, in order) before
-            // more requests are taken.
-            biased;
-            Some(()) = in_flight.next(), if !in_flight.is_empty() => indexer.kick(),
-            n = rx.recv_many(&mut batch, BATCH), if in_flight.len() < IN_FLIGHT => {
-                if n == 0 {
-                    break;
-                }
-                // Appended in parts of at most BATCH_BYTES of records: a batch is encoded whole
-                // in memory, and hostile requests can make records of a megabyte each.
-                while !batch.is_empty() {
-                    let mut bytes = 0;
-                    let take = batch
-                        .iter()
-                        .take_while(|(e, _)| {
-                            bytes += e.event_json.len();
-                            bytes <= BATCH_BYTES
-                        })
-                        .count()
-                        .max(1);
-                    let rest = batch.split_off(take);
-                    in_flight.push_back(append_part(&store, std::mem::replace(&mut batch, rest)));
-                }
-            }
+    while rx.recv_many(&mut batch, BATCH).await > 0 {
+        // Appended in parts of at most BATCH_BYTES of records: a batch is encoded whole in
+        // memory, and hostile requests can make records of a megabyte each.
+        while !batch.is_empty() {
+            let mut bytes = 0;
+            let take = batch
+                .iter()
+                .take_while(|(e, _)| {
+                    bytes += e.event_json.len();
+                    bytes <= BATCH_BYTES
+                })
+                .count()
+                .max(1);
+            let rest = batch.split_off(take);
+            append_part(&store, std::mem::replace(&mut batch, rest)).await;
         }
+        indexer.kick();
     }
-    while in_flight.next().await.is_some() {}
 }
 
 /// Append `part` and answer each of its requests.

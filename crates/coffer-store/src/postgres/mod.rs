@@ -164,17 +164,6 @@ impl PostgresStore {
         None
     }
 
-    /// Where audit batches are committed (durable when committed).
-    pub(crate) fn audit_pool(&self) -> &PgPool {
-        &self.pool
-    }
-
-    /// Nothing to do: PostgreSQL's commits are durable (`synchronous_commit` on).
-    #[allow(clippy::unused_async)]
-    pub(crate) async fn sync_wal(&self) -> Result<()> {
-        Ok(())
-    }
-
     /// Close every connection, giving up any leadership held.
     pub async fn close(&self) {
         self.leases.release_all().await;

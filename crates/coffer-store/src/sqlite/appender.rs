@@ -5,20 +5,19 @@
 //! connection's worker thread — a wake-up of that thread and one of the waiting task per
 //! statement — and under load those wake-ups, not SQLite, set the pace of every audited
 //! request (issue 18's profile: the worker thread at 22 % of the server's CPU, a commit taking
-//! 0.9 ms of wall time for 0.1 ms of SQLite's work). Here a batch is one job for the committing
-//! thread, which hands it to the syncing thread, whose one fsync answers every batch committed
-//! before it began; when the audit writer keeps more than one append going
-//! (`coffer_service::audit`'s `IN_FLIGHT`), the next batch commits while the previous one syncs.
-//! (Handing records to this thread straight from each request, without the writer task, was
-//! measured at half the throughput: waking tokio tasks from a thread outside the runtime costs a
-//! futex wake-up of a worker per request.)
+//! 0.9 ms of wall time for 0.1 ms of SQLite's work). Here a batch is one job for this thread: it
+//! commits the batch, fsyncs the write-ahead log and answers. (Measured and not kept: a second
+//! thread syncing batch N while N+1 commits made batches smaller and cost more than it saved;
+//! handing records here straight from each request, without the audit writer task, halved the
+//! throughput — waking tokio tasks from a thread outside the runtime costs a futex wake-up of a
+//! worker per request.)
 //!
 //! The batch is encoded, and its records hashed, by the caller from the head it remembers (this
 //! process is the file's only appender; [`HeadCache`]); the transaction moves the head only if
 //! it is still the one the batch was hashed from, so a stale memory fails the append instead of
 //! forking the chain, and the caller reads the head again.
 
-use super::{LAST_FAULT_MS, unix_ms};
+use super::{LAST_FAULT_MS, disk_full, io_failure, unix_ms};
 use crate::audit_log::EncodedBatch;
 use crate::{Result, StoreError};
 use rusqlite::{Connection, ErrorCode, OpenFlags, params};
@@ -48,19 +47,14 @@ pub(crate) struct Appender {
 }
 
 impl Appender {
-    /// Start the threads for the database at `path`. `gate` is the store's write gate: the
+    /// Start the thread for the database at `path`. `gate` is the store's write gate: the
     /// transaction holds it, as every busy writer does, so writers queue in order.
     pub fn start(path: &Path, gate: Arc<tokio::sync::Mutex<()>>) -> std::io::Result<Self> {
         let (jobs, rx) = mpsc::channel::<Job>();
-        let (committed, to_sync) = mpsc::channel::<Reply>();
         let db = path.to_owned();
         std::thread::Builder::new()
             .name("coffer-audit".to_owned())
-            .spawn(move || commit_all(&db, &gate, &rx, &committed))?;
-        let db = path.to_owned();
-        std::thread::Builder::new()
-            .name("coffer-audit-sync".to_owned())
-            .spawn(move || sync_all(&db, &to_sync))?;
+            .spawn(move || append_all(&db, &gate, &rx))?;
         Ok(Self { jobs })
     }
 
@@ -76,47 +70,21 @@ impl Appender {
     }
 }
 
-type Reply = oneshot::Sender<Result<()>>;
-
 fn stopped() -> StoreError {
     StoreError::Backend("the audit appender stopped".to_owned())
 }
 
-/// The committing thread: commits each batch in turn and passes it to the syncing thread, so
-/// the next batch commits while the previous one's fsync is on disk (a pipelined group commit).
-fn commit_all(
-    path: &Path,
-    gate: &tokio::sync::Mutex<()>,
-    jobs: &mpsc::Receiver<Job>,
-    committed: &mpsc::Sender<Reply>,
-) {
+/// The thread: commit each batch, fsync the write-ahead log, answer.
+fn append_all(path: &Path, gate: &tokio::sync::Mutex<()>, jobs: &mpsc::Receiver<Job>) {
     let mut conn: Option<Connection> = None;
     while let Ok((append, reply)) = jobs.recv() {
-        match commit_one(path, gate, &mut conn, &append) {
-            Ok(()) => {
-                if let Err(mpsc::SendError(reply)) = committed.send(reply) {
-                    let _ = reply.send(Err(stopped()));
-                }
-            }
-            Err(e) => {
-                // Whatever state an error left the connection in (SQLite may have rolled the
-                // transaction back by itself on a full disk), the next job starts on a new one.
-                conn = None;
-                let _ = reply.send(Err(e));
-            }
+        let result = commit_one(path, gate, &mut conn, &append);
+        if result.is_err() {
+            // Whatever state an error left the connection in (SQLite may have rolled the
+            // transaction back by itself on a full disk), the next job starts on a new one.
+            conn = None;
         }
-    }
-}
-
-/// The syncing thread: one fsync for every batch committed before it starts, then their answers.
-fn sync_all(path: &Path, committed: &mpsc::Receiver<Reply>) {
-    while let Ok(first) = committed.recv() {
-        let mut replies = vec![first];
-        replies.extend(committed.try_iter());
-        let result = sync_wal_or_why(path);
-        for reply in replies {
-            let _ = reply.send(result.clone().map_err(StoreError::Unavailable));
-        }
+        let _ = reply.send(result.and_then(|()| sync_wal(path)));
     }
 }
 
@@ -200,12 +168,7 @@ fn open(path: &Path) -> rusqlite::Result<Connection> {
 /// checkpoint already moved into the database file was synced there by SQLite, which syncs the
 /// log before and the database after each checkpoint under `synchronous=NORMAL`; if the log is
 /// gone — every connection closed — the database file is synced instead.)
-pub(crate) fn sync_wal(db: &Path) -> Result<()> {
-    sync_wal_or_why(db).map_err(StoreError::Unavailable)
-}
-
-/// [`sync_wal`], failing with what to tell the operator.
-fn sync_wal_or_why(db: &Path) -> std::result::Result<(), String> {
+fn sync_wal(db: &Path) -> Result<()> {
     let mut wal = db.as_os_str().to_owned();
     wal.push("-wal");
     let synced = match std::fs::File::open(PathBuf::from(wal)) {
@@ -216,11 +179,11 @@ fn sync_wal_or_why(db: &Path) -> std::result::Result<(), String> {
         Err(e) => Err(e),
     };
     synced.map_err(|e| {
-        if e.raw_os_error() == Some(28) {
-            format!("the disk holding the database is full; free space on it and writes resume ({e})")
+        StoreError::Unavailable(if e.raw_os_error() == Some(28) {
+            disk_full(&e)
         } else {
-            format!("I/O error syncing the database's write-ahead log: is its disk full or failing? ({e})")
-        }
+            io_failure(&e)
+        })
     })
 }
 
@@ -231,12 +194,8 @@ fn sqlite_error(e: rusqlite::Error) -> StoreError {
         LAST_FAULT_MS.store(unix_ms(), Ordering::Relaxed);
     }
     match code {
-        Some(ErrorCode::DiskFull) => StoreError::Unavailable(format!(
-            "the disk holding the database is full; free space on it and writes resume ({e})"
-        )),
-        Some(ErrorCode::SystemIoFailure) => StoreError::Unavailable(format!(
-            "I/O error on the database file: is its disk full or failing? ({e})"
-        )),
+        Some(ErrorCode::DiskFull) => StoreError::Unavailable(disk_full(&e)),
+        Some(ErrorCode::SystemIoFailure) => StoreError::Unavailable(io_failure(&e)),
         Some(ErrorCode::ConstraintViolation) => StoreError::Conflict,
         _ => StoreError::Backend(e.to_string()),
     }

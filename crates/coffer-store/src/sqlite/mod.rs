@@ -1,8 +1,8 @@
 //! The embedded SQLite backend: one file in the data directory, WAL journal, foreign keys on.
 //!
 //! Durability is group-committed. Data writes commit with `synchronous=NORMAL`: their WAL frames
-//! are written but not fsynced. Audit batches commit the same way, then the audit writer
-//! fsyncs the WAL file itself ([`SqliteStore::sync_wal`]) before any request of the batch is
+//! are written but not fsynced. Audit batches commit the same way, then the audit appender
+//! thread fsyncs the WAL file itself ([`appender`]) before any request of the batch is
 //! answered: that fsync makes the batch and every frame before it durable. Every request's
 //! response waits for its audit record, written after its data, so whatever a client was told
 //! survives power loss, at the price of one fsync per audit batch rather than one per write —
@@ -41,8 +41,6 @@ pub struct SqliteStore {
     durable: SqlitePool,
     /// Hot reads, exact because this process is the file's only writer ([`cache`]).
     cache: Arc<cache::ReadCache>,
-    /// The database file; its write-ahead log is this path with `-wal` appended.
-    path: Arc<std::path::PathBuf>,
     /// Taken by the busiest write transactions (secret writes, audit appends and indexing) so
     /// they queue here, in order, instead of in SQLite's busy handler, which polls with sleeps
     /// of up to 100 ms ([`SqliteStore::write_gate`]).
@@ -94,27 +92,27 @@ pub(crate) fn backend(e: sqlx::Error) -> StoreError {
             LAST_FAULT_MS.store(unix_ms(), Ordering::Relaxed);
         }
         match primary {
-            Some(13) => {
-                return StoreError::Unavailable(format!(
-                    "the disk holding the database is full; free space on it and writes resume ({e})"
-                ));
-            }
-            Some(10) => {
-                return StoreError::Unavailable(format!(
-                    "I/O error on the database file: is its disk full or failing? ({e})"
-                ));
-            }
+            Some(13) => return StoreError::Unavailable(disk_full(&e)),
+            Some(10) => return StoreError::Unavailable(io_failure(&e)),
             _ => {}
         }
     }
     if let sqlx::Error::Io(io) = &e
         && io.raw_os_error() == Some(28)
     {
-        return StoreError::Unavailable(format!(
-            "the disk holding the database is full; free space on it and writes resume ({e})"
-        ));
+        return StoreError::Unavailable(disk_full(&e));
     }
     StoreError::Backend(e.to_string())
+}
+
+/// What the operator is told of a full disk under the database (`detail`: the error).
+pub(crate) fn disk_full(detail: &dyn std::fmt::Display) -> String {
+    format!("the disk holding the database is full; free space on it and writes resume ({detail})")
+}
+
+/// What the operator is told of an I/O error on the database (`detail`: the error).
+pub(crate) fn io_failure(detail: &dyn std::fmt::Display) -> String {
+    format!("I/O error on the database file: is its disk full or failing? ({detail})")
 }
 
 impl SqliteStore {
@@ -158,31 +156,12 @@ impl SqliteStore {
             pool,
             durable,
             cache: Arc::default(),
-            path: Arc::new(path.to_owned()),
             gate,
             appender,
             head: Arc::default(),
         };
         store.convert_legacy_audit().await?;
         Ok(store)
-    }
-
-    /// Where audit batches are committed: the data pool (`synchronous=NORMAL`); the audit
-    /// writer makes them durable with [`Self::sync_wal`] once SQLite's write lock is released.
-    pub(crate) fn audit_pool(&self) -> &SqlitePool {
-        &self.pool
-    }
-
-    /// fsync the write-ahead log: every frame committed so far becomes durable. On an fd of our
-    /// own, outside SQLite's locks (an fsync flushes the file, whoever wrote it). Frames a
-    /// checkpoint already moved into the database file were synced there by SQLite
-    /// (`synchronous=NORMAL` syncs the WAL before and the database after each checkpoint); if
-    /// the log is gone (every connection closed), the database file is synced instead.
-    pub(crate) async fn sync_wal(&self) -> Result<()> {
-        let db = self.path.clone();
-        tokio::task::spawn_blocking(move || appender::sync_wal(&db))
-            .await
-            .map_err(|e| StoreError::Backend(format!("WAL sync task: {e}")))?
     }
 
     pub(crate) fn durable(&self) -> &SqlitePool {

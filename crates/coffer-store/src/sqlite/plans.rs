@@ -17,16 +17,22 @@ async fn plan(store: &SqliteStore, sql: &str) -> Vec<String> {
         .collect()
 }
 
+/// A new store in a directory of its own (kept while the store is used).
+async fn fresh_store() -> (tempfile::TempDir, SqliteStore) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = SqliteStore::open(&dir.path().join("plan.db"))
+        .await
+        .unwrap();
+    (dir, store)
+}
+
 /// Every listing is a range search of an index in key order: no table scan, no sort of the
 /// matching rows. That is what keeps a page from a 100,000-parameter store as cheap as one
 /// from a small store. (Each row's label lists are ordered by a sort of that one parameter's
 /// labels, `group_concat(ORDER BY)`, as PostgreSQL's `ARRAY(... ORDER BY)` is.)
 #[tokio::test]
 async fn listings_use_indexes() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("plan.db"))
-        .await
-        .unwrap();
+    let (_dir, store) = fresh_store().await;
     for scope in [
         ParameterScope::All,
         ParameterScope::Prefix("a/"),
@@ -55,10 +61,7 @@ async fn listings_use_indexes() {
 /// its versions.
 #[tokio::test]
 async fn labelled_versions_are_probed_by_label() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = SqliteStore::open(&dir.path().join("plan.db"))
-        .await
-        .unwrap();
+    let (_dir, store) = fresh_store().await;
     let sql = crate::repo::secrets::version_sql::<SqliteStore>(
         &crate::repo::secrets::label_columns::<SqliteStore>(),
         crate::repo::secrets::LABELLED_VERSIONS,
