@@ -87,7 +87,13 @@ impl Leases {
     /// Close every lease connection: other nodes may take the jobs over at once.
     pub(crate) async fn release_all(&self) {
         let mut held = self.held.lock().await;
-        for (_, lease) in held.drain() {
+        for (_, mut lease) in held.drain() {
+            // Unlocked before the connection closes: a closed session's locks go only once its
+            // server process has ended, which can be after `close` returns — and a node
+            // stopping should hand its jobs over at once.
+            let _ = sqlx::query("SELECT pg_advisory_unlock_all()")
+                .execute(&mut lease.conn)
+                .await;
             let _ = lease.conn.close().await;
         }
     }
