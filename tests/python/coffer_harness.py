@@ -311,6 +311,39 @@ def files_under(directory: Path) -> Iterable[Path]:
     return sorted(p for p in Path(directory).rglob("*") if p.is_file())
 
 
+def stored_bytes(path: Path) -> bytes:
+    """What a file holds, for tests that look for a value in it: its bytes, and for a SQLite
+    database also the audit log's batches uncompressed (they are stored zstd-compressed, where
+    a leaked value would not show as its bytes). The database is read from a copy, its WAL
+    included, so a running server is not disturbed."""
+    import sqlite3
+    import tempfile
+
+    import zstandard
+
+    raw = Path(path).read_bytes()
+    if not raw.startswith(b"SQLite format 3\0"):
+        return raw
+    with tempfile.TemporaryDirectory() as tmp:
+        copy = Path(tmp) / "copy.db"
+        shutil.copyfile(path, copy)
+        wal = Path(f"{path}-wal")
+        if wal.exists():
+            shutil.copyfile(wal, Path(f"{copy}-wal"))
+        conn = sqlite3.connect(copy)
+        try:
+            if not conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'audit_log'").fetchone():
+                return raw
+            columns = {row[1] for row in conn.execute("PRAGMA table_info(audit_log)")}
+            if "packed" not in columns:
+                return raw
+            packed = [row[0] for row in conn.execute("SELECT packed FROM audit_log WHERE packed IS NOT NULL")]
+        finally:
+            conn.close()
+    unpack = zstandard.ZstdDecompressor()
+    return raw + b"".join(unpack.decompress(p) for p in packed)
+
+
 def error_code(exc) -> str:
     return exc.response["Error"]["Code"]
 

@@ -15,7 +15,7 @@ import botocore.config
 import pytest
 from botocore.exceptions import ClientError
 
-from coffer_harness import AwsCli, CofferServer, error_code, files_under, http_status, make_client, make_session
+from coffer_harness import AwsCli, CofferServer, error_code, files_under, http_status, make_client, make_session, stored_bytes
 
 # -- names -----------------------------------------------------------------------------------
 
@@ -133,7 +133,7 @@ def leak_forms(secret: bytes) -> dict[str, bytes]:
 
 def assert_nowhere(secret: bytes, server: CofferServer, what: str) -> None:
     """``secret`` is in no file of the data dir (WAL included) and not in the server's log."""
-    places = [(p, p.read_bytes()) for p in files_under(server.data_dir)]
+    places = [(p, stored_bytes(p)) for p in files_under(server.data_dir)]
     places.append((server.log_path, server.log_bytes()))
     assert any(p.name.endswith("-wal") for p, _ in places) or not server.running, (
         "no WAL file under the data dir while running: is the store where the test looks?"

@@ -10,8 +10,9 @@ import subprocess
 import time
 
 import pytest
+import zstandard
 
-from coffer_harness import AwsCli, CofferServer, coffer_binary, error_code, files_under
+from coffer_harness import AwsCli, CofferServer, coffer_binary, error_code, files_under, stored_bytes
 
 SECRET = "audit-test-secret-Vh83-distinctive"
 PARAM = "audit-test-param-Qw19-distinctive"
@@ -143,9 +144,12 @@ def test_no_value_reaches_the_trail_or_the_disk(audited):
     events = server.client("cloudtrail").lookup_events()["Events"]
     assert len(events) >= 8
     server.stop()
+    # The search sees the audit records themselves (stored compressed): their CloudTrail JSON,
+    # held as a string in each record's line.
+    assert b'\\"eventName\\":\\"BatchGetSecretValue\\"' in stored_bytes(server.data_dir / "coffer.db")
     for value in (SECRET, PARAM):
         for path in files_under(server.data_dir):
-            assert value.encode() not in path.read_bytes(), f"{value} in {path.name}"
+            assert value.encode() not in stored_bytes(path), f"{value} in {path.name}"
         assert value not in server.log_text()
         assert all(value not in e["CloudTrailEvent"] for e in events)
 
@@ -174,31 +178,53 @@ def test_verify_detects_alteration_removal_and_reordering(audited, tmp_path):
                 conn.executescript(change)
         return _verify(copy)
 
-    # Each append is one row of audit_log: `records` holds one JSON line per record.
+    # Each append is one row of audit_log: `packed` holds one JSON line per record,
+    # zstd-compressed (rows from before compression hold them as text in `records`).
     def holding(seq: int) -> str:
         return f"first_seq <= {seq} AND last_seq >= {seq}"
 
-    altered = tamper(f"UPDATE audit_log SET records = replace(records, 'chain/1', 'chain/9') WHERE {holding(3)}")
+    def lines_of(conn, row: int) -> str:
+        packed = conn.execute("SELECT packed FROM audit_log WHERE last_seq = ?", (row,)).fetchone()[0]
+        return zstandard.ZstdDecompressor().decompress(packed).decode()
+
+    def rewrite(conn, row: int, text: str) -> None:
+        packed = zstandard.ZstdCompressor(level=1).compress(text.encode())
+        conn.execute("UPDATE audit_log SET packed = ? WHERE last_seq = ?", (packed, row))
+
+    def replace_in(seq: int, old: str, new: str):
+        def change(conn):
+            (row,) = conn.execute(f"SELECT last_seq FROM audit_log WHERE {holding(seq)}").fetchone()
+            text = lines_of(conn, row)
+            assert old in text, text
+            rewrite(conn, row, text.replace(old, new))
+        return change
+
+    altered = tamper(replace_in(3, "chain/1", "chain/9"))
     assert altered.returncode != 0 and "record 3" in altered.stdout, altered.stdout
-    column = tamper(
-        "UPDATE audit_log SET records = replace(records, '\"name\":\"GetSecretValue\"', "
-        f"'\"name\":\"ListSecrets\"') WHERE {holding(2)}"
-    )
+    column = tamper(replace_in(2, '"name":"GetSecretValue"', '"name":"ListSecrets"'))
     assert column.returncode != 0 and "record 2" in column.stdout, column.stdout
     removed = tamper(f"DELETE FROM audit_log WHERE {holding(4)}")
     assert removed.returncode != 0 and "removed" in removed.stdout, removed.stdout
 
+    def as_text(conn):
+        """The lines moved back to the `records` text of a row written before compression:
+        unchanged, so the trail still verifies."""
+        (row,) = conn.execute(f"SELECT last_seq FROM audit_log WHERE {holding(3)}").fetchone()
+        text = lines_of(conn, row)
+        conn.execute("UPDATE audit_log SET records = ?, packed = NULL WHERE last_seq = ?", (text, row))
+
+    assert tamper(as_text).returncode == 0
+
     def swap_5_and_6(conn):
         lines = {}
-        for last, records in conn.execute("SELECT last_seq, records FROM audit_log").fetchall():
-            for line in records.split("\n"):
+        for (last,) in conn.execute("SELECT last_seq FROM audit_log").fetchall():
+            for line in lines_of(conn, last).split("\n"):
                 lines[json.loads(line)["seq"]] = (last, line)
         (row5, line5), (row6, line6) = lines[5], lines[6]
         for row, old, new in ((row5, line5, line6), (row6, line6, line5)):
-            text = conn.execute("SELECT records FROM audit_log WHERE last_seq = ?", (row,)).fetchone()[0]
-            conn.execute("UPDATE audit_log SET records = ? WHERE last_seq = ?",
-                         (text.replace(old, "\0").replace(new, old).replace("\0", new) if row5 == row6
-                          else text.replace(old, new), row))
+            text = lines_of(conn, row)
+            rewrite(conn, row, text.replace(old, "\0").replace(new, old).replace("\0", new) if row5 == row6
+                    else text.replace(old, new))
             if row5 == row6:
                 break
 

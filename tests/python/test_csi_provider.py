@@ -23,7 +23,7 @@ import grpc
 import pytest
 from grpc_tools import protoc
 
-from coffer_harness import REPO_ROOT, _clean_env, coffer_binary, files_under
+from coffer_harness import REPO_ROOT, _clean_env, coffer_binary, files_under, stored_bytes
 from test_access_control import A, ISSUER, ISSUER_HOST, KeyPair
 from test_outbound_tls import _private_ca
 
@@ -285,7 +285,7 @@ def test_no_value_in_the_provider_log(world):
         assert v.encode() not in log
     for f in files_under(world["server"].base_dir):
         for v in PASSWORDS:
-            assert v.encode() not in f.read_bytes(), f
+            assert v.encode() not in stored_bytes(f), f
 
 
 class _FakeKubernetes:

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from botocore.exceptions import ClientError
 
-from coffer_harness import error_code, files_under
+from coffer_harness import error_code, files_under, stored_bytes
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="openssl is the independent judge")
 
@@ -278,7 +278,7 @@ def test_data_key_pairs_are_real_keys_sealed_by_kms(server, kms, tmp_path: Path)
         assert _code(lambda: kms.decrypt(CiphertextBlob=out["PrivateKeyCiphertextBlob"])) == "InvalidCiphertextException"
         # The private key reaches neither the data directory nor the log.
         for f in files_under(server.data_dir):
-            assert private not in f.read_bytes(), f
+            assert private not in stored_bytes(f), f
         assert private not in server.log_bytes()
     bare = kms.generate_data_key_pair_without_plaintext(KeyId=wrapping, KeyPairSpec="ECC_NIST_P384")
     assert "PrivateKeyPlaintext" not in bare and bare["KeyPairSpec"] == "ECC_NIST_P384"

@@ -19,7 +19,7 @@ import botocore.exceptions
 import pytest
 
 import coffer_harness
-from coffer_harness import ACCESS_KEY, ACCOUNT, SECRET_KEY, AwsCli, CofferServer, files_under, make_client, make_session
+from coffer_harness import ACCESS_KEY, ACCOUNT, SECRET_KEY, AwsCli, CofferServer, files_under, make_client, make_session, stored_bytes
 from test_tls import TlsServer
 
 WEST = "us-west-2"
@@ -402,7 +402,7 @@ def test_replica_in_another_deployment_survives_the_primary(tmp_path: Path):
         west_server.kill()
     for directory in (east_server.base_dir, west_server.base_dir):
         for f in files_under(directory):
-            data = f.read_bytes()
+            data = stored_bytes(f)
             for v in PEER_VALUES:
                 assert v.encode() not in data, f"{v} in {f}"
 
@@ -414,4 +414,4 @@ def test_no_replicated_plaintext_on_disk(server, east, west):
     east.put_secret_value(SecretId=name, SecretString=value + "-2")
     assert west.get_secret_value(SecretId=name)["SecretString"] == value + "-2"
     for f in files_under(server.base_dir):
-        assert value.encode() not in f.read_bytes(), f
+        assert value.encode() not in stored_bytes(f), f

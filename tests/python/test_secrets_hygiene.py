@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 from helpers import assert_nowhere
-from coffer_harness import SECRET_KEY, CofferServer, files_under
+from coffer_harness import SECRET_KEY, CofferServer, files_under, stored_bytes
 
 PLAINTEXT = b"coffer-hygiene-\xe2\x9c\x93-Zq8vK3-distinctive-plaintext"
 
@@ -50,4 +50,4 @@ def test_root_secret_is_not_logged_or_stored_in_clear(start_server):
     server.stop()
     assert SECRET_KEY not in server.log_text()
     for path in files_under(server.data_dir):
-        assert SECRET_KEY.encode() not in path.read_bytes(), f"the root secret key is stored in clear in {path.name}"
+        assert SECRET_KEY.encode() not in stored_bytes(path), f"the root secret key is stored in clear in {path.name}"

@@ -11,7 +11,7 @@ import botocore.config
 from botocore.exceptions import ClientError
 
 from helpers import assert_nowhere
-from coffer_harness import CofferServer, files_under, make_client, make_session
+from coffer_harness import CofferServer, files_under, make_client, make_session, stored_bytes
 
 STRING_CORE = "Kx7qPz3-coffer-sm-string-distinctive"
 STRING_VALUE = '{"password":"' + STRING_CORE + '-\u2713-value","user":"hygiene"}'
@@ -113,6 +113,6 @@ def test_secret_names_and_metadata_are_findable_but_values_not(start_server):
     marker = "Zr3uM7-visible-description-marker"
     sm.create_secret(Name="hygiene/control", SecretString=f"{STRING_CORE}-control", Description=marker)
     server.stop()
-    found = any(marker.encode() in p.read_bytes() for p in files_under(server.data_dir))
+    found = any(marker.encode() in stored_bytes(p) for p in files_under(server.data_dir))
     assert found, "the description (stored in clear) was not found: the hygiene search looks in the wrong place"
     assert_nowhere(STRING_CORE.encode(), server, "the control value")

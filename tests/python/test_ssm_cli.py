@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from coffer_harness import AwsCli, CofferServer, files_under
+from coffer_harness import AwsCli, CofferServer, files_under, stored_bytes
 
 SEED_ACCOUNT = "012345678901"
 SEED_KEY = "arn:aws:kms:us-east-1:012345678901:key/mrk-abc123"
@@ -111,7 +111,7 @@ def test_seed_parameter_store_commands(seed_cli):
 
     server.stop()
     for path in files_under(server.data_dir):
-        assert b"payments:password" not in path.read_bytes(), f"plaintext in {path.name}"
+        assert b"payments:password" not in stored_bytes(path), f"plaintext in {path.name}"
     assert "payments:password" not in server.log_text()
 
 

@@ -38,10 +38,11 @@ macro_rules! audit_store_impl {
             row.try_get(column).map_err(backend)
         }
 
-        /// The records of a `SELECT first_seq, prev_hash, records` row.
+        /// The records of a `SELECT first_seq, prev_hash, records, packed` row.
         fn batch_records(row: &$row) -> Result<Vec<AuditRecord>> {
             let records: String = get(row, "records")?;
-            audit_log::decode_batch(get(row, "prev_hash")?, &records)
+            let packed: Option<Vec<u8>> = get(row, "packed")?;
+            audit_log::decode_row(get(row, "prev_hash")?, &records, packed.as_deref())
         }
 
         /// A lookup's results so far, and the batch last read (hits come newest first, so
@@ -94,7 +95,7 @@ macro_rules! audit_store_impl {
             /// The records of the batch holding `seq` (none if retention removed it).
             async fn batch_holding(&self, seq: i64) -> Result<Vec<AuditRecord>> {
                 let row = sqlx::query(
-                    "SELECT first_seq, prev_hash, records FROM audit_log
+                    "SELECT first_seq, prev_hash, records, packed FROM audit_log
                       WHERE last_seq >= $1 ORDER BY last_seq LIMIT 1",
                 )
                 .bind(seq)
@@ -114,8 +115,8 @@ macro_rules! audit_store_impl {
                 prev_hash: &[u8],
             ) -> Result<()> {
                 sqlx::query(
-                    "INSERT INTO audit_log (last_seq, first_seq, min_time, max_time, prev_hash, keys, records)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                    "INSERT INTO audit_log (last_seq, first_seq, min_time, max_time, prev_hash, keys, records, packed)
+                     VALUES ($1, $2, $3, $4, $5, $6, '', $7)",
                 )
                 .bind(b.last_seq)
                 .bind(b.first_seq)
@@ -123,7 +124,7 @@ macro_rules! audit_store_impl {
                 .bind(b.max_time)
                 .bind(prev_hash)
                 .bind(&b.keys)
-                .bind(&b.records)
+                .bind(&b.packed)
                 .execute(&mut *conn)
                 .await
                 .map_err(backend)?;
@@ -138,7 +139,7 @@ macro_rules! audit_store_impl {
                     None => (i64::MIN, i64::MAX),
                 };
                 let rows = sqlx::query(
-                    "SELECT first_seq, prev_hash, records FROM audit_log
+                    "SELECT first_seq, prev_hash, records, packed FROM audit_log
                       WHERE min_time >= $1 AND min_time <= $2 ORDER BY last_seq DESC",
                 )
                 .bind(from)
@@ -441,7 +442,7 @@ macro_rules! audit_store_impl {
                     .map_err(backend)?;
                 // The batch that straddles the cut keeps only its records after it.
                 let cut = sqlx::query(
-                    "SELECT last_seq, first_seq, prev_hash, records FROM audit_log
+                    "SELECT last_seq, first_seq, prev_hash, records, packed FROM audit_log
                       WHERE first_seq <= $1 AND last_seq > $1",
                 )
                 .bind(through_seq)
@@ -459,14 +460,14 @@ macro_rules! audit_store_impl {
                     let batch = audit_log::reencode(&kept)?;
                     sqlx::query(
                         "UPDATE audit_log SET first_seq = $1, min_time = $2, max_time = $3, prev_hash = $4,
-                                keys = $5, records = $6 WHERE last_seq = $7",
+                                keys = $5, records = '', packed = $6 WHERE last_seq = $7",
                     )
                     .bind(batch.first_seq)
                     .bind(batch.min_time)
                     .bind(batch.max_time)
                     .bind(&last_removed.hash)
                     .bind(&batch.keys)
-                    .bind(&batch.records)
+                    .bind(&batch.packed)
                     .bind(batch.last_seq)
                     .execute(&mut *tx)
                     .await
@@ -491,7 +492,7 @@ macro_rules! audit_store_impl {
                 let mut after = after_seq;
                 while out.len() < limit {
                     let rows = sqlx::query(
-                        "SELECT last_seq, first_seq, prev_hash, records FROM audit_log
+                        "SELECT last_seq, first_seq, prev_hash, records, packed FROM audit_log
                           WHERE last_seq > $1 ORDER BY last_seq LIMIT $2",
                     )
                     .bind(after)

@@ -74,35 +74,47 @@ fn stopped() -> StoreError {
     StoreError::Backend("the audit appender stopped".to_owned())
 }
 
+/// The appender's connection, and the write-ahead log it fsyncs, opened once: the log exists
+/// as long as a connection is open (SQLite removes it only when the last one closes), and this
+/// one stays open, so the handle always names the live log. Dropped together after any error.
+struct Conn {
+    db: Connection,
+    wal: Option<std::fs::File>,
+}
+
 /// The thread: commit each batch, fsync the write-ahead log, answer.
 fn append_all(path: &Path, gate: &tokio::sync::Mutex<()>, jobs: &mpsc::Receiver<Job>) {
-    let mut conn: Option<Connection> = None;
+    let mut conn: Option<Conn> = None;
     while let Ok((append, reply)) = jobs.recv() {
-        let result = commit_one(path, gate, &mut conn, &append);
+        let result = commit_one(path, gate, &mut conn, &append).and_then(|c| c.sync(path));
         if result.is_err() {
             // Whatever state an error left the connection in (SQLite may have rolled the
             // transaction back by itself on a full disk), the next job starts on a new one.
             conn = None;
         }
-        let _ = reply.send(result.and_then(|()| sync_wal(path)));
+        let _ = reply.send(result);
     }
 }
 
-fn commit_one(
+fn commit_one<'c>(
     path: &Path,
     gate: &tokio::sync::Mutex<()>,
-    conn: &mut Option<Connection>,
+    conn: &'c mut Option<Conn>,
     a: &Append,
-) -> Result<()> {
+) -> Result<&'c mut Conn> {
     let c = match conn {
         Some(c) => c,
-        None => conn.insert(open(path).map_err(sqlite_error)?),
+        None => conn.insert(Conn {
+            db: open(path).map_err(sqlite_error)?,
+            wal: None,
+        }),
     };
     let _gate = gate.blocking_lock();
-    commit(c, a).map_err(|e| match e {
+    commit(&mut c.db, a).map_err(|e| match e {
         Refused::Stale => StoreError::Conflict,
         Refused::Sqlite(e) => sqlite_error(e),
-    })
+    })?;
+    Ok(c)
 }
 
 enum Refused {
@@ -134,8 +146,8 @@ fn commit(c: &mut Connection, a: &Append) -> std::result::Result<(), Refused> {
     }
     let b = &a.batch;
     tx.prepare_cached(
-        "INSERT INTO audit_log (last_seq, first_seq, min_time, max_time, prev_hash, keys, records)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+        "INSERT INTO audit_log (last_seq, first_seq, min_time, max_time, prev_hash, keys, records, packed)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, '', ?7)",
     )?
     .execute(params![
         b.last_seq,
@@ -144,14 +156,14 @@ fn commit(c: &mut Connection, a: &Append) -> std::result::Result<(), Refused> {
         b.max_time,
         a.prev_hash,
         b.keys,
-        b.records
+        b.packed
     ])?;
     tx.commit()?;
     Ok(())
 }
 
 /// The appender's connection: the pool's settings (WAL, `synchronous=NORMAL` — the fsync is
-/// [`sync_wal`]'s —, foreign keys, a 10 s busy timeout).
+/// [`Conn::sync`]'s —, foreign keys, a 10 s busy timeout).
 fn open(path: &Path) -> rusqlite::Result<Connection> {
     let c = Connection::open_with_flags(
         path,
@@ -164,27 +176,32 @@ fn open(path: &Path) -> rusqlite::Result<Connection> {
     Ok(c)
 }
 
-/// fsync the write-ahead log: every frame committed so far becomes durable. (A frame a
-/// checkpoint already moved into the database file was synced there by SQLite, which syncs the
-/// log before and the database after each checkpoint under `synchronous=NORMAL`; if the log is
-/// gone — every connection closed — the database file is synced instead.)
-fn sync_wal(db: &Path) -> Result<()> {
-    let mut wal = db.as_os_str().to_owned();
-    wal.push("-wal");
-    let synced = match std::fs::File::open(PathBuf::from(wal)) {
-        Ok(f) => f.sync_data(),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            std::fs::File::open(db).and_then(|f| f.sync_data())
-        }
-        Err(e) => Err(e),
-    };
-    synced.map_err(|e| {
-        StoreError::Unavailable(if e.raw_os_error() == Some(28) {
-            disk_full(&e)
-        } else {
-            io_failure(&e)
+impl Conn {
+    /// fsync the write-ahead log: every frame committed so far becomes durable. (A frame a
+    /// checkpoint already moved into the database file was synced there by SQLite, which syncs
+    /// the log before and the database after each checkpoint under `synchronous=NORMAL`.) The
+    /// log is opened on the first sync, after this connection's first commit made it.
+    fn sync(&mut self, db: &Path) -> Result<()> {
+        let synced = match &self.wal {
+            Some(f) => f.sync_data(),
+            None => {
+                let mut path = db.as_os_str().to_owned();
+                path.push("-wal");
+                std::fs::File::open(PathBuf::from(path)).and_then(|f| {
+                    f.sync_data()?;
+                    self.wal = Some(f);
+                    Ok(())
+                })
+            }
+        };
+        synced.map_err(|e| {
+            StoreError::Unavailable(if e.raw_os_error() == Some(28) {
+                disk_full(&e)
+            } else {
+                io_failure(&e)
+            })
         })
-    })
+    }
 }
 
 /// The store's error for a SQLite failure, classified as `super::backend` classifies sqlx's.
