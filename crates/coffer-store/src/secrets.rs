@@ -160,6 +160,17 @@ pub struct SecretListQuery<'a> {
     pub limit: usize,
 }
 
+/// How a secret is looked up.
+#[derive(Debug, Clone, Copy)]
+pub enum SecretBy<'a> {
+    Arn(&'a str),
+    Name {
+        account: &'a str,
+        region: &'a str,
+        name: &'a str,
+    },
+}
+
 #[async_trait]
 pub trait SecretStore: Send + Sync {
     /// Create a secret and optionally its first version (with its labels). `Conflict` if the
@@ -204,6 +215,14 @@ pub trait SecretStore: Send + Sync {
         arn: &str,
         stage: &str,
     ) -> Result<Option<SecretVersionRecord>>;
+    /// The secret `by` names and its version holding `stage`, read together: what a
+    /// GetSecretValue by label needs. One statement (one snapshot, one round trip) where the
+    /// backend has no read cache; the two cached reads where it has one.
+    async fn get_secret_with_staged_version(
+        &self,
+        by: SecretBy<'_>,
+        stage: &str,
+    ) -> Result<Option<(SecretRecord, Option<SecretVersionRecord>)>>;
     /// Apply `change` atomically; `Conflict` if the secret changed since it was read.
     async fn update_secret(&self, change: SecretChange<'_>) -> Result<()>;
     /// Record that a version was read on `day` (midnight UTC). Cheap and idempotent: it writes

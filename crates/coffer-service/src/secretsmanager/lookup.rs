@@ -5,7 +5,7 @@
 
 use super::{SecretsManager, SecretsManagerError as E};
 use crate::RequestContext;
-use coffer_store::SecretRecord;
+use coffer_store::{SecretBy, SecretRecord, SecretVersionRecord};
 use coffer_types::Arn;
 
 pub(crate) const DAY_MS: i64 = 86_400_000;
@@ -117,6 +117,21 @@ impl SecretsManager {
         action: &str,
         keys: &[(&str, &str)],
     ) -> Result<SecretRecord, E> {
+        let (secret, _) = self.find_staged(ctx, secret_id, action, keys, None).await?;
+        Ok(secret)
+    }
+
+    /// [`SecretsManager::find_with`] that also reads the version holding `stage`, in the same
+    /// store read as the secret (one database round trip on PostgreSQL, not two). The version
+    /// is only read, not opened: the caller uses it once the secret's checks have passed.
+    pub(crate) async fn find_staged(
+        &self,
+        ctx: &RequestContext,
+        secret_id: &str,
+        action: &str,
+        keys: &[(&str, &str)],
+        stage: Option<&str>,
+    ) -> Result<(SecretRecord, Option<SecretVersionRecord>), E> {
         check_secret_id(secret_id)?;
         let (account, region, name) = if secret_id.starts_with("arn:") {
             let arn = Arn::parse(secret_id).map_err(|_| not_found())?;
@@ -142,15 +157,17 @@ impl SecretsManager {
         }
         let mut found = None;
         if secret_id.starts_with("arn:") {
-            found = self.store.get_secret_by_arn(secret_id).await?;
+            found = self.read(SecretBy::Arn(secret_id), stage).await?;
         }
         if found.is_none() {
-            found = self
-                .store
-                .get_secret_by_name(&account, &region, &name)
-                .await?;
+            let by = SecretBy::Name {
+                account: &account,
+                region: &region,
+                name: &name,
+            };
+            found = self.read(by, stage).await?;
         }
-        let Some(secret) = found else {
+        let Some((secret, version)) = found else {
             // Another account's secret that does not exist is refused as one that does,
             // so its existence is not revealed.
             if account != ctx.account() {
@@ -167,7 +184,27 @@ impl SecretsManager {
         if secret.primary_region.is_some() && !super::replication::allowed_on_replica(action) {
             return Err(super::replication::replica_is_read_only());
         }
-        Ok(secret)
+        Ok((secret, version))
+    }
+
+    /// The secret `by` names, and with a `stage` its version holding it.
+    async fn read(
+        &self,
+        by: SecretBy<'_>,
+        stage: Option<&str>,
+    ) -> Result<Option<(SecretRecord, Option<SecretVersionRecord>)>, E> {
+        if let Some(stage) = stage {
+            return Ok(self.store.get_secret_with_staged_version(by, stage).await?);
+        }
+        let secret = match by {
+            SecretBy::Arn(arn) => self.store.get_secret_by_arn(arn).await?,
+            SecretBy::Name {
+                account,
+                region,
+                name,
+            } => self.store.get_secret_by_name(account, region, name).await?,
+        };
+        Ok(secret.map(|s| (s, None)))
     }
 
     /// The authorisation hook: may the caller perform `action` (`secretsmanager:GetSecretValue`)

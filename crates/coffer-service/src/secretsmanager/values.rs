@@ -182,29 +182,7 @@ impl SecretsManager {
                     .await?
             }
         };
-        let missing = || {
-            let what = match (version_id, stage) {
-                (Some(id), _) => format!("VersionId: {id}"),
-                (None, s) => format!("staging label: {}", s.unwrap_or(CURRENT)),
-            };
-            E::ResourceNotFound(format!(
-                "Secrets Manager can't find the specified secret value for {what}"
-            ))
-        };
-        let version = version.ok_or_else(missing)?;
-        if let Some(s) = stage
-            && !version.stages.iter().any(|l| l == s)
-        {
-            return Err(if version_id.is_some() {
-                E::InvalidRequest(
-                    "You provided a VersionStage that is not associated to the provided VersionId."
-                        .to_owned(),
-                )
-            } else {
-                missing()
-            });
-        }
-        Ok(version)
+        selected(version, version_id, stage)
     }
 
     /// GetSecretValue's core, shared with BatchGetSecretValue and other services.
@@ -215,13 +193,18 @@ impl SecretsManager {
         version_id: Option<&str>,
         stage: Option<&str>,
     ) -> Result<SecretValue, E> {
-        if secret.deleted_at.is_some() {
-            return Err(E::InvalidRequest(
-                "You can't perform this operation on the secret because it was marked for deletion."
-                    .to_owned(),
-            ));
-        }
+        refuse_deleted(secret)?;
         let version = self.select(secret, version_id, stage).await?;
+        self.value_of(ctx, secret, version).await
+    }
+
+    /// The value of `version`, selected and checked, opened; its reading recorded.
+    async fn value_of(
+        &self,
+        ctx: &RequestContext,
+        secret: &SecretRecord,
+        version: SecretVersionRecord,
+    ) -> Result<SecretValue, E> {
         let value = self.open(ctx, &secret.arn, &version).await?;
         let day = day_of(ctx.now);
         if secret.last_accessed_at.is_none_or(|d| d < day)
@@ -241,6 +224,48 @@ impl SecretsManager {
             binary: version.binary,
         })
     }
+}
+
+/// A secret marked for deletion has no readable value.
+fn refuse_deleted(secret: &SecretRecord) -> Result<(), E> {
+    if secret.deleted_at.is_some() {
+        return Err(E::InvalidRequest(
+            "You can't perform this operation on the secret because it was marked for deletion."
+                .to_owned(),
+        ));
+    }
+    Ok(())
+}
+
+/// [`SecretsManager::select`]'s checks of the version it read: it exists, and holds `stage`.
+fn selected(
+    version: Option<SecretVersionRecord>,
+    version_id: Option<&str>,
+    stage: Option<&str>,
+) -> Result<SecretVersionRecord, E> {
+    let missing = || {
+        let what = match (version_id, stage) {
+            (Some(id), _) => format!("VersionId: {id}"),
+            (None, s) => format!("staging label: {}", s.unwrap_or(CURRENT)),
+        };
+        E::ResourceNotFound(format!(
+            "Secrets Manager can't find the specified secret value for {what}"
+        ))
+    };
+    let version = version.ok_or_else(missing)?;
+    if let Some(s) = stage
+        && !version.stages.iter().any(|l| l == s)
+    {
+        return Err(if version_id.is_some() {
+            E::InvalidRequest(
+                "You provided a VersionStage that is not associated to the provided VersionId."
+                    .to_owned(),
+            )
+        } else {
+            missing()
+        });
+    }
+    Ok(version)
 }
 
 #[derive(Debug, Deserialize)]
@@ -297,22 +322,36 @@ pub async fn get_secret_value(
     if let Some(v) = input.version_id.as_deref() {
         keys.push(("secretsmanager:VersionId", v));
     }
-    let secret = sm
-        .find_with(
+    // By label (the usual read): the version comes with the secret, in one store read.
+    let staged = match input.version_id {
+        None => Some(input.version_stage.as_deref().unwrap_or(CURRENT)),
+        Some(_) => None,
+    };
+    let (secret, version) = sm
+        .find_staged(
             ctx,
             &input.secret_id,
             "secretsmanager:GetSecretValue",
             &keys,
+            staged,
         )
         .await?;
-    let value = sm
-        .get_value(
-            ctx,
-            &secret,
-            input.version_id.as_deref(),
-            input.version_stage.as_deref(),
-        )
-        .await?;
+    let value = match staged {
+        Some(_) => {
+            refuse_deleted(&secret)?;
+            let version = selected(version, None, input.version_stage.as_deref())?;
+            sm.value_of(ctx, &secret, version).await?
+        }
+        None => {
+            sm.get_value(
+                ctx,
+                &secret,
+                input.version_id.as_deref(),
+                input.version_stage.as_deref(),
+            )
+            .await?
+        }
+    };
     Ok(value.into())
 }
 

@@ -208,6 +208,7 @@ impl Dialect for PostgresStore {
     const TRUE: &'static str = "TRUE";
     const GREATEST: &'static str = "GREATEST";
     const EMPTY_BLOB: &'static str = "'\\x'::bytea";
+    const READ_CACHE: bool = false;
 
     fn list(expr: &str, from: &str, order: &str) -> String {
         format!("ARRAY(SELECT {expr} {from} ORDER BY {order})")

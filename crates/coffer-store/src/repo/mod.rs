@@ -47,6 +47,10 @@ pub(crate) trait Dialect {
     const GREATEST: &'static str;
     /// An empty blob literal, for reads that leave sealed columns out.
     const EMPTY_BLOB: &'static str;
+    /// Whether [`Dialect::cached`] keeps records (SQLite) or always loads them (PostgreSQL,
+    /// where other nodes write): reads that could be two cached lookups or one joined
+    /// statement choose by it.
+    const READ_CACHE: bool;
 
     /// A column holding the values of `expr` over the rows of `from` (a `FROM ... WHERE ...`
     /// correlated to the outer row) in `order`, decoded as [`TextList`] or [`IntList`]: in the

@@ -9,6 +9,7 @@
 //! writer moved in between two reads.
 
 use crate::repo::Dialect;
+use crate::secrets::SecretVersionRecord;
 
 /// `SELECT {columns}, <labels> AS stages {tail}` over `sm_versions v`.
 pub(crate) fn version_sql<D: Dialect>(columns: &str, tail: &str) -> String {
@@ -28,6 +29,54 @@ pub(crate) const LABELLED_VERSIONS: &str =
        (SELECT l.secret_arn, l.version_id FROM sm_stages l WHERE l.secret_arn = $1)
      ORDER BY v.created_at, v.version_id";
 
+/// A secret (`s.*`, found by `filter` over `$2`...) and the version holding label `$1`
+/// (`v_`-prefixed columns, NULL if no version holds it), in one statement.
+pub(crate) fn with_staged_version_sql<D: Dialect>(filter: &str) -> String {
+    let stages = D::list(
+        "l.stage",
+        "FROM sm_stages l WHERE l.secret_arn = v.secret_arn AND l.version_id = v.version_id",
+        "l.stage",
+    );
+    format!(
+        "SELECT s.*, v.version_id AS v_version_id, v.created_at AS v_created_at,
+                v.last_accessed_at AS v_last_accessed_at, v.kms_key_arn AS v_kms_key_arn,
+                v.data_key AS v_data_key, v.ciphertext AS v_ciphertext, v.is_binary AS v_is_binary,
+                {stages} AS v_stages
+           FROM sm_secrets s
+           LEFT JOIN sm_stages st ON st.secret_arn = s.arn AND st.stage = $1
+           LEFT JOIN sm_versions v ON v.secret_arn = st.secret_arn AND v.version_id = st.version_id
+          WHERE {filter}"
+    )
+}
+
+/// The version part of a [`with_staged_version_sql`] row.
+pub(crate) fn staged_version<'r, R>(row: &'r R) -> Result<Option<SecretVersionRecord>, sqlx::Error>
+where
+    R: sqlx::Row,
+    &'r str: sqlx::ColumnIndex<R>,
+    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Option<i64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Vec<u8>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    crate::repo::TextList: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let Some(version_id) = row.try_get::<Option<String>, _>("v_version_id")? else {
+        return Ok(None);
+    };
+    Ok(Some(SecretVersionRecord {
+        version_id,
+        created_at: row.try_get("v_created_at")?,
+        last_accessed_at: row.try_get("v_last_accessed_at")?,
+        kms_key_arn: row.try_get("v_kms_key_arn")?,
+        data_key: row.try_get("v_data_key")?,
+        ciphertext: row.try_get("v_ciphertext")?,
+        binary: row.try_get("v_is_binary")?,
+        stages: row.try_get::<crate::repo::TextList, _>("v_stages")?.into(),
+    }))
+}
+
 /// The columns of a version without its sealed value (data key and ciphertext left empty).
 pub(crate) fn label_columns<D: Dialect>() -> String {
     let empty = D::EMPTY_BLOB;
@@ -42,7 +91,10 @@ macro_rules! secret_store_impl {
         mod secrets {
             use super::{$store, backend};
             use crate::records::{Millis, tags_to_json};
-            use crate::repo::secrets::{LABELLED_VERSIONS, label_columns, version_sql};
+            use crate::repo::secrets::{
+                LABELLED_VERSIONS, label_columns, staged_version, version_sql,
+                with_staged_version_sql,
+            };
             use crate::repo::{Dialect, limit};
             use crate::secrets::*;
             use crate::sqlite::cache::Lookup;
@@ -357,6 +409,50 @@ macro_rules! secret_store_impl {
                             .map_err(backend)
                     })
                     .await
+                }
+
+                async fn get_secret_with_staged_version(
+                    &self,
+                    by: SecretBy<'_>,
+                    stage: &str,
+                ) -> Result<Option<(SecretRecord, Option<SecretVersionRecord>)>> {
+                    if <$store as Dialect>::READ_CACHE {
+                        let secret = match by {
+                            SecretBy::Arn(arn) => self.get_secret_by_arn(arn).await?,
+                            SecretBy::Name {
+                                account,
+                                region,
+                                name,
+                            } => self.get_secret_by_name(account, region, name).await?,
+                        };
+                        let Some(secret) = secret else {
+                            return Ok(None);
+                        };
+                        let version = self.get_secret_version_by_stage(&secret.arn, stage).await?;
+                        return Ok(Some((secret, version)));
+                    }
+                    let filter = match by {
+                        SecretBy::Arn(_) => "s.arn = $2",
+                        SecretBy::Name { .. } => {
+                            "s.account_id = $2 AND s.region = $3 AND s.name = $4"
+                        }
+                    };
+                    let sql = with_staged_version_sql::<$store>(filter);
+                    // Audited: built from constant fragments only.
+                    let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(stage);
+                    let query = match by {
+                        SecretBy::Arn(arn) => query.bind(arn),
+                        SecretBy::Name {
+                            account,
+                            region,
+                            name,
+                        } => query.bind(account).bind(region).bind(name),
+                    };
+                    let Some(row) = query.fetch_optional(&self.pool).await.map_err(backend)? else {
+                        return Ok(None);
+                    };
+                    let secret = sqlx::FromRow::from_row(&row).map_err(backend)?;
+                    Ok(Some((secret, staged_version(&row).map_err(backend)?)))
                 }
 
                 async fn update_secret(&self, change: SecretChange<'_>) -> Result<()> {

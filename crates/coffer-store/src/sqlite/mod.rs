@@ -237,6 +237,7 @@ impl Dialect for SqliteStore {
     const TRUE: &'static str = "1";
     const GREATEST: &'static str = "MAX";
     const EMPTY_BLOB: &'static str = "X''";
+    const READ_CACHE: bool = true;
 
     /// An ordered `group_concat` (SQLite 3.44+; the bundled SQLite is newer) joined by the unit
     /// separator; NULL when there are no rows.

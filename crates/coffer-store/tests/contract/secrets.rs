@@ -384,3 +384,56 @@ pub async fn labelled_versions_and_pruning(s: &Store) {
         ["old0", "young0", "young1"]
     );
 }
+
+/// GetSecretValue's read: the secret and its version holding a label, together, by ARN or by
+/// name; the version `None` where no version holds the label; nothing for a missing secret.
+pub async fn secret_with_staged_version(s: &Store) {
+    let secret = secret("staged/read", 1);
+    let v1 = version("v1", &["AWSCURRENT", "blue"]);
+    s.create_secret(&secret, Some(&v1)).await.unwrap();
+    let by_name = SecretBy::Name {
+        account: A,
+        region: R,
+        name: "staged/read",
+    };
+    for by in [SecretBy::Arn(&secret.arn), by_name] {
+        let (found, v) = s
+            .get_secret_with_staged_version(by, "blue")
+            .await
+            .unwrap()
+            .expect("the secret");
+        assert_eq!(found, secret, "{by:?}");
+        let v = v.expect("the version labelled blue");
+        assert_eq!(
+            v,
+            s.get_secret_version(&secret.arn, "v1")
+                .await
+                .unwrap()
+                .unwrap()
+        );
+        assert_eq!(v.stages, ["AWSCURRENT", "blue"]);
+        assert_eq!((v.data_key.len(), v.ciphertext.len()), (80, 40));
+        let (found, v) = s
+            .get_secret_with_staged_version(by, "AWSPENDING")
+            .await
+            .unwrap()
+            .expect("the secret, without a version");
+        assert_eq!((found.arn.as_str(), v), (secret.arn.as_str(), None));
+    }
+    let elsewhere = SecretBy::Name {
+        account: A,
+        region: "eu-west-1",
+        name: "staged/read",
+    };
+    for by in [
+        SecretBy::Arn("arn:aws:secretsmanager:us-east-1:000000000000:secret:nope-AbCdEf"),
+        elsewhere,
+    ] {
+        assert!(
+            s.get_secret_with_staged_version(by, "AWSCURRENT")
+                .await
+                .unwrap()
+                .is_none()
+        );
+    }
+}
