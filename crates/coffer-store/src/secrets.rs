@@ -171,6 +171,18 @@ pub enum SecretBy<'a> {
     },
 }
 
+/// What [`SecretStore::get_secret_with_staged_version`] reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StagedRead {
+    pub secret: SecretRecord,
+    /// The version holding the label, if one does.
+    pub version: Option<SecretVersionRecord>,
+    /// The KMS key named by the version's `kms_key_arn`, read in the same statement (PostgreSQL);
+    /// `None` where the backend did not read it (SQLite: its read cache serves the key) or no
+    /// such key exists. A hint: its user still checks it is the key it needs.
+    pub key: Option<crate::records::KeyRecord>,
+}
+
 #[async_trait]
 pub trait SecretStore: Send + Sync {
     /// Create a secret and optionally its first version (with its labels). `Conflict` if the
@@ -216,13 +228,14 @@ pub trait SecretStore: Send + Sync {
         stage: &str,
     ) -> Result<Option<SecretVersionRecord>>;
     /// The secret `by` names and its version holding `stage`, read together: what a
-    /// GetSecretValue by label needs. One statement (one snapshot, one round trip) where the
-    /// backend has no read cache; the two cached reads where it has one.
+    /// GetSecretValue by label needs. One statement (one snapshot, one round trip) that also
+    /// brings the KMS key that wrapped the version's data key where the backend has no read
+    /// cache; the two cached reads (and no key) where it has one.
     async fn get_secret_with_staged_version(
         &self,
         by: SecretBy<'_>,
         stage: &str,
-    ) -> Result<Option<(SecretRecord, Option<SecretVersionRecord>)>>;
+    ) -> Result<Option<StagedRead>>;
     /// Apply `change` atomically; `Conflict` if the secret changed since it was read.
     async fn update_secret(&self, change: SecretChange<'_>) -> Result<()>;
     /// Record that a version was read on `day` (midnight UTC). Cheap and idempotent: it writes

@@ -157,7 +157,7 @@ impl Kms {
         let asymmetric = algorithm.is_some_and(|a| a != SYMMETRIC_DEFAULT);
         if !asymmetric {
             let (plaintext, key) = self
-                .open_blob(ctx, ciphertext, context, key_ref, action)
+                .open_blob(ctx, ciphertext, context, key_ref, action, None)
                 .await?;
             let alg = algorithm_for(algorithm, &key)?;
             return Ok((plaintext, key, alg));
@@ -190,7 +190,22 @@ impl Kms {
         context: &EncryptionContext,
         expected_key: Option<&str>,
     ) -> Result<(SecretBytes, KeyRecord), KmsError> {
-        self.open_blob(ctx, ciphertext, context, expected_key, "kms:Decrypt")
+        self.open_blob(ctx, ciphertext, context, expected_key, "kms:Decrypt", None)
+            .await
+    }
+
+    /// [`Kms::decrypt_with`] (no expected key) given the key record the caller's store read
+    /// already brought (PostgreSQL reads a secret, its version and the version's key in one
+    /// statement). Used only if it is the key the blob names; read as usual otherwise. Every
+    /// check runs on it as on a key just read: state, policy, grants.
+    pub async fn decrypt_known(
+        &self,
+        ctx: &RequestContext,
+        ciphertext: &[u8],
+        context: &EncryptionContext,
+        known: Option<KeyRecord>,
+    ) -> Result<(SecretBytes, KeyRecord), KmsError> {
+        self.open_blob(ctx, ciphertext, context, None, "kms:Decrypt", known)
             .await
     }
 
@@ -204,12 +219,13 @@ impl Kms {
         context: &EncryptionContext,
         expected_key: Option<&str>,
         action: &'static str,
+        known: Option<KeyRecord>,
     ) -> Result<(SecretBytes, KeyRecord), KmsError> {
         let invalid = || KmsError::InvalidCiphertext(String::new());
         let (header, _) = BlobHeader::parse(ciphertext).map_err(|_| invalid())?;
         let key_ref = super::multiregion::in_caller_region(ctx, &header.key_arn);
         let mut key = self
-            .resolve(ctx, &key_ref, Accept::KeyOnly, CONTEXT_CHECKED)
+            .resolve_known(ctx, &key_ref, Accept::KeyOnly, CONTEXT_CHECKED, known)
             .await?;
         if key.multi_region && header.material_version > key.current_material {
             key = self.catch_up_material(key).await?;

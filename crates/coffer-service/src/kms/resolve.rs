@@ -102,6 +102,20 @@ impl Kms {
         accept: Accept,
         authorize: Authorize,
     ) -> Result<KeyRecord, KmsError> {
+        self.resolve_known(ctx, key_ref, accept, authorize, None)
+            .await
+    }
+
+    /// [`Kms::resolve`] that takes the key's record from `known` instead of the store when it
+    /// is the key `key_ref` names (read by the caller in the same statement as its own data).
+    pub(crate) async fn resolve_known(
+        &self,
+        ctx: &RequestContext,
+        key_ref: &str,
+        accept: Accept,
+        authorize: Authorize,
+        known: Option<KeyRecord>,
+    ) -> Result<KeyRecord, KmsError> {
         let (account, region, resource) = if key_ref.starts_with("arn:") {
             let arn = Arn::parse(key_ref)
                 .ok()
@@ -135,7 +149,12 @@ impl Kms {
         } else {
             resource
         };
-        let key = self.store.get_key(&account, &region, &key_id).await?;
+        let key = match known
+            .filter(|k| k.account_id == account && k.region == region && k.key_id == key_id)
+        {
+            Some(k) => Some(k),
+            None => self.store.get_key(&account, &region, &key_id).await?,
+        };
         let key = key.ok_or_else(|| {
             // An id no key could have (not a UUID, not `mrk-` + 32 hex) is refused as AWS
             // refuses it. Looked up first: `_custom_id_` keys may have ids of other shapes.

@@ -5,7 +5,7 @@
 
 use super::{SecretsManager, SecretsManagerError as E};
 use crate::RequestContext;
-use coffer_store::{SecretBy, SecretRecord, SecretVersionRecord};
+use coffer_store::{SecretBy, SecretRecord, StagedRead};
 use coffer_types::Arn;
 
 pub(crate) const DAY_MS: i64 = 86_400_000;
@@ -117,13 +117,14 @@ impl SecretsManager {
         action: &str,
         keys: &[(&str, &str)],
     ) -> Result<SecretRecord, E> {
-        let (secret, _) = self.find_staged(ctx, secret_id, action, keys, None).await?;
-        Ok(secret)
+        let found = self.find_staged(ctx, secret_id, action, keys, None).await?;
+        Ok(found.secret)
     }
 
-    /// [`SecretsManager::find_with`] that also reads the version holding `stage`, in the same
-    /// store read as the secret (one database round trip on PostgreSQL, not two). The version
-    /// is only read, not opened: the caller uses it once the secret's checks have passed.
+    /// [`SecretsManager::find_with`] that also reads the version holding `stage` (and on
+    /// PostgreSQL its KMS key) in the same store read as the secret: one database round trip,
+    /// not three. The version is only read, not opened: the caller uses it once the secret's
+    /// checks have passed.
     pub(crate) async fn find_staged(
         &self,
         ctx: &RequestContext,
@@ -131,7 +132,7 @@ impl SecretsManager {
         action: &str,
         keys: &[(&str, &str)],
         stage: Option<&str>,
-    ) -> Result<(SecretRecord, Option<SecretVersionRecord>), E> {
+    ) -> Result<StagedRead, E> {
         check_secret_id(secret_id)?;
         let (account, region, name) = if secret_id.starts_with("arn:") {
             let arn = Arn::parse(secret_id).map_err(|_| not_found())?;
@@ -167,7 +168,7 @@ impl SecretsManager {
             };
             found = self.read(by, stage).await?;
         }
-        let Some((secret, version)) = found else {
+        let Some(found) = found else {
             // Another account's secret that does not exist is refused as one that does,
             // so its existence is not revealed.
             if account != ctx.account() {
@@ -175,24 +176,21 @@ impl SecretsManager {
             }
             return Err(not_found());
         };
+        let secret = &found.secret;
         if secret.purge_at.is_some_and(|t| t <= ctx.now) {
             self.store.purge_secret(&secret.arn).await?;
             return Err(not_found());
         }
-        self.authorize_with(ctx, action, &secret.arn, Some(&secret), keys)
+        self.authorize_with(ctx, action, &secret.arn, Some(secret), keys)
             .await?;
         if secret.primary_region.is_some() && !super::replication::allowed_on_replica(action) {
             return Err(super::replication::replica_is_read_only());
         }
-        Ok((secret, version))
+        Ok(found)
     }
 
     /// The secret `by` names, and with a `stage` its version holding it.
-    async fn read(
-        &self,
-        by: SecretBy<'_>,
-        stage: Option<&str>,
-    ) -> Result<Option<(SecretRecord, Option<SecretVersionRecord>)>, E> {
+    async fn read(&self, by: SecretBy<'_>, stage: Option<&str>) -> Result<Option<StagedRead>, E> {
         if let Some(stage) = stage {
             return Ok(self.store.get_secret_with_staged_version(by, stage).await?);
         }
@@ -204,7 +202,11 @@ impl SecretsManager {
                 name,
             } => self.store.get_secret_by_name(account, region, name).await?,
         };
-        Ok(secret.map(|s| (s, None)))
+        Ok(secret.map(|secret| StagedRead {
+            secret,
+            version: None,
+            key: None,
+        }))
     }
 
     /// The authorisation hook: may the caller perform `action` (`secretsmanager:GetSecretValue`)

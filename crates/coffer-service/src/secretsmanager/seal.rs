@@ -10,7 +10,7 @@ use super::error::from_kms;
 use super::{SecretsManager, SecretsManagerError as E};
 use crate::RequestContext;
 use coffer_crypto::{EncryptionContext, KEY_LEN, aead, random};
-use coffer_store::{SecretRecord, SecretVersionRecord};
+use coffer_store::{KeyRecord, SecretRecord, SecretVersionRecord};
 use coffer_types::SecretBytes;
 
 /// The key a secret uses when it names none.
@@ -105,17 +105,24 @@ impl SecretsManager {
         secret_arn: &str,
         version: &SecretVersionRecord,
     ) -> Result<SecretBytes, E> {
+        self.open_with(ctx, secret_arn, version, None).await
+    }
+
+    /// [`SecretsManager::open`] with the version's KMS key if the store already read it (KMS
+    /// uses it only if it is the key the data key names, and reads it otherwise).
+    pub(crate) async fn open_with(
+        &self,
+        ctx: &RequestContext,
+        secret_arn: &str,
+        version: &SecretVersionRecord,
+        key: Option<KeyRecord>,
+    ) -> Result<SecretBytes, E> {
         self.refuse_foreign_default_key(ctx, &version.kms_key_arn)
             .await?;
         let context = encryption_context(secret_arn, &version.version_id);
         let (data_key, _) = self
             .kms
-            .decrypt_with(
-                &ctx.via("secretsmanager"),
-                &version.data_key,
-                &context,
-                None,
-            )
+            .decrypt_known(&ctx.via("secretsmanager"), &version.data_key, &context, key)
             .await
             .map_err(|e| from_kms(e, false))?;
         aead::open(

@@ -10,7 +10,7 @@ use super::stages::{
 use super::{SecretValue, SecretsManager, SecretsManagerError as E};
 use crate::RequestContext;
 use crate::wire::{Epoch, SecretBlob, SecretText};
-use coffer_store::{SecretChange, SecretRecord, SecretVersionRecord};
+use coffer_store::{KeyRecord, SecretChange, SecretRecord, SecretVersionRecord};
 use coffer_types::SecretBytes;
 use serde::{Deserialize, Serialize};
 use serde_with::skip_serializing_none;
@@ -195,17 +195,19 @@ impl SecretsManager {
     ) -> Result<SecretValue, E> {
         refuse_deleted(secret)?;
         let version = self.select(secret, version_id, stage).await?;
-        self.value_of(ctx, secret, version).await
+        self.value_of(ctx, secret, version, None).await
     }
 
-    /// The value of `version`, selected and checked, opened; its reading recorded.
+    /// The value of `version`, selected and checked, opened (`key`: its KMS key if already
+    /// read); its reading recorded.
     async fn value_of(
         &self,
         ctx: &RequestContext,
         secret: &SecretRecord,
         version: SecretVersionRecord,
+        key: Option<KeyRecord>,
     ) -> Result<SecretValue, E> {
-        let value = self.open(ctx, &secret.arn, &version).await?;
+        let value = self.open_with(ctx, &secret.arn, &version, key).await?;
         let day = day_of(ctx.now);
         if secret.last_accessed_at.is_none_or(|d| d < day)
             || version.last_accessed_at.is_none_or(|d| d < day)
@@ -327,7 +329,7 @@ pub async fn get_secret_value(
         None => Some(input.version_stage.as_deref().unwrap_or(CURRENT)),
         Some(_) => None,
     };
-    let (secret, version) = sm
+    let found = sm
         .find_staged(
             ctx,
             &input.secret_id,
@@ -336,16 +338,17 @@ pub async fn get_secret_value(
             staged,
         )
         .await?;
+    let secret = &found.secret;
     let value = match staged {
         Some(_) => {
-            refuse_deleted(&secret)?;
-            let version = selected(version, None, input.version_stage.as_deref())?;
-            sm.value_of(ctx, &secret, version).await?
+            refuse_deleted(secret)?;
+            let version = selected(found.version, None, input.version_stage.as_deref())?;
+            sm.value_of(ctx, secret, version, found.key).await?
         }
         None => {
             sm.get_value(
                 ctx,
-                &secret,
+                secret,
                 input.version_id.as_deref(),
                 input.version_stage.as_deref(),
             )

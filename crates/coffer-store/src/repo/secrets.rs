@@ -29,8 +29,10 @@ pub(crate) const LABELLED_VERSIONS: &str =
        (SELECT l.secret_arn, l.version_id FROM sm_stages l WHERE l.secret_arn = $1)
      ORDER BY v.created_at, v.version_id";
 
-/// A secret (`s.*`, found by `filter` over `$2`...) and the version holding label `$1`
-/// (`v_`-prefixed columns, NULL if no version holds it), in one statement.
+/// A secret (`s.*`, found by `filter` over `$2`...), the version holding label `$1`
+/// (`v_`-prefixed columns, NULL if no version holds it) and the KMS key its `kms_key_arn`
+/// names (`k_`-prefixed, NULL if none), in one statement. PostgreSQL's only (`split_part`):
+/// SQLite serves these reads from its cache, one record at a time.
 pub(crate) fn with_staged_version_sql<D: Dialect>(filter: &str) -> String {
     let stages = D::list(
         "l.stage",
@@ -41,10 +43,27 @@ pub(crate) fn with_staged_version_sql<D: Dialect>(filter: &str) -> String {
         "SELECT s.*, v.version_id AS v_version_id, v.created_at AS v_created_at,
                 v.last_accessed_at AS v_last_accessed_at, v.kms_key_arn AS v_kms_key_arn,
                 v.data_key AS v_data_key, v.ciphertext AS v_ciphertext, v.is_binary AS v_is_binary,
-                {stages} AS v_stages
+                {stages} AS v_stages,
+                k.account_id AS k_account_id, k.region AS k_region, k.key_id AS k_key_id,
+                k.description AS k_description, k.key_usage AS k_key_usage,
+                k.key_spec AS k_key_spec, k.origin AS k_origin,
+                k.key_manager = 'AWS' AS k_aws_managed, k.multi_region AS k_multi_region,
+                k.state AS k_state, k.created_at AS k_created_at,
+                k.deletion_date AS k_deletion_date, k.pending_window_days AS k_pending_window_days,
+                k.rotation_enabled AS k_rotation_enabled,
+                k.rotation_period_days AS k_rotation_period_days,
+                k.next_rotation_at AS k_next_rotation_at, k.policy AS k_policy,
+                k.current_material AS k_current_material, k.valid_to AS k_valid_to,
+                k.material_fingerprint AS k_material_fingerprint,
+                k.mrk_primary_region AS k_mrk_primary_region, k.row_version AS k_row_version
            FROM sm_secrets s
            LEFT JOIN sm_stages st ON st.secret_arn = s.arn AND st.stage = $1
            LEFT JOIN sm_versions v ON v.secret_arn = st.secret_arn AND v.version_id = st.version_id
+           -- arn:PARTITION:kms:REGION:ACCOUNT:key/ID
+           LEFT JOIN kms_keys k ON k.account_id = split_part(v.kms_key_arn, ':', 5)
+                AND k.region = split_part(v.kms_key_arn, ':', 4)
+                AND k.key_id = substr(split_part(v.kms_key_arn, ':', 6), 5)
+                AND left(split_part(v.kms_key_arn, ':', 6), 4) = 'key/'
           WHERE {filter}"
     )
 }
@@ -77,6 +96,52 @@ where
     }))
 }
 
+/// The KMS key part of a [`with_staged_version_sql`] row.
+pub(crate) fn staged_key<'r, R>(row: &'r R) -> crate::Result<Option<crate::records::KeyRecord>>
+where
+    R: sqlx::Row,
+    &'r str: sqlx::ColumnIndex<R>,
+    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Option<i64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Option<i32>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    Option<Vec<u8>>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let get = |e: sqlx::Error| crate::StoreError::Backend(format!("KMS key row: {e}"));
+    let Some(key_id) = row.try_get::<Option<String>, _>("k_key_id").map_err(get)? else {
+        return Ok(None);
+    };
+    let state: String = row.try_get("k_state").map_err(get)?;
+    let material: i64 = row.try_get("k_current_material").map_err(get)?;
+    Ok(Some(crate::records::KeyRecord {
+        account_id: row.try_get("k_account_id").map_err(get)?,
+        region: row.try_get("k_region").map_err(get)?,
+        key_id,
+        description: row.try_get("k_description").map_err(get)?,
+        key_usage: row.try_get("k_key_usage").map_err(get)?,
+        key_spec: row.try_get("k_key_spec").map_err(get)?,
+        origin: row.try_get("k_origin").map_err(get)?,
+        aws_managed: row.try_get("k_aws_managed").map_err(get)?,
+        multi_region: row.try_get("k_multi_region").map_err(get)?,
+        state: state.try_into()?,
+        created_at: row.try_get("k_created_at").map_err(get)?,
+        deletion_date: row.try_get("k_deletion_date").map_err(get)?,
+        pending_window_days: row.try_get("k_pending_window_days").map_err(get)?,
+        rotation_enabled: row.try_get("k_rotation_enabled").map_err(get)?,
+        rotation_period_days: row.try_get("k_rotation_period_days").map_err(get)?,
+        next_rotation_at: row.try_get("k_next_rotation_at").map_err(get)?,
+        policy: row.try_get("k_policy").map_err(get)?,
+        current_material: u32::try_from(material)
+            .map_err(|e| get(sqlx::Error::Decode(e.into())))?,
+        valid_to: row.try_get("k_valid_to").map_err(get)?,
+        material_fingerprint: row.try_get("k_material_fingerprint").map_err(get)?,
+        mrk_primary_region: row.try_get("k_mrk_primary_region").map_err(get)?,
+        row_version: row.try_get("k_row_version").map_err(get)?,
+    }))
+}
+
 /// The columns of a version without its sealed value (data key and ciphertext left empty).
 pub(crate) fn label_columns<D: Dialect>() -> String {
     let empty = D::EMPTY_BLOB;
@@ -92,7 +157,7 @@ macro_rules! secret_store_impl {
             use super::{$store, backend};
             use crate::records::{Millis, tags_to_json};
             use crate::repo::secrets::{
-                LABELLED_VERSIONS, label_columns, staged_version, version_sql,
+                LABELLED_VERSIONS, label_columns, staged_key, staged_version, version_sql,
                 with_staged_version_sql,
             };
             use crate::repo::{Dialect, limit};
@@ -415,7 +480,7 @@ macro_rules! secret_store_impl {
                     &self,
                     by: SecretBy<'_>,
                     stage: &str,
-                ) -> Result<Option<(SecretRecord, Option<SecretVersionRecord>)>> {
+                ) -> Result<Option<StagedRead>> {
                     if <$store as Dialect>::READ_CACHE {
                         let secret = match by {
                             SecretBy::Arn(arn) => self.get_secret_by_arn(arn).await?,
@@ -429,7 +494,11 @@ macro_rules! secret_store_impl {
                             return Ok(None);
                         };
                         let version = self.get_secret_version_by_stage(&secret.arn, stage).await?;
-                        return Ok(Some((secret, version)));
+                        return Ok(Some(StagedRead {
+                            secret,
+                            version,
+                            key: None,
+                        }));
                     }
                     let filter = match by {
                         SecretBy::Arn(_) => "s.arn = $2",
@@ -451,8 +520,11 @@ macro_rules! secret_store_impl {
                     let Some(row) = query.fetch_optional(&self.pool).await.map_err(backend)? else {
                         return Ok(None);
                     };
-                    let secret = sqlx::FromRow::from_row(&row).map_err(backend)?;
-                    Ok(Some((secret, staged_version(&row).map_err(backend)?)))
+                    Ok(Some(StagedRead {
+                        secret: sqlx::FromRow::from_row(&row).map_err(backend)?,
+                        version: staged_version(&row).map_err(backend)?,
+                        key: staged_key(&row)?,
+                    }))
                 }
 
                 async fn update_secret(&self, change: SecretChange<'_>) -> Result<()> {

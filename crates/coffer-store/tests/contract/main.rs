@@ -49,7 +49,6 @@ behaviours! {
     secrets => crate::secrets::contract,
     secrets_replication_due => crate::secrets::replication_due,
     secrets_labelled_versions_and_pruning => crate::secrets::labelled_versions_and_pruning,
-    secrets_with_staged_version => crate::secrets::secret_with_staged_version,
     kms_multi_region => crate::foundation::multi_region_keys,
     parameter_versions_and_cas => crate::parameters::versions_and_cas,
     parameter_sealed_values => crate::parameters::sealed_values,
@@ -116,6 +115,18 @@ async fn sqlite_is_durable_and_private() {
         let mode = entry.metadata().unwrap().permissions().mode() & 0o777;
         assert_eq!(mode, 0o600, "{} is {mode:o}", entry.path().display());
     }
+}
+
+/// SQLite serves the secret, its version and the KMS key from its read cache, one record at a
+/// time; PostgreSQL reads all three in one statement.
+#[tokio::test]
+async fn sqlite_secret_with_staged_version() {
+    on_sqlite(|s| async move { secrets::secret_with_staged_version(&s, false).await }).await;
+}
+
+#[tokio::test]
+async fn postgres_secret_with_staged_version() {
+    on_postgres(|s| async move { secrets::secret_with_staged_version(&s, true).await }).await;
 }
 
 /// Durable across reopen; reopening finds the migrations applied.

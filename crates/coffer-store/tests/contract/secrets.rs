@@ -387,9 +387,20 @@ pub async fn labelled_versions_and_pruning(s: &Store) {
 
 /// GetSecretValue's read: the secret and its version holding a label, together, by ARN or by
 /// name; the version `None` where no version holds the label; nothing for a missing secret.
-pub async fn secret_with_staged_version(s: &Store) {
+/// The version's KMS key comes along where the backend reads it in the same statement (and
+/// then it is exactly the key's record); `expect_key` says whether this backend does.
+pub async fn secret_with_staged_version(s: &Store, expect_key: bool) {
+    crate::foundation::seed(s).await;
+    let kms_key = crate::foundation::key("k");
+    s.create_key(&kms_key, Some(&crate::foundation::material(1)), &[], None)
+        .await
+        .unwrap();
     let secret = secret("staged/read", 1);
     let v1 = version("v1", &["AWSCURRENT", "blue"]);
+    assert!(
+        v1.kms_key_arn.ends_with(":key/k"),
+        "the version names key k"
+    );
     s.create_secret(&secret, Some(&v1)).await.unwrap();
     let by_name = SecretBy::Name {
         account: A,
@@ -397,13 +408,13 @@ pub async fn secret_with_staged_version(s: &Store) {
         name: "staged/read",
     };
     for by in [SecretBy::Arn(&secret.arn), by_name] {
-        let (found, v) = s
+        let read = s
             .get_secret_with_staged_version(by, "blue")
             .await
             .unwrap()
             .expect("the secret");
-        assert_eq!(found, secret, "{by:?}");
-        let v = v.expect("the version labelled blue");
+        assert_eq!(read.secret, secret, "{by:?}");
+        let v = read.version.expect("the version labelled blue");
         assert_eq!(
             v,
             s.get_secret_version(&secret.arn, "v1")
@@ -413,13 +424,28 @@ pub async fn secret_with_staged_version(s: &Store) {
         );
         assert_eq!(v.stages, ["AWSCURRENT", "blue"]);
         assert_eq!((v.data_key.len(), v.ciphertext.len()), (80, 40));
-        let (found, v) = s
+        assert_eq!(read.key, expect_key.then(|| kms_key.clone()), "{by:?}");
+        let read = s
             .get_secret_with_staged_version(by, "AWSPENDING")
             .await
             .unwrap()
             .expect("the secret, without a version");
-        assert_eq!((found.arn.as_str(), v), (secret.arn.as_str(), None));
+        assert_eq!(
+            (read.secret.arn.as_str(), read.version, read.key),
+            (secret.arn.as_str(), None, None)
+        );
     }
+    // A version whose key does not exist (any more) reads without one.
+    let orphan = self::secret("staged/orphan", 1);
+    let mut v = version("v1", &["AWSCURRENT"]);
+    v.kms_key_arn = "arn:aws:kms:us-east-1:000000000000:key/gone".into();
+    s.create_secret(&orphan, Some(&v)).await.unwrap();
+    let read = s
+        .get_secret_with_staged_version(SecretBy::Arn(&orphan.arn), "AWSCURRENT")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((read.version.is_some(), read.key), (true, None));
     let elsewhere = SecretBy::Name {
         account: A,
         region: "eu-west-1",
