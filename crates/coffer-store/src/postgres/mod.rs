@@ -15,6 +15,7 @@
 //! backend's `repo::Dialect` (what differs: see its implementation here).
 
 mod audit;
+mod conns;
 mod lead;
 
 #[cfg(test)]
@@ -38,6 +39,13 @@ use std::time::Duration;
 #[derive(Debug)]
 pub struct PostgresStore {
     pub(crate) pool: PgPool,
+    /// Connections for the hottest one-statement reads (`conns.rs`).
+    readers: conns::Conns,
+    /// The audit appender's connection (`conns.rs`).
+    appender: conns::Conns,
+    /// The audit chain's head as this node last wrote or read it (`audit.rs`): a batch is
+    /// hashed from it, and written only if it is still the head.
+    audit_head: std::sync::Mutex<Option<(i64, Vec<u8>)>>,
     leases: lead::Leases,
 }
 
@@ -88,6 +96,11 @@ pub(crate) fn backend(e: sqlx::Error) -> StoreError {
 /// and one request may wait up to three times (an uncached credential, its handler, its audit
 /// record), so it stays short; 2 s of waiting for one of 16 connections is overload anyway.
 const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(2);
+/// Reader connections per node (besides the pool's 16 and the appender's one): a read holds
+/// one for one round trip, so a few serve thousands of reads a second.
+const READERS: usize = 4;
+/// How long a pooled connection may lie idle before it is tested (a round trip) on the way out.
+const IDLE_BEFORE_TEST: Duration = Duration::from_secs(1);
 
 /// A stable 64-bit key for `pg_advisory_lock`, from a name (FNV-1a). Names include the schema,
 /// so deployments sharing a database do not share locks. Computed here rather than with
@@ -138,15 +151,31 @@ impl PostgresStore {
         let _ = conn.close().await;
         migrated?;
 
+        // sqlx tests a connection with a round trip when it goes back to the pool (always) and,
+        // by default, again when it comes out: three round trips for a one-statement read.
+        // Out of the pool it is tested only after lying idle (the server may have closed it
+        // meanwhile); one just returned was tested on its way in.
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .min_connections(1)
             .acquire_timeout(ACQUIRE_TIMEOUT)
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for >= IDLE_BEFORE_TEST {
+                        sqlx::Connection::ping(conn).await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_with(options.clone())
             .await
             .map_err(backend)?;
         let store = Self {
             pool,
+            readers: conns::Conns::new(options.clone(), READERS),
+            appender: conns::Conns::new(options.clone(), 1),
+            audit_head: std::sync::Mutex::new(None),
             leases: lead::Leases::new(options, &schema),
         };
         store.convert_legacy_audit().await?;
@@ -167,6 +196,8 @@ impl PostgresStore {
     /// Close every connection, giving up any leadership held.
     pub async fn close(&self) {
         self.leases.release_all().await;
+        self.readers.close().await;
+        self.appender.close().await;
         self.pool.close().await;
     }
 }
@@ -223,6 +254,16 @@ impl Dialect for PostgresStore {
         query: sqlx::query::Query<'_, Postgres, sqlx::postgres::PgArguments>,
     ) -> Result<sqlx::postgres::PgQueryResult> {
         query.execute(&self.pool).await.map_err(backend)
+    }
+
+    async fn read_optional(
+        &self,
+        query: sqlx::query::Query<'_, Postgres, sqlx::postgres::PgArguments>,
+    ) -> Result<Option<sqlx::postgres::PgRow>> {
+        let mut reader = self.readers.get().await?;
+        let row = query.fetch_optional(reader.conn()).await.map_err(backend)?;
+        reader.done();
+        Ok(row)
     }
 
     /// No cache: other nodes write to the same database.

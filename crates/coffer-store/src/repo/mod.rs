@@ -68,6 +68,13 @@ pub(crate) trait Dialect {
         query: sqlx::query::Query<'_, Self::Db, <Self::Db as Database>::Arguments>,
     ) -> Result<<Self::Db as Database>::QueryResult>;
 
+    /// Run one read statement for at most one row: on PostgreSQL on a reader connection
+    /// (`postgres/readers.rs`: one round trip, where the pool adds one), on SQLite on the pool.
+    async fn read_optional(
+        &self,
+        query: sqlx::query::Query<'_, Self::Db, <Self::Db as Database>::Arguments>,
+    ) -> Result<Option<<Self::Db as Database>::Row>>;
+
     /// Serve a record from the read cache, or `load` it (and on SQLite keep it, unless a write
     /// committed since the load started). PostgreSQL always loads: other nodes write too.
     async fn cached<T: Cached>(

@@ -517,7 +517,7 @@ macro_rules! secret_store_impl {
                             name,
                         } => query.bind(account).bind(region).bind(name),
                     };
-                    let Some(row) = query.fetch_optional(&self.pool).await.map_err(backend)? else {
+                    let Some(row) = self.read_optional(query).await? else {
                         return Ok(None);
                     };
                     Ok(Some(StagedRead {

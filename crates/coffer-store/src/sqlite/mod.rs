@@ -251,6 +251,13 @@ impl Dialect for SqliteStore {
         done
     }
 
+    async fn read_optional(
+        &self,
+        query: sqlx::query::Query<'_, Sqlite, sqlx::sqlite::SqliteArguments>,
+    ) -> Result<Option<sqlx::sqlite::SqliteRow>> {
+        query.fetch_optional(&self.pool).await.map_err(backend)
+    }
+
     async fn write(
         &self,
         query: sqlx::query::Query<'_, Sqlite, sqlx::sqlite::SqliteArguments>,

@@ -179,3 +179,50 @@ pub async fn contract(s: &Store) {
     assert_eq!(seqs(s.scan_audit(0, 10).await.unwrap()), [5]);
     assert_eq!(seqs(s.lookup_audit(&q(None, None)).await.unwrap()), [5]);
 }
+
+/// Nodes appending at once extend one chain: every batch hashed from the head it was written
+/// after, sequence numbers without gaps or repeats, whatever order the nodes' batches landed
+/// in (a node hashes from the head it remembers, and one that moved under it is read again).
+pub async fn nodes_append_one_chain(nodes: &[Store]) {
+    const BATCHES: usize = 40;
+    let appends = nodes.iter().enumerate().map(|(n, s)| async move {
+        for b in 0..BATCHES {
+            let events: Vec<NewAuditEvent> = (0..1 + b % 3)
+                .map(|i| {
+                    event(
+                        n * 1_000 + b * 10 + i,
+                        "111111111111",
+                        "GetSecretValue",
+                        "x",
+                    )
+                })
+                .collect();
+            let link: &ChainLink = &link;
+            s.append_audit(&events, link).await.unwrap();
+        }
+    });
+    futures_util::future::join_all(appends).await;
+    let records = nodes[0].scan_audit(0, 10_000).await.unwrap();
+    let per_node: usize = (0..BATCHES).map(|b| 1 + b % 3).sum();
+    assert_eq!(records.len(), per_node * nodes.len());
+    let mut prev = Vec::new();
+    for (i, r) in records.iter().enumerate() {
+        assert_eq!(r.seq, i as i64 + 1, "no gap, no repeat");
+        if i > 0 {
+            assert_eq!(
+                r.prev_hash,
+                prev,
+                "record {} follows record {}",
+                r.seq,
+                r.seq - 1
+            );
+        }
+        assert_eq!(
+            r.hash,
+            link(&r.prev_hash, r.seq, r.event.event_json.as_bytes())
+        );
+        prev = r.hash.clone();
+    }
+    let head = nodes[1].audit_head().await.unwrap().unwrap();
+    assert_eq!(head, (records.len() as i64, prev));
+}

@@ -174,6 +174,24 @@ async fn postgres_concurrent_opens_migrate_once() {
         .await;
 }
 
+/// Three nodes appending audit batches at once on one schema extend one chain.
+#[tokio::test]
+async fn postgres_nodes_append_one_chain() {
+    let Some(schema) = pg::Schema::create().await else {
+        return;
+    };
+    let url = schema.url.clone();
+    schema
+        .run(async move {
+            let mut nodes = Vec::new();
+            for _ in 0..3 {
+                nodes.push(open(&url).await.unwrap());
+            }
+            audit::nodes_append_one_chain(&nodes).await;
+        })
+        .await;
+}
+
 /// Background-job leadership: one holder per job and schema; released when the holder closes.
 #[tokio::test]
 async fn postgres_leadership_is_exclusive_and_moves() {
