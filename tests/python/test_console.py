@@ -445,13 +445,25 @@ def shot(driver, name: str) -> None:
 
 def go(driver, element) -> None:
     """Click `element` and wait until the page it leads to has replaced this one."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
     old = driver.find_element(By.TAG_NAME, "html")
     element.click()
-    WebDriverWait(driver, 20).until(expected_conditions.staleness_of(old))
+
+    def replaced(_driver) -> bool:
+        try:
+            return expected_conditions.staleness_of(old)(_driver)
+        except WebDriverException as e:
+            # Asked mid-navigation about a node of the page being replaced, Chrome may answer
+            # with an inspector error rather than "stale element" (seen once in CI, under load).
+            if "does not belong to the document" in str(e):
+                return True
+            raise
+
+    WebDriverWait(driver, 20).until(replaced)
 
 
 def sign_in(driver, server: CofferServer, akid: str, secret: str) -> None:
