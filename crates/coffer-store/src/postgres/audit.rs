@@ -19,20 +19,28 @@ impl PostgresStore {
     /// head is not known, or another node moved it meanwhile, under the head row's lock.
     async fn append_batch(&self, events: &[NewAuditEvent], link: &ChainLink) -> Result<Vec<i64>> {
         let mut conn = self.appender.get().await?;
-        let remembered = self.audit_head.lock().ok().and_then(|h| h.clone());
-        let appended = match remembered {
-            Some(head) => match self.append_after(conn.conn(), head, events, link).await {
-                Ok(None) => self.append_locked(conn.conn(), events, link).await,
-                done => done.map(|seqs| seqs.unwrap_or_default()),
-            },
-            None => self.append_locked(conn.conn(), events, link).await,
-        };
+        let appended = self.append_on(conn.conn(), events, link).await;
         if appended.is_err() {
             self.forget_head();
         } else {
             conn.done();
         }
         appended
+    }
+
+    async fn append_on(
+        &self,
+        conn: &mut sqlx::PgConnection,
+        events: &[NewAuditEvent],
+        link: &ChainLink,
+    ) -> Result<Vec<i64>> {
+        let remembered = self.audit_head.lock().ok().and_then(|h| h.clone());
+        if let Some(head) = remembered
+            && let Some(seqs) = self.append_after(conn, head, events, link).await?
+        {
+            return Ok(seqs);
+        }
+        self.append_locked(conn, events, link).await
     }
 
     /// One statement if `head` is still the head; `None` if it is not.

@@ -29,7 +29,7 @@ pub(crate) struct Conns {
 /// A connection in use. Dropped without [`Conn::done`], it is closed.
 pub(crate) struct Conn<'a> {
     conn: PgConnection,
-    readers: &'a Conns,
+    conns: &'a Conns,
     _permit: OwnedSemaphorePermit,
 }
 
@@ -61,7 +61,7 @@ impl Conns {
         };
         Ok(Conn {
             conn,
-            readers: self,
+            conns: self,
             _permit: permit,
         })
     }
@@ -90,9 +90,9 @@ impl Conn<'_> {
 
     /// The work completed (a transaction ended): the connection is reusable.
     pub(crate) fn done(self) {
-        let Conn { conn, readers, .. } = self;
-        if !readers.permits.is_closed() {
-            let mut idle = readers.idle.lock().unwrap_or_else(|p| p.into_inner());
+        let Conn { conn, conns, .. } = self;
+        if !conns.permits.is_closed() {
+            let mut idle = conns.idle.lock().unwrap_or_else(|p| p.into_inner());
             idle.push((conn, Instant::now()));
         }
     }

@@ -17,6 +17,7 @@
 mod audit;
 mod conns;
 mod lead;
+mod staged;
 
 #[cfg(test)]
 mod plans;
@@ -239,7 +240,6 @@ impl Dialect for PostgresStore {
     const TRUE: &'static str = "TRUE";
     const GREATEST: &'static str = "GREATEST";
     const EMPTY_BLOB: &'static str = "'\\x'::bytea";
-    const READ_CACHE: bool = false;
 
     fn list(expr: &str, from: &str, order: &str) -> String {
         format!("ARRAY(SELECT {expr} {from} ORDER BY {order})")
@@ -254,16 +254,6 @@ impl Dialect for PostgresStore {
         query: sqlx::query::Query<'_, Postgres, sqlx::postgres::PgArguments>,
     ) -> Result<sqlx::postgres::PgQueryResult> {
         query.execute(&self.pool).await.map_err(backend)
-    }
-
-    async fn read_optional(
-        &self,
-        query: sqlx::query::Query<'_, Postgres, sqlx::postgres::PgArguments>,
-    ) -> Result<Option<sqlx::postgres::PgRow>> {
-        let mut reader = self.readers.get().await?;
-        let row = query.fetch_optional(reader.conn()).await.map_err(backend)?;
-        reader.done();
-        Ok(row)
     }
 
     /// No cache: other nodes write to the same database.

@@ -47,11 +47,6 @@ pub(crate) trait Dialect {
     const GREATEST: &'static str;
     /// An empty blob literal, for reads that leave sealed columns out.
     const EMPTY_BLOB: &'static str;
-    /// Whether [`Dialect::cached`] keeps records (SQLite) or always loads them (PostgreSQL,
-    /// where other nodes write): reads that could be two cached lookups or one joined
-    /// statement choose by it.
-    const READ_CACHE: bool;
-
     /// A column holding the values of `expr` over the rows of `from` (a `FROM ... WHERE ...`
     /// correlated to the outer row) in `order`, decoded as [`TextList`] or [`IntList`]: in the
     /// same statement as the record it belongs to, so one snapshot (PostgreSQL's `ARRAY(...)`;
@@ -67,13 +62,6 @@ pub(crate) trait Dialect {
         &self,
         query: sqlx::query::Query<'_, Self::Db, <Self::Db as Database>::Arguments>,
     ) -> Result<<Self::Db as Database>::QueryResult>;
-
-    /// Run one read statement for at most one row: on PostgreSQL on a reader connection
-    /// (`postgres/readers.rs`: one round trip, where the pool adds one), on SQLite on the pool.
-    async fn read_optional(
-        &self,
-        query: sqlx::query::Query<'_, Self::Db, <Self::Db as Database>::Arguments>,
-    ) -> Result<Option<<Self::Db as Database>::Row>>;
 
     /// Serve a record from the read cache, or `load` it (and on SQLite keep it, unless a write
     /// committed since the load started). PostgreSQL always loads: other nodes write too.

@@ -9,7 +9,6 @@
 //! writer moved in between two reads.
 
 use crate::repo::Dialect;
-use crate::secrets::SecretVersionRecord;
 
 /// `SELECT {columns}, <labels> AS stages {tail}` over `sm_versions v`.
 pub(crate) fn version_sql<D: Dialect>(columns: &str, tail: &str) -> String {
@@ -29,119 +28,6 @@ pub(crate) const LABELLED_VERSIONS: &str =
        (SELECT l.secret_arn, l.version_id FROM sm_stages l WHERE l.secret_arn = $1)
      ORDER BY v.created_at, v.version_id";
 
-/// A secret (`s.*`, found by `filter` over `$2`...), the version holding label `$1`
-/// (`v_`-prefixed columns, NULL if no version holds it) and the KMS key its `kms_key_arn`
-/// names (`k_`-prefixed, NULL if none), in one statement. PostgreSQL's only (`split_part`):
-/// SQLite serves these reads from its cache, one record at a time.
-pub(crate) fn with_staged_version_sql<D: Dialect>(filter: &str) -> String {
-    let stages = D::list(
-        "l.stage",
-        "FROM sm_stages l WHERE l.secret_arn = v.secret_arn AND l.version_id = v.version_id",
-        "l.stage",
-    );
-    format!(
-        "SELECT s.*, v.version_id AS v_version_id, v.created_at AS v_created_at,
-                v.last_accessed_at AS v_last_accessed_at, v.kms_key_arn AS v_kms_key_arn,
-                v.data_key AS v_data_key, v.ciphertext AS v_ciphertext, v.is_binary AS v_is_binary,
-                {stages} AS v_stages,
-                k.account_id AS k_account_id, k.region AS k_region, k.key_id AS k_key_id,
-                k.description AS k_description, k.key_usage AS k_key_usage,
-                k.key_spec AS k_key_spec, k.origin AS k_origin,
-                k.key_manager = 'AWS' AS k_aws_managed, k.multi_region AS k_multi_region,
-                k.state AS k_state, k.created_at AS k_created_at,
-                k.deletion_date AS k_deletion_date, k.pending_window_days AS k_pending_window_days,
-                k.rotation_enabled AS k_rotation_enabled,
-                k.rotation_period_days AS k_rotation_period_days,
-                k.next_rotation_at AS k_next_rotation_at, k.policy AS k_policy,
-                k.current_material AS k_current_material, k.valid_to AS k_valid_to,
-                k.material_fingerprint AS k_material_fingerprint,
-                k.mrk_primary_region AS k_mrk_primary_region, k.row_version AS k_row_version
-           FROM sm_secrets s
-           LEFT JOIN sm_stages st ON st.secret_arn = s.arn AND st.stage = $1
-           LEFT JOIN sm_versions v ON v.secret_arn = st.secret_arn AND v.version_id = st.version_id
-           -- arn:PARTITION:kms:REGION:ACCOUNT:key/ID
-           LEFT JOIN kms_keys k ON k.account_id = split_part(v.kms_key_arn, ':', 5)
-                AND k.region = split_part(v.kms_key_arn, ':', 4)
-                AND k.key_id = substr(split_part(v.kms_key_arn, ':', 6), 5)
-                AND left(split_part(v.kms_key_arn, ':', 6), 4) = 'key/'
-          WHERE {filter}"
-    )
-}
-
-/// The version part of a [`with_staged_version_sql`] row.
-pub(crate) fn staged_version<'r, R>(row: &'r R) -> Result<Option<SecretVersionRecord>, sqlx::Error>
-where
-    R: sqlx::Row,
-    &'r str: sqlx::ColumnIndex<R>,
-    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    Option<i64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    Vec<u8>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    crate::repo::TextList: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-{
-    let Some(version_id) = row.try_get::<Option<String>, _>("v_version_id")? else {
-        return Ok(None);
-    };
-    Ok(Some(SecretVersionRecord {
-        version_id,
-        created_at: row.try_get("v_created_at")?,
-        last_accessed_at: row.try_get("v_last_accessed_at")?,
-        kms_key_arn: row.try_get("v_kms_key_arn")?,
-        data_key: row.try_get("v_data_key")?,
-        ciphertext: row.try_get("v_ciphertext")?,
-        binary: row.try_get("v_is_binary")?,
-        stages: row.try_get::<crate::repo::TextList, _>("v_stages")?.into(),
-    }))
-}
-
-/// The KMS key part of a [`with_staged_version_sql`] row.
-pub(crate) fn staged_key<'r, R>(row: &'r R) -> crate::Result<Option<crate::records::KeyRecord>>
-where
-    R: sqlx::Row,
-    &'r str: sqlx::ColumnIndex<R>,
-    String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    Option<i64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    Option<i32>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    Option<Vec<u8>>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    bool: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-{
-    let get = |e: sqlx::Error| crate::StoreError::Backend(format!("KMS key row: {e}"));
-    let Some(key_id) = row.try_get::<Option<String>, _>("k_key_id").map_err(get)? else {
-        return Ok(None);
-    };
-    let state: String = row.try_get("k_state").map_err(get)?;
-    let material: i64 = row.try_get("k_current_material").map_err(get)?;
-    Ok(Some(crate::records::KeyRecord {
-        account_id: row.try_get("k_account_id").map_err(get)?,
-        region: row.try_get("k_region").map_err(get)?,
-        key_id,
-        description: row.try_get("k_description").map_err(get)?,
-        key_usage: row.try_get("k_key_usage").map_err(get)?,
-        key_spec: row.try_get("k_key_spec").map_err(get)?,
-        origin: row.try_get("k_origin").map_err(get)?,
-        aws_managed: row.try_get("k_aws_managed").map_err(get)?,
-        multi_region: row.try_get("k_multi_region").map_err(get)?,
-        state: state.try_into()?,
-        created_at: row.try_get("k_created_at").map_err(get)?,
-        deletion_date: row.try_get("k_deletion_date").map_err(get)?,
-        pending_window_days: row.try_get("k_pending_window_days").map_err(get)?,
-        rotation_enabled: row.try_get("k_rotation_enabled").map_err(get)?,
-        rotation_period_days: row.try_get("k_rotation_period_days").map_err(get)?,
-        next_rotation_at: row.try_get("k_next_rotation_at").map_err(get)?,
-        policy: row.try_get("k_policy").map_err(get)?,
-        current_material: u32::try_from(material)
-            .map_err(|e| get(sqlx::Error::Decode(e.into())))?,
-        valid_to: row.try_get("k_valid_to").map_err(get)?,
-        material_fingerprint: row.try_get("k_material_fingerprint").map_err(get)?,
-        mrk_primary_region: row.try_get("k_mrk_primary_region").map_err(get)?,
-        row_version: row.try_get("k_row_version").map_err(get)?,
-    }))
-}
-
 /// The columns of a version without its sealed value (data key and ciphertext left empty).
 pub(crate) fn label_columns<D: Dialect>() -> String {
     let empty = D::EMPTY_BLOB;
@@ -156,10 +42,7 @@ macro_rules! secret_store_impl {
         mod secrets {
             use super::{$store, backend};
             use crate::records::{Millis, tags_to_json};
-            use crate::repo::secrets::{
-                LABELLED_VERSIONS, label_columns, staged_key, staged_version, version_sql,
-                with_staged_version_sql,
-            };
+            use crate::repo::secrets::{LABELLED_VERSIONS, label_columns, version_sql};
             use crate::repo::{Dialect, limit};
             use crate::secrets::*;
             use crate::sqlite::cache::Lookup;
@@ -232,32 +115,14 @@ macro_rules! secret_store_impl {
                 Ok(())
             }
 
-            async fn insert_stage(
-                tx: &mut Tx<'_>,
-                arn: &str,
-                stage: &str,
-                version_id: &str,
-            ) -> Result<()> {
-                sqlx::query(
-                    "INSERT INTO sm_stages (secret_arn, stage, version_id) VALUES ($1, $2, $3)",
-                )
-                .bind(arn)
-                .bind(stage)
-                .bind(version_id)
-                .execute(&mut **tx)
-                .await
-                .map_err(backend)?;
-                Ok(())
-            }
-
             /// Every label of a change in one statement (one round trip, where a statement per
             /// label made a PutSecretValue's transaction the longer by one or two).
-            async fn insert_stages(
+            async fn insert_stages<'a>(
                 tx: &mut Tx<'_>,
                 arn: &str,
-                stages: &[(String, String)],
+                stages: impl ExactSizeIterator<Item = (&'a str, &'a str)>,
             ) -> Result<()> {
-                if stages.is_empty() {
+                if stages.len() == 0 {
                     return Ok(());
                 }
                 let rows: Vec<String> = (0..stages.len())
@@ -383,9 +248,8 @@ macro_rules! secret_store_impl {
                     .map_err(backend)?;
                     if let Some(v) = v {
                         insert_version(&mut tx, &s.arn, v).await?;
-                        for stage in &v.stages {
-                            insert_stage(&mut tx, &s.arn, stage, &v.version_id).await?;
-                        }
+                        let stages = v.stages.iter().map(|l| (l.as_str(), v.version_id.as_str()));
+                        insert_stages(&mut tx, &s.arn, stages).await?;
                     }
                     self.commit(tx).await
                 }
@@ -507,50 +371,7 @@ macro_rules! secret_store_impl {
                     by: SecretBy<'_>,
                     stage: &str,
                 ) -> Result<Option<StagedRead>> {
-                    if <$store as Dialect>::READ_CACHE {
-                        let secret = match by {
-                            SecretBy::Arn(arn) => self.get_secret_by_arn(arn).await?,
-                            SecretBy::Name {
-                                account,
-                                region,
-                                name,
-                            } => self.get_secret_by_name(account, region, name).await?,
-                        };
-                        let Some(secret) = secret else {
-                            return Ok(None);
-                        };
-                        let version = self.get_secret_version_by_stage(&secret.arn, stage).await?;
-                        return Ok(Some(StagedRead {
-                            secret,
-                            version,
-                            key: None,
-                        }));
-                    }
-                    let filter = match by {
-                        SecretBy::Arn(_) => "s.arn = $2",
-                        SecretBy::Name { .. } => {
-                            "s.account_id = $2 AND s.region = $3 AND s.name = $4"
-                        }
-                    };
-                    let sql = with_staged_version_sql::<$store>(filter);
-                    // Audited: built from constant fragments only.
-                    let query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(stage);
-                    let query = match by {
-                        SecretBy::Arn(arn) => query.bind(arn),
-                        SecretBy::Name {
-                            account,
-                            region,
-                            name,
-                        } => query.bind(account).bind(region).bind(name),
-                    };
-                    let Some(row) = self.read_optional(query).await? else {
-                        return Ok(None);
-                    };
-                    Ok(Some(StagedRead {
-                        secret: sqlx::FromRow::from_row(&row).map_err(backend)?,
-                        version: staged_version(&row).map_err(backend)?,
-                        key: staged_key(&row)?,
-                    }))
+                    self.staged_read(by, stage).await
                 }
 
                 async fn update_secret(&self, change: SecretChange<'_>) -> Result<()> {
@@ -569,6 +390,7 @@ macro_rules! secret_store_impl {
                             .execute(&mut *tx)
                             .await
                             .map_err(backend)?;
+                        let stages = stages.iter().map(|(l, v)| (l.as_str(), v.as_str()));
                         insert_stages(&mut tx, &s.arn, stages).await?;
                     }
                     if let Some((keep, created_before)) = change.prune_beyond {

@@ -168,6 +168,34 @@ impl SqliteStore {
         &self.durable
     }
 
+    /// GetSecretValue's read (`SecretStore::get_secret_with_staged_version`): the secret and
+    /// its version holding `stage`, each from the read cache; the KMS key is left to KMS, whose
+    /// own read is cached too (PostgreSQL reads all three in one statement: `postgres/staged.rs`).
+    pub(crate) async fn staged_read(
+        &self,
+        by: crate::SecretBy<'_>,
+        stage: &str,
+    ) -> Result<Option<crate::StagedRead>> {
+        use crate::SecretStore;
+        let secret = match by {
+            crate::SecretBy::Arn(arn) => self.get_secret_by_arn(arn).await?,
+            crate::SecretBy::Name {
+                account,
+                region,
+                name,
+            } => self.get_secret_by_name(account, region, name).await?,
+        };
+        let Some(secret) = secret else {
+            return Ok(None);
+        };
+        let version = self.get_secret_version_by_stage(&secret.arn, stage).await?;
+        Ok(Some(crate::StagedRead {
+            secret,
+            version,
+            key: None,
+        }))
+    }
+
     /// Hold while running a write transaction: one at a time, first come first served. SQLite
     /// has one writer; without this, concurrent writers collide on its lock and retry after
     /// sleeping (1, 2, 5, ... 100 ms), which caps PutSecretValue over many secrets far below
@@ -237,7 +265,6 @@ impl Dialect for SqliteStore {
     const TRUE: &'static str = "1";
     const GREATEST: &'static str = "MAX";
     const EMPTY_BLOB: &'static str = "X''";
-    const READ_CACHE: bool = true;
 
     /// An ordered `group_concat` (SQLite 3.44+; the bundled SQLite is newer) joined by the unit
     /// separator; NULL when there are no rows.
@@ -249,13 +276,6 @@ impl Dialect for SqliteStore {
         let done = tx.commit().await.map_err(backend);
         self.cache.invalidate();
         done
-    }
-
-    async fn read_optional(
-        &self,
-        query: sqlx::query::Query<'_, Sqlite, sqlx::sqlite::SqliteArguments>,
-    ) -> Result<Option<sqlx::sqlite::SqliteRow>> {
-        query.fetch_optional(&self.pool).await.map_err(backend)
     }
 
     async fn write(
