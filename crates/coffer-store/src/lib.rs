@@ -63,7 +63,7 @@ use std::sync::Arc;
 pub type Store = Arc<dyn Backend>;
 
 /// Storage failures, as the service layer needs to tell them apart.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// A unique name is taken, or a record changed since it was read (optimistic version).
     #[error("conflicting write")]

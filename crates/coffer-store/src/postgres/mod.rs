@@ -319,5 +319,6 @@ crate::repo::kms::kms_store_impl!(PostgresStore);
 crate::repo::grants::grant_store_impl!(PostgresStore);
 crate::repo::breakglass::breakglass_store_impl!(PostgresStore);
 crate::repo::secrets::secret_store_impl!(PostgresStore);
+crate::repo::secrets::secret_writes_impl!(PostgresStore);
 crate::repo::rotation::rotation_store_impl!(PostgresStore);
 crate::repo::parameters::parameter_store_impl!(PostgresStore);

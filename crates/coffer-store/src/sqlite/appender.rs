@@ -162,9 +162,9 @@ fn commit(c: &mut Connection, a: &Append) -> std::result::Result<(), Refused> {
     Ok(())
 }
 
-/// The appender's connection: the pool's settings (WAL, `synchronous=NORMAL` — the fsync is
+/// The appender's (and the secret writer's) connection: the pool's settings (WAL, `synchronous=NORMAL` — the fsync is
 /// [`Conn::sync`]'s —, foreign keys, a 10 s busy timeout).
-fn open(path: &Path) -> rusqlite::Result<Connection> {
+pub(super) fn open(path: &Path) -> rusqlite::Result<Connection> {
     let c = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -205,7 +205,7 @@ impl Conn {
 }
 
 /// The store's error for a SQLite failure, classified as `super::backend` classifies sqlx's.
-fn sqlite_error(e: rusqlite::Error) -> StoreError {
+pub(super) fn sqlite_error(e: rusqlite::Error) -> StoreError {
     let code = e.sqlite_error_code();
     if matches!(code, Some(ErrorCode::DiskFull | ErrorCode::SystemIoFailure)) {
         LAST_FAULT_MS.store(unix_ms(), Ordering::Relaxed);

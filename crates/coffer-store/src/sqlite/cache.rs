@@ -117,6 +117,22 @@ struct State {
     generation: u64,
     bytes: usize,
     entries: HashMap<Lookup, (Entry, usize)>,
+    /// The version entries of each secret (by ARN), so one secret's can go without a scan.
+    versions: HashMap<String, Vec<Lookup>>,
+}
+
+impl State {
+    fn clear(&mut self) {
+        self.entries.clear();
+        self.versions.clear();
+        self.bytes = 0;
+    }
+
+    fn remove(&mut self, key: &Lookup) {
+        if let Some((_, weight)) = self.entries.remove(key) {
+            self.bytes -= weight;
+        }
+    }
 }
 
 #[derive(Default)]
@@ -159,10 +175,15 @@ impl ReadCache {
             return;
         }
         if s.bytes + weight > BUDGET_BYTES {
-            s.entries.clear();
-            s.bytes = 0;
+            s.clear();
         }
         s.bytes += weight;
+        if let Lookup::Version(arn, _) | Lookup::VersionByStage(arn, _) = &key {
+            let keys = s.versions.entry(arn.clone()).or_default();
+            if !keys.contains(&key) {
+                keys.push(key.clone());
+            }
+        }
         if let Some((_, old)) = s.entries.insert(key, (record.wrap(), weight)) {
             s.bytes -= old;
         }
@@ -172,8 +193,24 @@ impl ReadCache {
     pub(crate) fn invalidate(&self) {
         let mut s = self.state();
         s.generation += 1;
-        s.entries.clear();
-        s.bytes = 0;
+        s.clear();
+    }
+
+    /// Forget one secret — its record by ARN and by name, its versions by id and by label —
+    /// after a write that changed that secret's rows and nothing else. Reads in flight store
+    /// nothing (the generation moves, as for [`ReadCache::invalidate`]).
+    pub(crate) fn invalidate_secret(&self, arn: &str, account: &str, region: &str, name: &str) {
+        let mut s = self.state();
+        s.generation += 1;
+        s.remove(&Lookup::SecretByArn(arn.to_owned()));
+        s.remove(&Lookup::SecretByName(
+            account.to_owned(),
+            region.to_owned(),
+            name.to_owned(),
+        ));
+        for key in s.versions.remove(arn).unwrap_or_default() {
+            s.remove(&key);
+        }
     }
 }
 
@@ -208,6 +245,96 @@ mod tests {
         assert_eq!(c.get::<AliasRecord>(&key()).expect("kept").key_id, "new");
         c.invalidate();
         assert!(c.get::<AliasRecord>(&key()).is_none());
+    }
+
+    fn secret(arn: &str) -> SecretRecord {
+        SecretRecord {
+            arn: arn.into(),
+            account_id: "1".into(),
+            region: "r".into(),
+            name: arn.into(),
+            description: None,
+            kms_key_id: None,
+            tags: vec![],
+            tags_listed: false,
+            policy: None,
+            owning_service: None,
+            primary_region: None,
+            replication: None,
+            replication_due_at: None,
+            created_at: 0,
+            last_changed_at: 0,
+            last_accessed_at: None,
+            deleted_at: None,
+            purge_at: None,
+            rotation_enabled: false,
+            rotation_lambda_arn: None,
+            rotation_rules: None,
+            last_rotated_at: None,
+            next_rotation_at: None,
+            row_version: 0,
+        }
+    }
+
+    fn version(id: &str) -> SecretVersionRecord {
+        SecretVersionRecord {
+            version_id: id.into(),
+            created_at: 0,
+            last_accessed_at: None,
+            kms_key_arn: "k".into(),
+            data_key: vec![1],
+            ciphertext: vec![2],
+            binary: false,
+            stages: vec!["AWSCURRENT".into()],
+        }
+    }
+
+    #[test]
+    fn a_secret_write_forgets_that_secret_only() {
+        let c = ReadCache::default();
+        for arn in ["a", "b"] {
+            let g = c.generation();
+            c.put(g, Lookup::SecretByArn(arn.into()), secret(arn));
+            c.put(
+                g,
+                Lookup::SecretByName("1".into(), "r".into(), arn.into()),
+                secret(arn),
+            );
+            c.put(g, Lookup::Version(arn.into(), "v".into()), version("v"));
+            c.put(
+                g,
+                Lookup::VersionByStage(arn.into(), "AWSCURRENT".into()),
+                version("v"),
+            );
+        }
+        c.put(c.generation(), key(), alias("k"));
+        let before = c.generation();
+        c.invalidate_secret("a", "1", "r", "a");
+        let gone = [
+            Lookup::SecretByArn("a".into()),
+            Lookup::SecretByName("1".into(), "r".into(), "a".into()),
+            Lookup::Version("a".into(), "v".into()),
+            Lookup::VersionByStage("a".into(), "AWSCURRENT".into()),
+        ];
+        assert!(gone.iter().all(|k| !c.state().entries.contains_key(k)));
+        assert_eq!(
+            c.state().entries.len(),
+            5,
+            "b's four entries and the alias stay"
+        );
+        assert!(c.get::<AliasRecord>(&key()).is_some());
+        assert!(
+            c.get::<SecretVersionRecord>(&Lookup::VersionByStage("b".into(), "AWSCURRENT".into()))
+                .is_some()
+        );
+        // A read that began before the write stores nothing.
+        c.put(before, Lookup::SecretByArn("a".into()), secret("a"));
+        assert!(
+            c.get::<SecretRecord>(&Lookup::SecretByArn("a".into()))
+                .is_none()
+        );
+        let weights: usize = c.state().entries.values().map(|(_, w)| *w).sum();
+        assert_eq!(c.state().bytes, weights);
     }
 
     #[test]

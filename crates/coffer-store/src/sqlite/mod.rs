@@ -19,6 +19,7 @@ mod audit;
 pub(crate) mod cache;
 #[cfg(test)]
 mod plans;
+mod writer;
 
 use crate::repo::{Dialect, IntList, TextList};
 use crate::{MetaStore, Result, StoreError};
@@ -47,6 +48,8 @@ pub struct SqliteStore {
     gate: Arc<tokio::sync::Mutex<()>>,
     /// Audit appends: a thread with a connection of its own ([`appender`]).
     appender: appender::Appender,
+    /// Secret writes: a thread with a connection of its own, grouping them ([`writer`]).
+    writer: writer::Writer,
     /// The audit chain's head as this process last appended it.
     head: Arc<appender::HeadCache>,
 }
@@ -152,12 +155,16 @@ impl SqliteStore {
         let gate = Arc::default();
         let appender = appender::Appender::start(path, Arc::clone(&gate))
             .map_err(|e| StoreError::Backend(format!("starting the audit appender: {e}")))?;
+        let cache = Arc::default();
+        let writer = writer::Writer::start(path, Arc::clone(&gate), Arc::clone(&cache))
+            .map_err(|e| StoreError::Backend(format!("starting the secret writer: {e}")))?;
         let store = Self {
             pool,
             durable,
-            cache: Arc::default(),
+            cache,
             gate,
             appender,
+            writer,
             head: Arc::default(),
         };
         store.convert_legacy_audit().await?;
@@ -194,6 +201,24 @@ impl SqliteStore {
             version,
             key: None,
         }))
+    }
+
+    /// CreateSecret's rows (`SecretStore::create_secret`), on the writer thread.
+    pub(crate) async fn insert_secret(
+        &self,
+        secret: &crate::SecretRecord,
+        version: Option<&crate::SecretVersionRecord>,
+    ) -> Result<()> {
+        let write = writer::Write::Create {
+            secret: secret.clone(),
+            version: version.cloned(),
+        };
+        self.writer.write(write).await
+    }
+
+    /// A change to a secret (`SecretStore::update_secret`), on the writer thread.
+    pub(crate) async fn apply_secret_change(&self, change: crate::SecretChange<'_>) -> Result<()> {
+        self.writer.write(writer::Write::change(&change)).await
     }
 
     /// Hold while running a write transaction: one at a time, first come first served. SQLite

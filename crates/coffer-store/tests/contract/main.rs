@@ -49,6 +49,7 @@ behaviours! {
     secrets => crate::secrets::contract,
     secrets_replication_due => crate::secrets::replication_due,
     secrets_labelled_versions_and_pruning => crate::secrets::labelled_versions_and_pruning,
+    secrets_concurrent_changes => crate::secrets::concurrent_changes,
     kms_multi_region => crate::foundation::multi_region_keys,
     parameter_versions_and_cas => crate::parameters::versions_and_cas,
     parameter_sealed_values => crate::parameters::sealed_values,
