@@ -163,7 +163,7 @@ fn commit(c: &mut Connection, a: &Append) -> std::result::Result<(), Refused> {
 }
 
 /// The appender's (and the secret writer's) connection: the pool's settings (WAL, `synchronous=NORMAL` — the fsync is
-/// [`Conn::sync`]'s —, foreign keys, a 10 s busy timeout).
+/// [`Conn::sync`]'s —, foreign keys, a 10 s busy timeout, journals in memory).
 pub(super) fn open(path: &Path) -> rusqlite::Result<Connection> {
     let c = Connection::open_with_flags(
         path,
@@ -173,6 +173,9 @@ pub(super) fn open(path: &Path) -> rusqlite::Result<Connection> {
     c.pragma_update(None, "journal_mode", "WAL")?;
     c.pragma_update(None, "synchronous", "NORMAL")?;
     c.pragma_update(None, "foreign_keys", "ON")?;
+    // The secret writer's savepoints journal the pages they change: in memory, not in a
+    // temporary file (a quarter of its time in the profile of puts over 100 secrets).
+    c.pragma_update(None, "temp_store", "MEMORY")?;
     Ok(c)
 }
 

@@ -133,10 +133,17 @@ impl SqliteStore {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(Duration::from_secs(10));
+            .busy_timeout(Duration::from_secs(10))
+            // Statement journals (a multi-row statement inside a transaction) in memory, not
+            // in a temporary file: the audit indexer's batches spilled there.
+            .pragma("temp_store", "memory");
+        // No ping when a connection is taken from the pool: it is a round trip to the
+        // connection's thread and back, and a local file has no peer that could have gone
+        // away (sqlx still pings on release, which it hard-codes).
         let pool = SqlitePoolOptions::new()
             .max_connections(8)
             .min_connections(1)
+            .test_before_acquire(false)
             .after_release(|_, meta| Box::pin(async move { Ok(recycle_after_fault(&meta)) }))
             .connect_with(options.clone())
             .await
@@ -148,6 +155,7 @@ impl SqliteStore {
         let durable = SqlitePoolOptions::new()
             .max_connections(2)
             .min_connections(1)
+            .test_before_acquire(false)
             .after_release(|_, meta| Box::pin(async move { Ok(recycle_after_fault(&meta)) }))
             .connect_with(options.synchronous(SqliteSynchronous::Full))
             .await
