@@ -40,6 +40,9 @@ pub fn access_denied_message(
     resource: Option<&str>,
     decision: &Decision,
 ) -> Option<String> {
+    if let Decision::Allow { .. } = decision {
+        return None;
+    }
     let on = match resource {
         Some(r) if r != "*" => format!(" on resource: {r}"),
         _ => String::new(),

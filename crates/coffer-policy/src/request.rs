@@ -198,13 +198,14 @@ impl<'a> Env<'a> {
     /// typed fields are never read from the hand-set context, even when the typed field is
     /// unset (a session without tags has no `aws:PrincipalTag/x`, whatever the context says).
     pub(crate) fn get(&self, key: &str) -> Option<&[String]> {
-        let derived = self
-            .derived
-            .get_or_init(|| Self::derive(self.req, self.resource_account));
-        let values = match derived.get(key) {
-            Some(v) => Some(v),
-            None if DERIVED.contains(&key) || key.starts_with("aws:principaltag/") => None,
-            None => self.req.context.get(key),
+        // Only a derived key makes the derived keys (a service's own keys, `kms:ViaService`
+        // of the AWS managed keys' policies, say, are read from the context alone).
+        let values = if DERIVED.contains(&key) || key.starts_with("aws:principaltag/") {
+            self.derived
+                .get_or_init(|| Self::derive(self.req, self.resource_account))
+                .get(key)
+        } else {
+            self.req.context.get(key)
         };
         values.map(Vec::as_slice).filter(|v| !v.is_empty())
     }
