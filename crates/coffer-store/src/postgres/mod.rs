@@ -256,13 +256,24 @@ impl Dialect for PostgresStore {
         query.execute(&self.pool).await.map_err(backend)
     }
 
-    /// No cache: other nodes write to the same database.
-    async fn cached<T: Cached>(
+    /// No cache: other nodes write to the same database. The read runs on a reader
+    /// connection; one whose read failed or was cancelled is closed, not reused.
+    async fn cached<'q, R, T>(
         &self,
         _key: impl FnOnce() -> Lookup,
-        load: impl Future<Output = Result<Option<T>>>,
-    ) -> Result<Option<T>> {
-        load.await
+        query: impl FnOnce() -> crate::repo::RowQuery<'q, Postgres, R>,
+    ) -> Result<Option<T>>
+    where
+        R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin + Into<T>,
+        T: Cached,
+    {
+        let mut reader = self.readers.get().await?;
+        let row = query()
+            .fetch_optional(reader.conn())
+            .await
+            .map_err(backend)?;
+        reader.done();
+        Ok(row.map(Into::into))
     }
 
     /// Under READ COMMITTED two nodes inserting policies at once would each count only their own

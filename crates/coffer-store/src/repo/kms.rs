@@ -181,20 +181,16 @@ macro_rules! kms_store_impl {
                     key_id: &str,
                 ) -> Result<Option<KeyRecord>> {
                     let key = || Lookup::KmsKey(account.into(), region.into(), key_id.into());
-                    self.cached(key, async {
+                    self.cached(key, || {
                         let sql = format!(
                             "SELECT {KEY_COLUMNS} FROM kms_keys
                              WHERE account_id = $1 AND region = $2 AND key_id = $3"
                         );
                         // Audited: the interpolated column list is a constant.
-                        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                        sqlx::query_as::<_, KeyRecord>(sqlx::AssertSqlSafe(sql))
                             .bind(account)
                             .bind(region)
-                            .bind(key_id)
-                            .fetch_optional(&self.pool)
-                            .await
-                            .map_err(backend)
-                    })
+                            .bind(key_id)})
                     .await
                 }
 
@@ -301,19 +297,15 @@ macro_rules! kms_store_impl {
                     let key = || {
                         Lookup::Material(account.into(), region.into(), key_id.into(), version)
                     };
-                    self.cached(key, async {
-                        sqlx::query_as(
+                    self.cached(key, || {
+                        sqlx::query_as::<_, KeyMaterialRecord>(
                             "SELECT * FROM kms_key_material
                              WHERE account_id = $1 AND region = $2 AND key_id = $3 AND version = $4",
                         )
                         .bind(account)
                         .bind(region)
                         .bind(key_id)
-                        .bind(i64::from(version))
-                        .fetch_optional(&self.pool)
-                        .await
-                        .map_err(backend)
-                    })
+                        .bind(i64::from(version))})
                     .await
                 }
 
@@ -348,18 +340,14 @@ macro_rules! kms_store_impl {
                     alias_name: &str,
                 ) -> Result<Option<AliasRecord>> {
                     let key = || Lookup::Alias(account.into(), region.into(), alias_name.into());
-                    self.cached(key, async {
-                        sqlx::query_as(
+                    self.cached(key, || {
+                        sqlx::query_as::<_, AliasRecord>(
                             "SELECT * FROM kms_aliases
                              WHERE account_id = $1 AND region = $2 AND alias_name = $3",
                         )
                         .bind(account)
                         .bind(region)
-                        .bind(alias_name)
-                        .fetch_optional(&self.pool)
-                        .await
-                        .map_err(backend)
-                    })
+                        .bind(alias_name)})
                     .await
                 }
 

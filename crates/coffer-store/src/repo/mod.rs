@@ -63,13 +63,19 @@ pub(crate) trait Dialect {
         query: sqlx::query::Query<'_, Self::Db, <Self::Db as Database>::Arguments>,
     ) -> Result<<Self::Db as Database>::QueryResult>;
 
-    /// Serve a record from the read cache, or `load` it (and on SQLite keep it, unless a write
-    /// committed since the load started). PostgreSQL always loads: other nodes write too.
-    async fn cached<T: Cached>(
+    /// Serve a record from the read cache, or read it with the one-row `query` and make it a
+    /// `T`: on SQLite through the pool, keeping it unless a write committed since the read
+    /// started; on PostgreSQL (no cache: other nodes write too) on a reader connection
+    /// (`postgres/conns.rs`), since a read through sqlx's pool costs a second round trip, the
+    /// ping sqlx makes when a connection is returned.
+    async fn cached<'q, R, T>(
         &self,
         key: impl FnOnce() -> Lookup,
-        load: impl Future<Output = Result<Option<T>>>,
-    ) -> Result<Option<T>>;
+        query: impl FnOnce() -> RowQuery<'q, Self::Db, R>,
+    ) -> Result<Option<T>>
+    where
+        R: for<'r> sqlx::FromRow<'r, <Self::Db as Database>::Row> + Send + Unpin + Into<T>,
+        T: Cached;
 
     /// Lock a parameter's row for the rest of `tx` (PostgreSQL's `FOR UPDATE`). SQLite's one
     /// writer at a time makes this a no-op there.
@@ -80,6 +86,9 @@ pub(crate) trait Dialect {
         key: &str,
     ) -> Result<()>;
 }
+
+/// A query for one row of `R`.
+pub(crate) type RowQuery<'q, Db, R> = sqlx::query::QueryAs<'q, Db, R, <Db as Database>::Arguments>;
 
 /// A text list column built by [`Dialect::list`]; each backend decodes its own form.
 #[derive(Debug, Default)]

@@ -337,17 +337,12 @@ macro_rules! parameter_store_impl {
                     key: &str,
                 ) -> Result<Option<StoredParameter>> {
                     let lookup = || Lookup::Parameter(account.into(), region.into(), key.into());
-                    self.cached(lookup, async {
+                    self.cached(lookup, || {
                         // Audited: built from constant fragments only.
-                        let row: Option<StoredRow> =
-                            sqlx::query_as(sqlx::AssertSqlSafe(get_sql::<$store>()))
-                                .bind(account)
-                                .bind(region)
-                                .bind(key)
-                                .fetch_optional(&self.pool)
-                                .await
-                                .map_err(backend)?;
-                        Ok(row.map(StoredParameter::from))
+                        sqlx::query_as::<_, StoredRow>(sqlx::AssertSqlSafe(get_sql::<$store>()))
+                            .bind(account)
+                            .bind(region)
+                            .bind(key)
                     })
                     .await
                 }

@@ -178,15 +178,9 @@ macro_rules! secret_store_impl {
 
                 async fn get_secret_by_arn(&self, arn: &str) -> Result<Option<SecretRecord>> {
                     self.cached(
-                        || Lookup::SecretByArn(arn.into()),
-                        async {
-                            sqlx::query_as("SELECT * FROM sm_secrets WHERE arn = $1")
-                                .bind(arn)
-                                .fetch_optional(&self.pool)
-                                .await
-                                .map_err(backend)
-                        },
-                    )
+                        || Lookup::SecretByArn(arn.into()), || {
+                            sqlx::query_as::<_, SecretRecord>("SELECT * FROM sm_secrets WHERE arn = $1")
+                                .bind(arn)})
                     .await
                 }
 
@@ -197,18 +191,14 @@ macro_rules! secret_store_impl {
                     name: &str,
                 ) -> Result<Option<SecretRecord>> {
                     let key = || Lookup::SecretByName(account.into(), region.into(), name.into());
-                    self.cached(key, async {
-                        sqlx::query_as(
+                    self.cached(key, || {
+                        sqlx::query_as::<_, SecretRecord>(
                             "SELECT * FROM sm_secrets
                              WHERE account_id = $1 AND region = $2 AND name = $3",
                         )
                         .bind(account)
                         .bind(region)
-                        .bind(name)
-                        .fetch_optional(&self.pool)
-                        .await
-                        .map_err(backend)
-                    })
+                        .bind(name)})
                     .await
                 }
 
@@ -248,19 +238,15 @@ macro_rules! secret_store_impl {
                     version_id: &str,
                 ) -> Result<Option<SecretVersionRecord>> {
                     let key = || Lookup::Version(arn.into(), version_id.into());
-                    self.cached(key, async {
+                    self.cached(key, || {
                         let sql = version_sql::<$store>(
                             "v.*",
                             "FROM sm_versions v WHERE v.secret_arn = $1 AND v.version_id = $2",
                         );
                         // Audited: built from constant fragments only.
-                        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                        sqlx::query_as::<_, SecretVersionRecord>(sqlx::AssertSqlSafe(sql))
                             .bind(arn)
-                            .bind(version_id)
-                            .fetch_optional(&self.pool)
-                            .await
-                            .map_err(backend)
-                    })
+                            .bind(version_id)})
                     .await
                 }
 
@@ -270,7 +256,7 @@ macro_rules! secret_store_impl {
                     stage: &str,
                 ) -> Result<Option<SecretVersionRecord>> {
                     let key = || Lookup::VersionByStage(arn.into(), stage.into());
-                    self.cached(key, async {
+                    self.cached(key, || {
                         let sql = version_sql::<$store>(
                             "v.*",
                             "FROM sm_stages st JOIN sm_versions v
@@ -278,13 +264,9 @@ macro_rules! secret_store_impl {
                              WHERE st.secret_arn = $1 AND st.stage = $2",
                         );
                         // Audited: built from constant fragments only.
-                        sqlx::query_as(sqlx::AssertSqlSafe(sql))
+                        sqlx::query_as::<_, SecretVersionRecord>(sqlx::AssertSqlSafe(sql))
                             .bind(arn)
-                            .bind(stage)
-                            .fetch_optional(&self.pool)
-                            .await
-                            .map_err(backend)
-                    })
+                            .bind(stage)})
                     .await
                 }
 

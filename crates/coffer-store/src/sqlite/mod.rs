@@ -320,19 +320,27 @@ impl Dialect for SqliteStore {
         done
     }
 
-    /// The cache's generation is read before the load: a value read before a write committed
-    /// is never stored after it ([`cache::ReadCache::put`]).
-    async fn cached<T: cache::Cached>(
+    /// The cache's generation is read before the read: a value read before a write committed
+    /// is never stored after it ([`cache::ReadCache::put`]). The query is built only on a miss.
+    async fn cached<'q, R, T>(
         &self,
         key: impl FnOnce() -> cache::Lookup,
-        load: impl Future<Output = Result<Option<T>>>,
-    ) -> Result<Option<T>> {
+        query: impl FnOnce() -> crate::repo::RowQuery<'q, Sqlite, R>,
+    ) -> Result<Option<T>>
+    where
+        R: for<'r> sqlx::FromRow<'r, sqlx::sqlite::SqliteRow> + Send + Unpin + Into<T>,
+        T: cache::Cached,
+    {
         let key = key();
         if let Some(hit) = self.cache.get(&key) {
             return Ok(Some(hit));
         }
         let generation = self.cache.generation();
-        let found = load.await?;
+        let found: Option<T> = query()
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(backend)?
+            .map(Into::into);
         if let Some(r) = &found {
             self.cache.put(generation, key, r.clone());
         }
