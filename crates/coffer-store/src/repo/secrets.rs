@@ -115,9 +115,7 @@ macro_rules! secret_store_impl {
             /// Write a secret's metadata under compare-and-set on `row_version` (on PostgreSQL
             /// taking the row lock); false if it changed.
             pub(super) async fn update_meta(tx: &mut Tx<'_>, s: &SecretRecord) -> Result<bool> {
-                let done = sqlx::query(
-                    UPDATE_META,
-                )
+                let done = sqlx::query(UPDATE_META)
                 .bind(&s.description)
                 .bind(&s.kms_key_id)
                 .bind(tags_to_json(&s.tags))
@@ -498,6 +496,7 @@ macro_rules! secret_writes_impl {
             }
 
             impl $store {
+                /// CreateSecret's rows (`SecretStore::create_secret`) in one transaction.
                 pub(crate) async fn insert_secret(
                     &self,
                     s: &SecretRecord,
@@ -541,6 +540,8 @@ macro_rules! secret_writes_impl {
                     self.commit(tx).await
                 }
 
+                /// A change to a secret (`SecretStore::update_secret`) in one transaction, under
+                /// compare-and-set on its `row_version`.
                 pub(crate) async fn apply_secret_change(
                     &self,
                     change: SecretChange<'_>,
