@@ -48,6 +48,36 @@ pub async fn handle(State(state): State<Arc<AppState>>, req: Request<Body>) -> R
         }
         Err(_) => return WireError::request_timeout().render(protocol, &request_id),
     };
+    // A call that may change something runs to its end — its audit record included — in a
+    // task of its own, even if the client goes away meanwhile (hyper drops a request's future
+    // when its connection closes): never a write without its record. A read dropped midway
+    // answered nobody, and nothing of it remains to audit.
+    let reads_only = target
+        .as_deref()
+        .and_then(|t| t.rsplit_once('.'))
+        .is_some_and(|(_, operation)| coffer_service::audit::read_only(operation));
+    if reads_only {
+        return serve(state, parts, body, target, request_id, started).await;
+    }
+    let id = request_id.clone();
+    match tokio::spawn(serve(state, parts, body, target, request_id, started)).await {
+        Ok(response) => response,
+        // The pipeline's own panic, raised again here for the panic layer to answer.
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        // Cancelled: the runtime is shutting down.
+        Err(_) => WireError::unavailable().render(protocol, &id),
+    }
+}
+
+/// Authenticate, dispatch, audit and render one request whose body is read.
+async fn serve(
+    state: Arc<AppState>,
+    parts: axum::http::request::Parts,
+    body: axum::body::Bytes,
+    target: Option<String>,
+    request_id: String,
+    started: std::time::Instant,
+) -> Response<Body> {
     let http = HttpRequest {
         parts: &parts,
         body: &body,
