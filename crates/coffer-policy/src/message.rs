@@ -40,18 +40,20 @@ pub fn access_denied_message(
     resource: Option<&str>,
     decision: &Decision,
 ) -> Option<String> {
-    if let Decision::Allow { .. } = decision {
-        return None;
-    }
-    let on = match resource {
-        Some(r) if r != "*" => format!(" on resource: {r}"),
-        _ => String::new(),
+    // Formatted only for a refusal: an allowed decision (every request that passes) builds
+    // no message.
+    let head = || {
+        let on = match resource {
+            Some(r) if r != "*" => format!(" on resource: {r}"),
+            _ => String::new(),
+        };
+        format!("User: {principal_arn} is not authorized to perform: {action}{on}")
     };
-    let head = format!("User: {principal_arn} is not authorized to perform: {action}{on}");
     match decision {
         Decision::Allow { .. } => None,
         Decision::ImplicitDeny { missing } => Some(format!(
-            "{head} because no {} allows the {action} action",
+            "{} because no {} allows the {action} action",
+            head(),
             missing.describe()
         )),
         Decision::ExplicitDeny { statement } => {
@@ -62,7 +64,8 @@ pub fn access_denied_message(
                 .map(|n| format!(": {n}"))
                 .unwrap_or_default();
             Some(format!(
-                "{head} with an explicit deny in {} {}{named}",
+                "{} with an explicit deny in {} {}{named}",
+                head(),
                 t.article(),
                 t.describe()
             ))

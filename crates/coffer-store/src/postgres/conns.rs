@@ -11,8 +11,8 @@
 
 use super::{ACQUIRE_TIMEOUT, IDLE_BEFORE_TEST, backend};
 use crate::Result;
-use sqlx::postgres::PgConnectOptions;
-use sqlx::{ConnectOptions, Connection, PgConnection};
+use sqlx::postgres::{PgConnectOptions, PgRow};
+use sqlx::{ConnectOptions, Connection, Executor, PgConnection, Postgres};
 use std::sync::Mutex;
 use std::time::Instant;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -64,6 +64,18 @@ impl Conns {
             conns: self,
             _permit: permit,
         })
+    }
+
+    /// Run a one-row read on one of these connections; one whose read failed or was
+    /// cancelled is closed, not reused.
+    pub(crate) async fn fetch_optional<'q>(
+        &self,
+        query: impl sqlx::Execute<'q, Postgres> + 'q,
+    ) -> Result<Option<PgRow>> {
+        let mut conn = self.get().await?;
+        let row = conn.conn().fetch_optional(query).await.map_err(backend)?;
+        conn.done();
+        Ok(row)
     }
 
     async fn connect(&self) -> Result<PgConnection> {

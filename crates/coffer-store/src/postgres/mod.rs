@@ -257,7 +257,7 @@ impl Dialect for PostgresStore {
     }
 
     /// No cache: other nodes write to the same database. The read runs on a reader
-    /// connection; one whose read failed or was cancelled is closed, not reused.
+    /// connection.
     async fn cached<'q, R, T>(
         &self,
         _key: impl FnOnce() -> Lookup,
@@ -267,13 +267,10 @@ impl Dialect for PostgresStore {
         R: for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow> + Send + Unpin + Into<T>,
         T: Cached,
     {
-        let mut reader = self.readers.get().await?;
-        let row = query()
-            .fetch_optional(reader.conn())
-            .await
-            .map_err(backend)?;
-        reader.done();
-        Ok(row.map(Into::into))
+        let Some(row) = self.readers.fetch_optional(query()).await? else {
+            return Ok(None);
+        };
+        Ok(Some(R::from_row(&row).map_err(backend)?.into()))
     }
 
     /// Under READ COMMITTED two nodes inserting policies at once would each count only their own

@@ -69,10 +69,7 @@ impl PostgresStore {
                 name,
             } => query.bind(account).bind(region).bind(name),
         };
-        let mut reader = self.readers.get().await?;
-        let row = query.fetch_optional(reader.conn()).await.map_err(backend)?;
-        reader.done();
-        let Some(row) = row else {
+        let Some(row) = self.readers.fetch_optional(query).await? else {
             return Ok(None);
         };
         Ok(Some(StagedRead {

@@ -22,7 +22,7 @@ use crate::secrets::{SecretChange, SecretRecord, SecretVersionRecord};
 use crate::{Result, StoreError};
 use rusqlite::{Connection, Savepoint, params};
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, mpsc};
+use std::sync::{Arc, LazyLock, mpsc};
 use tokio::sync::oneshot;
 
 /// The most writes one transaction takes (a bound on how long the gate is held at once).
@@ -246,7 +246,7 @@ fn apply(c: &Savepoint<'_>, w: &Write) -> std::result::Result<(), Failed> {
                 insert_version(c, &secret.arn, v)?;
             }
             if let Some(stages) = stages {
-                c.prepare_cached(&numbered(sql::DELETE_STAGES))?
+                c.prepare_cached(&SQL.delete_stages)?
                     .execute([&secret.arn])?;
                 let stages = stages.iter().map(|(l, v)| (l.as_str(), v.as_str()));
                 insert_stages(c, &secret.arn, stages)?;
@@ -255,7 +255,7 @@ fn apply(c: &Savepoint<'_>, w: &Write) -> std::result::Result<(), Failed> {
                 prune_versions(c, &secret.arn, *keep, *created_before)?;
             }
             for version_id in prune {
-                c.prepare_cached(&numbered(sql::DELETE_VERSION))?
+                c.prepare_cached(&SQL.delete_version)?
                     .execute([&secret.arn, version_id])?;
             }
         }
@@ -271,76 +271,94 @@ fn numbered(sql: &str) -> String {
     sql.replace('$', "?")
 }
 
+/// The shared statements, renumbered once.
+struct Statements {
+    insert_secret: String,
+    update_meta: String,
+    insert_version: String,
+    delete_stages: String,
+    delete_version: String,
+    oldest_version: String,
+    prune_beyond: String,
+}
+
+static SQL: LazyLock<Statements> = LazyLock::new(|| Statements {
+    insert_secret: numbered(sql::INSERT_SECRET),
+    update_meta: numbered(sql::UPDATE_META),
+    insert_version: numbered(sql::INSERT_VERSION),
+    delete_stages: numbered(sql::DELETE_STAGES),
+    delete_version: numbered(sql::DELETE_VERSION),
+    oldest_version: numbered(sql::OLDEST_VERSION),
+    prune_beyond: numbered(sql::PRUNE_BEYOND),
+});
+
 fn insert_secret(c: &Connection, s: &SecretRecord) -> rusqlite::Result<()> {
-    c.prepare_cached(&numbered(sql::INSERT_SECRET))?
-        .execute(params![
-            s.arn,
-            s.account_id,
-            s.region,
-            s.name,
-            s.description,
-            s.kms_key_id,
-            tags_to_json(&s.tags),
-            s.policy,
-            s.owning_service,
-            s.primary_region,
-            s.replication,
-            s.created_at,
-            s.last_changed_at,
-            s.last_accessed_at,
-            s.deleted_at,
-            s.purge_at,
-            s.rotation_enabled,
-            s.rotation_lambda_arn,
-            s.rotation_rules,
-            s.last_rotated_at,
-            s.next_rotation_at,
-            s.row_version,
-            s.tags_listed,
-            s.replication_due_at,
-        ])?;
+    c.prepare_cached(&SQL.insert_secret)?.execute(params![
+        s.arn,
+        s.account_id,
+        s.region,
+        s.name,
+        s.description,
+        s.kms_key_id,
+        tags_to_json(&s.tags),
+        s.policy,
+        s.owning_service,
+        s.primary_region,
+        s.replication,
+        s.created_at,
+        s.last_changed_at,
+        s.last_accessed_at,
+        s.deleted_at,
+        s.purge_at,
+        s.rotation_enabled,
+        s.rotation_lambda_arn,
+        s.rotation_rules,
+        s.last_rotated_at,
+        s.next_rotation_at,
+        s.row_version,
+        s.tags_listed,
+        s.replication_due_at,
+    ])?;
     Ok(())
 }
 
 /// Rows changed: 1, or 0 if `row_version` moved.
 fn update_meta(c: &Connection, s: &SecretRecord) -> rusqlite::Result<usize> {
-    c.prepare_cached(&numbered(sql::UPDATE_META))?
-        .execute(params![
-            s.description,
-            s.kms_key_id,
-            tags_to_json(&s.tags),
-            s.policy,
-            s.owning_service,
-            s.primary_region,
-            s.replication,
-            s.last_changed_at,
-            s.last_accessed_at,
-            s.deleted_at,
-            s.purge_at,
-            s.rotation_enabled,
-            s.rotation_lambda_arn,
-            s.rotation_rules,
-            s.last_rotated_at,
-            s.next_rotation_at,
-            s.arn,
-            s.row_version,
-            s.tags_listed,
-            s.replication_due_at,
-        ])
+    c.prepare_cached(&SQL.update_meta)?.execute(params![
+        s.description,
+        s.kms_key_id,
+        tags_to_json(&s.tags),
+        s.policy,
+        s.owning_service,
+        s.primary_region,
+        s.replication,
+        s.last_changed_at,
+        s.last_accessed_at,
+        s.deleted_at,
+        s.purge_at,
+        s.rotation_enabled,
+        s.rotation_lambda_arn,
+        s.rotation_rules,
+        s.last_rotated_at,
+        s.next_rotation_at,
+        s.arn,
+        s.row_version,
+        s.tags_listed,
+        s.replication_due_at,
+    ])
 }
 
 fn insert_version(c: &Connection, arn: &str, v: &SecretVersionRecord) -> rusqlite::Result<()> {
-    c.prepare_cached(&numbered(sql::INSERT_VERSION))?
-        .execute(params![
-            arn,
-            v.version_id,
-            v.created_at,
-            v.last_accessed_at,
-            v.kms_key_arn,
-            v.data_key,
-            v.ciphertext,
-            v.binary,
-        ])?;
+    c.prepare_cached(&SQL.insert_version)?.execute(params![
+        arn,
+        v.version_id,
+        v.created_at,
+        v.last_accessed_at,
+        v.kms_key_arn,
+        v.data_key,
+        v.ciphertext,
+        v.binary,
+    ])?;
     Ok(())
 }
 
@@ -370,16 +388,15 @@ fn prune_versions(
     created_before: i64,
 ) -> rusqlite::Result<()> {
     let oldest: Option<i64> = c
-        .prepare_cached(&numbered(sql::OLDEST_VERSION))?
+        .prepare_cached(&SQL.oldest_version)?
         .query_row([arn], |row| row.get(0))?;
     if oldest.is_none_or(|t| t > created_before) {
         return Ok(());
     }
-    c.prepare_cached(&numbered(sql::PRUNE_BEYOND))?
-        .execute(params![
-            arn,
-            created_before,
-            i64::try_from(keep).unwrap_or(i64::MAX)
-        ])?;
+    c.prepare_cached(&SQL.prune_beyond)?.execute(params![
+        arn,
+        created_before,
+        i64::try_from(keep).unwrap_or(i64::MAX)
+    ])?;
     Ok(())
 }
