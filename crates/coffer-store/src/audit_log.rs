@@ -25,6 +25,10 @@ fn corrupt(what: &str, e: impl std::fmt::Display) -> StoreError {
 }
 
 /// One record as a line of its batch. Short names: they repeat on every record.
+///
+/// `event` is the CloudTrail record: the JSON itself in lines written now ([`write_line`]
+/// appends it after the other fields), a JSON string in lines written before. Both read back
+/// as the exact bytes the hash covers ([`event_text`]).
 #[derive(Serialize, Deserialize)]
 struct Line<S> {
     seq: i64,
@@ -42,8 +46,38 @@ struct Line<S> {
     res: Vec<(S, S)>,
     /// The chain hash, hex.
     hash: S,
-    /// The CloudTrail record, the exact bytes the hash covers.
-    event: S,
+    /// The CloudTrail record: `None` when writing (appended by [`write_line`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    event: Option<Box<serde_json::value::RawValue>>,
+}
+
+/// Append `head` (its `event` left out) and `event` as one line to `out`. The record is serde_json's compact output
+/// (`coffer_service::audit::event`), so it goes in as it is — escaping it into a JSON string
+/// was a third of the cost of encoding a batch. Anything that does not look like a JSON
+/// object (only a damaged old row could hold one) is written as a string, as before.
+fn write_line(out: &mut Vec<u8>, head: &Line<&str>, event: &str) -> Result<()> {
+    serde_json::to_writer(&mut *out, head).map_err(|e| corrupt("record", e))?;
+    // `head` serialised as an object: replace its closing brace by the record's member.
+    out.pop();
+    out.extend_from_slice(b",\"event\":");
+    let bytes = event.as_bytes();
+    if bytes.first() == Some(&b'{') && bytes.last() == Some(&b'}') {
+        out.extend_from_slice(bytes);
+    } else {
+        serde_json::to_writer(&mut *out, event).map_err(|e| corrupt("record", e))?;
+    }
+    out.push(b'}');
+    Ok(())
+}
+
+/// A line's record as the bytes hashed: the JSON as it is, or the string it was stored as.
+fn event_text(raw: Option<&serde_json::value::RawValue>) -> Result<String> {
+    let text = raw.ok_or_else(|| corrupt("record", "no event"))?.get();
+    if text.starts_with('"') {
+        serde_json::from_str(text).map_err(|e| corrupt("record", e))
+    } else {
+        Ok(text.to_owned())
+    }
 }
 
 /// A batch as it is written: one `audit_log` row.
@@ -71,14 +105,14 @@ thread_local! {
 }
 
 /// The packed form of a batch's lines (a zstd frame that records its content size).
-fn pack(records: &str) -> Result<Vec<u8>> {
+fn pack(records: &[u8]) -> Result<Vec<u8>> {
     PACKER
         .with_borrow_mut(|packer| {
             let packer = match packer {
                 Some(p) => p,
                 None => packer.insert(zstd::bulk::Compressor::new(PACK_LEVEL)?),
             };
-            packer.compress(records.as_bytes())
+            packer.compress(records)
         })
         .map_err(|e| corrupt("packing", e))
 }
@@ -105,7 +139,33 @@ const KEY_VALUE_MAX: usize = 4_096;
 /// The lookup key of `attribute` in `account` (`None` for an event id, which is found by its
 /// time instead: event ids are UUIDv7).
 pub(crate) fn key_for(account: &str, attribute: Option<&AuditAttribute>) -> Option<String> {
-    let mut key = key_untrimmed(account, attribute)?;
+    Some(match attribute {
+        None => key('a', account, None),
+        Some(AuditAttribute::EventId(_)) => return None,
+        Some(AuditAttribute::EventName(v)) => key('n', account, Some(v)),
+        Some(AuditAttribute::ReadOnly(v)) => key('o', account, Some(read_only(*v))),
+        Some(AuditAttribute::Username(v)) => key('u', account, Some(v)),
+        Some(AuditAttribute::ResourceType(v)) => key('t', account, Some(v)),
+        Some(AuditAttribute::ResourceName(v)) => key('r', account, Some(v)),
+        Some(AuditAttribute::EventSource(v)) => key('s', account, Some(v)),
+        Some(AuditAttribute::AccessKeyId(v)) => key('k', account, Some(v)),
+    })
+}
+
+fn read_only(v: bool) -> &'static str {
+    if v { "true" } else { "false" }
+}
+
+/// `KIND|ACCOUNT` or `KIND|ACCOUNT|VALUE`, cut at [`KEY_VALUE_MAX`] bytes.
+fn key(kind: char, account: &str, value: Option<&str>) -> String {
+    let mut key = String::with_capacity(3 + account.len() + value.map_or(0, str::len));
+    key.push(kind);
+    key.push('|');
+    key.push_str(account);
+    if let Some(v) = value {
+        key.push('|');
+        key.push_str(v);
+    }
     if key.len() > KEY_VALUE_MAX {
         let mut end = KEY_VALUE_MAX;
         while !key.is_char_boundary(end) {
@@ -113,41 +173,27 @@ pub(crate) fn key_for(account: &str, attribute: Option<&AuditAttribute>) -> Opti
         }
         key.truncate(end);
     }
-    Some(key)
+    key
 }
 
-fn key_untrimmed(account: &str, attribute: Option<&AuditAttribute>) -> Option<String> {
-    Some(match attribute {
-        None => format!("a|{account}"),
-        Some(AuditAttribute::EventId(_)) => return None,
-        Some(AuditAttribute::EventName(v)) => format!("n|{account}|{v}"),
-        Some(AuditAttribute::ReadOnly(v)) => format!("o|{account}|{v}"),
-        Some(AuditAttribute::Username(v)) => format!("u|{account}|{v}"),
-        Some(AuditAttribute::ResourceType(v)) => format!("t|{account}|{v}"),
-        Some(AuditAttribute::ResourceName(v)) => format!("r|{account}|{v}"),
-        Some(AuditAttribute::EventSource(v)) => format!("s|{account}|{v}"),
-        Some(AuditAttribute::AccessKeyId(v)) => format!("k|{account}|{v}"),
-    })
-}
-
-/// Every key a record is found under.
+/// Every key a record is found under (as [`key_for`] makes them, from borrowed fields).
 fn keys_of(e: &NewAuditEvent) -> Vec<String> {
-    let account = e.account_id.as_str();
-    let mut attributes = vec![
-        AuditAttribute::EventName(e.event_name.clone()),
-        AuditAttribute::ReadOnly(e.read_only),
-        AuditAttribute::EventSource(e.event_source.clone()),
-    ];
-    attributes.extend(e.username.clone().map(AuditAttribute::Username));
-    attributes.extend(e.access_key_id.clone().map(AuditAttribute::AccessKeyId));
-    for r in &e.resources {
-        attributes.push(AuditAttribute::ResourceType(r.resource_type.clone()));
-        attributes.push(AuditAttribute::ResourceName(r.name.clone()));
+    let a = e.account_id.as_str();
+    let mut keys = Vec::with_capacity(6 + 2 * e.resources.len());
+    keys.push(key('a', a, None));
+    keys.push(key('n', a, Some(&e.event_name)));
+    keys.push(key('o', a, Some(read_only(e.read_only))));
+    keys.push(key('s', a, Some(&e.event_source)));
+    if let Some(u) = &e.username {
+        keys.push(key('u', a, Some(u)));
     }
-    let mut keys: Vec<String> = std::iter::once(None)
-        .chain(attributes.iter().map(Some))
-        .filter_map(|a| key_for(account, a))
-        .collect();
+    if let Some(k) = &e.access_key_id {
+        keys.push(key('k', a, Some(k)));
+    }
+    for r in &e.resources {
+        keys.push(key('t', a, Some(&r.resource_type)));
+        keys.push(key('r', a, Some(&r.name)));
+    }
     keys.sort_unstable();
     keys.dedup();
     keys
@@ -159,7 +205,8 @@ pub(crate) fn encode_batch(
     first_seq: i64,
     hashes: &[Vec<u8>],
 ) -> Result<EncodedBatch> {
-    let mut records = String::with_capacity(events.iter().map(|e| e.event_json.len() + 400).sum());
+    let mut records: Vec<u8> =
+        Vec::with_capacity(events.iter().map(|e| e.event_json.len() + 400).sum());
     let mut keys: BTreeMap<String, Vec<i64>> = BTreeMap::new();
     let (mut min_time, mut max_time) = (i64::MAX, i64::MIN);
     let mut seq = first_seq;
@@ -181,12 +228,12 @@ pub(crate) fn encode_batch(
                 .map(|r| (r.resource_type.as_str(), r.name.as_str()))
                 .collect(),
             hash: hash.as_str(),
-            event: e.event_json.as_str(),
+            event: None,
         };
         if seq > first_seq {
-            records.push('\n');
+            records.push(b'\n');
         }
-        records.push_str(&serde_json::to_string(&line).map_err(|e| corrupt("record", e))?);
+        write_line(&mut records, &line, &e.event_json)?;
         for k in keys_of(e) {
             keys.entry(k).or_default().push(seq);
         }
@@ -219,6 +266,7 @@ fn decode_batch(prev_hash: Vec<u8>, records: &str) -> Result<Vec<AuditRecord>> {
     let mut prev = prev_hash;
     for line in serde_json::Deserializer::from_str(records).into_iter::<Line<String>>() {
         let l = line.map_err(|e| corrupt("record", e))?;
+        let event_json = event_text(l.event.as_deref())?;
         let hash = hex::decode(&l.hash).map_err(|e| corrupt("hash", e))?;
         let prev_hash = std::mem::replace(&mut prev, hash.clone());
         out.push(AuditRecord {
@@ -240,7 +288,7 @@ fn decode_batch(prev_hash: Vec<u8>, records: &str) -> Result<Vec<AuditRecord>> {
                         name,
                     })
                     .collect(),
-                event_json: l.event,
+                event_json,
             },
             prev_hash,
             hash,
@@ -394,6 +442,24 @@ mod tests {
         let from_packed = decode_row(vec![0; 32], "", Some(&b.packed)).unwrap();
         assert_eq!(from_text, from_packed);
         assert!(decode_row(vec![0; 32], "", Some(b"not zstd")).is_err());
+    }
+
+    #[test]
+    fn records_stored_as_strings_still_decode_and_odd_ones_are_stored_so() {
+        // A line as written before records were embedded as they are.
+        let old = r#"{"seq":4,"id":"e4","time":1004,"account":"1","source":"s","name":"n","ro":true,"hash":"0a","event":"{\"a\":\"x\\ny\"}"}"#;
+        let records = decode_row(vec![0; 32], old, None).unwrap();
+        assert_eq!(records[0].event.event_json, "{\"a\":\"x\\ny\"}");
+        assert_eq!(records[0].hash, [0x0a]);
+        // A record that is not a JSON object goes in as a string and reads back the same.
+        let mut odd = event(1, "1");
+        odd.event_json = " not json }".into();
+        let b = encode_batch(std::slice::from_ref(&odd), 1, &[vec![1]]).unwrap();
+        let back = decode_row(vec![0; 32], "", Some(&b.packed)).unwrap();
+        assert_eq!(back[0].event, odd);
+        // A line without its record is damage, not an empty record.
+        let cut = r#"{"seq":4,"id":"e4","time":1004,"account":"1","source":"s","name":"n","ro":true,"hash":"0a"}"#;
+        assert!(decode_row(vec![0; 32], cut, None).is_err());
     }
 
     #[test]
