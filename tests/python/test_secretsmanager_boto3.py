@@ -984,6 +984,9 @@ def test_disabled_key_blocks_reads_until_enabled(sm, kms):
     key = new_key(kms)
     name = unique("disabled-key")
     v1 = sm.create_secret(Name=name, SecretString="needs-the-key-9f3", KmsKeyId=key["KeyId"])["VersionId"]
+    # Read once first: the version's unwrapped data key is remembered now, and must not open
+    # the value past the key's state.
+    assert sm.get_secret_value(SecretId=name)["SecretString"] == "needs-the-key-9f3"
     kms.disable_key(KeyId=key["KeyId"])
     try:
         err = expect_error("DecryptionFailure", sm.get_secret_value, SecretId=name)
@@ -1001,6 +1004,27 @@ def test_disabled_key_blocks_reads_until_enabled(sm, kms):
     finally:
         kms.enable_key(KeyId=key["KeyId"])
     assert sm.get_secret_value(SecretId=name)["SecretString"] == "needs-the-key-9f3"
+
+
+def test_a_key_policy_denial_refuses_a_secret_read_just_made(sm, kms):
+    """The remembered data key of a version saves its unwrap only: the key policy still decides."""
+    key = new_key(kms)
+    name = unique("denied-key")
+    sm.create_secret(Name=name, SecretString="policy-guarded-51c", KmsKeyId=key["KeyId"])
+    assert sm.get_secret_value(SecretId=name)["SecretString"] == "policy-guarded-51c"
+    account = key["Arn"].split(":")[4]
+    deny = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{account}:root"}, "Action": "kms:*", "Resource": "*"},
+            {"Effect": "Deny", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*"},
+        ],
+    }
+    kms.put_key_policy(KeyId=key["KeyId"], PolicyName="default", Policy=json.dumps(deny))
+    with pytest.raises(ClientError) as e:
+        sm.get_secret_value(SecretId=name)
+    assert "policy-guarded-51c" not in json.dumps(e.value.response, default=str)
+    assert e.value.response["ResponseMetadata"]["HTTPStatusCode"] < 500
 
 
 def test_key_pending_deletion_blocks_reads(sm, kms):

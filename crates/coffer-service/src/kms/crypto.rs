@@ -12,6 +12,7 @@ use coffer_store::KeyRecord;
 use coffer_types::SecretBytes;
 use serde::{Deserialize, Serialize};
 use serde_with::skip_serializing_none;
+use std::sync::Arc;
 
 const SYMMETRIC_DEFAULT: &str = "SYMMETRIC_DEFAULT";
 
@@ -157,7 +158,7 @@ impl Kms {
         let asymmetric = algorithm.is_some_and(|a| a != SYMMETRIC_DEFAULT);
         if !asymmetric {
             let (plaintext, key) = self
-                .open_blob(ctx, ciphertext, context, key_ref, action, None)
+                .open_blob(ctx, ciphertext, context, key_ref, action, None, false)
                 .await?;
             let alg = algorithm_for(algorithm, &key)?;
             return Ok((plaintext, key, alg));
@@ -190,14 +191,37 @@ impl Kms {
         context: &EncryptionContext,
         expected_key: Option<&str>,
     ) -> Result<(SecretBytes, KeyRecord), KmsError> {
-        self.open_blob(ctx, ciphertext, context, expected_key, "kms:Decrypt", None)
+        self.open_blob(
+            ctx,
+            ciphertext,
+            context,
+            expected_key,
+            "kms:Decrypt",
+            None,
+            false,
+        )
+        .await
+    }
+
+    /// [`Kms::decrypt_with`] (no expected key) of an envelope data key (a SecureString
+    /// parameter's): every check runs as for any decrypt; the unwrap itself is remembered
+    /// ([`Kms`]'s `data_keys`).
+    pub async fn decrypt_data_key(
+        &self,
+        ctx: &RequestContext,
+        ciphertext: &[u8],
+        context: &EncryptionContext,
+    ) -> Result<SecretBytes, KmsError> {
+        self.open_blob(ctx, ciphertext, context, None, "kms:Decrypt", None, true)
             .await
+            .map(|(key, _)| key)
     }
 
     /// [`Kms::decrypt_with`] (no expected key) given the key record the caller's store read
     /// already brought (PostgreSQL reads a secret, its version and the version's key in one
     /// statement). Used only if it is the key the blob names; read as usual otherwise. Every
-    /// check runs on it as on a key just read: state, policy, grants.
+    /// check runs on it as on a key just read: state, policy, grants. For envelope data keys
+    /// (a secret version's): the unwrap is remembered, as in [`Kms::decrypt_data_key`].
     pub async fn decrypt_known(
         &self,
         ctx: &RequestContext,
@@ -205,13 +229,15 @@ impl Kms {
         context: &EncryptionContext,
         known: Option<KeyRecord>,
     ) -> Result<(SecretBytes, KeyRecord), KmsError> {
-        self.open_blob(ctx, ciphertext, context, None, "kms:Decrypt", known)
+        self.open_blob(ctx, ciphertext, context, None, "kms:Decrypt", known, true)
             .await
     }
 
     /// [`Kms::decrypt_with`], authorised as `action`: `kms:Decrypt`, or `kms:ReEncryptFrom` for
     /// ReEncrypt's source (AWS requires that permission, not Decrypt, on the source key).
     /// <https://docs.aws.amazon.com/kms/latest/APIReference/API_ReEncrypt.html>
+    /// `data_key`: the blob wraps an envelope data key, whose unwrap may be remembered.
+    #[allow(clippy::too_many_arguments)]
     async fn open_blob(
         &self,
         ctx: &RequestContext,
@@ -220,6 +246,7 @@ impl Kms {
         expected_key: Option<&str>,
         action: &'static str,
         known: Option<KeyRecord>,
+        data_key: bool,
     ) -> Result<(SecretBytes, KeyRecord), KmsError> {
         let invalid = || KmsError::InvalidCiphertext(String::new());
         let (header, _) = BlobHeader::parse(ciphertext).map_err(|_| invalid())?;
@@ -246,12 +273,52 @@ impl Kms {
         if header.material_version == 0 || header.material_version > key.current_material {
             return Err(invalid());
         }
+        // Every check above ran; from here on the answer is a function of the key's
+        // (immutable) material, the blob and the context.
+        let id = data_key.then(|| DataKeyId::new(&key, ciphertext, context));
+        if let Some(id) = &id {
+            let hit = self.data_keys.get(id);
+            crate::metrics::global().cache_lookup("data_key", hit.is_some());
+            if let Some(plaintext) = hit {
+                return Ok((SecretBytes::from(plaintext.expose()), key));
+            }
+        }
         let material = self.material(&key, header.material_version).await?;
         match blob::decrypt(&material, ciphertext, context) {
-            Ok(p) => Ok((p, key)),
+            Ok(p) => {
+                if let Some(id) = id {
+                    self.data_keys
+                        .insert(id, Arc::new(SecretBytes::from(p.expose())));
+                }
+                Ok((p, key))
+            }
             Err(CryptoError::InvalidCiphertext) => Err(invalid()),
             Err(e) => Err(crate::error::crypto(e)),
         }
+    }
+}
+
+/// What an unwrapped data key is remembered by: the ARN of the key that opened it, the wrapped
+/// blob and the encryption context, each length-prefixed (no two different triples give the
+/// same bytes). Not secret: the blob is ciphertext.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(crate) struct DataKeyId(Vec<u8>);
+
+impl DataKeyId {
+    fn new(key: &KeyRecord, blob: &[u8], context: &EncryptionContext) -> Self {
+        let arn = arn_of(key);
+        let mut id = Vec::with_capacity(arn.len() + blob.len() + 128);
+        let mut part = |bytes: &[u8]| {
+            id.extend_from_slice(&u32::try_from(bytes.len()).unwrap_or(u32::MAX).to_be_bytes());
+            id.extend_from_slice(bytes);
+        };
+        part(arn.as_bytes());
+        part(blob);
+        for (k, v) in context {
+            part(k.as_bytes());
+            part(v.as_bytes());
+        }
+        Self(id)
     }
 }
 

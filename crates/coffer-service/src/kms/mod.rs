@@ -34,6 +34,9 @@ use coffer_types::SecretBytes;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// How long an unwrapped envelope data key stays in memory after its first use.
+const DATA_KEY_TTL: Duration = Duration::from_secs(300);
+
 /// The KMS service.
 #[derive(Clone)]
 pub struct Kms {
@@ -44,6 +47,12 @@ pub struct Kms {
     /// and the key's PendingImport state, read from the store on every request, refuses its use
     /// on every node), so entries cannot go stale.
     materials: moka::sync::Cache<(String, u32), Arc<SecretBytes>>,
+    /// Unwrapped envelope data keys (Secrets Manager versions, SecureString parameters) by
+    /// [`crypto::DataKeyId`]: the key that opened them, the wrapped blob and its encryption
+    /// context. Consulted only after every check of the call (key state, policies, grants), so
+    /// it saves the unwrap, never a decision; a blob's plaintext under its key never changes.
+    /// Each entry lives at most [`DATA_KEY_TTL`]; dropped entries are zeroized (`SecretBytes`).
+    data_keys: moka::sync::Cache<crypto::DataKeyId, Arc<SecretBytes>>,
     /// One authoriser (and parsed-policy cache) for every request, shared by the services
     /// that use this KMS.
     authz: crate::authz::Authz,
@@ -53,6 +62,7 @@ impl std::fmt::Debug for Kms {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Kms")
             .field("cached_materials", &self.materials.entry_count())
+            .field("cached_data_keys", &self.data_keys.entry_count())
             .finish()
     }
 }
@@ -63,11 +73,16 @@ impl Kms {
             .max_capacity(10_000)
             .time_to_idle(Duration::from_secs(300))
             .build();
+        let data_keys = moka::sync::Cache::builder()
+            .max_capacity(10_000)
+            .time_to_live(DATA_KEY_TTL)
+            .build();
         Self {
             authz: crate::authz::Authz::new(store.clone()),
             store,
             master,
             materials,
+            data_keys,
         }
     }
 

@@ -72,9 +72,9 @@ impl Ssm {
                 ciphertext,
                 ..
             } => {
-                let (key, _) = self
+                let key = self
                     .kms
-                    .decrypt_with(&ctx.via("ssm"), data_key, &context(arn), None)
+                    .decrypt_data_key(&ctx.via("ssm"), data_key, &context(arn))
                     .await
                     .map_err(|e| from_kms(e, &ctx.request_id))?;
                 coffer_crypto::open(
