@@ -51,9 +51,9 @@ struct Line<S> {
     event: Option<Box<serde_json::value::RawValue>>,
 }
 
-/// Append `head` (its `event` left out) and `event` as one line to `out`. The record is serde_json's compact output
-/// (`coffer_service::audit::event`), so it goes in as it is — escaping it into a JSON string
-/// was a third of the cost of encoding a batch. Anything that does not look like a JSON
+/// Append `head` (its `event` left out) and `event` as one line to `out`. The record is
+/// serde_json's compact output (`coffer_service::audit::event`), so it goes in as it is —
+/// escaping it into a JSON string was a third of the cost of encoding a batch. Anything that does not look like a JSON
 /// object (only a damaged old row could hold one) is written as a string, as before.
 fn write_line(out: &mut Vec<u8>, head: &Line<&str>, event: &str) -> Result<()> {
     serde_json::to_writer(&mut *out, head).map_err(|e| corrupt("record", e))?;
